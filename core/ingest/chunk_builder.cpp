@@ -1,0 +1,301 @@
+#include "core/ingest/chunk_builder.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include <tbb/parallel_for.h>
+
+namespace sanad {
+
+std::string FormatLoadError(const LoadError& e) {
+  std::string s = "line " + std::to_string(e.line) + ": ";
+  if (!e.field.empty()) s += "field '" + e.field + "': ";
+  return s + e.message;
+}
+
+ChunkBuilder::ChunkBuilder(const Schema& schema, const LoadOptions& options)
+    : schema_(&schema), options_(&options) {
+  columns.resize(static_cast<size_t>(schema.size()));
+  for (int f = 0; f < schema.size(); ++f) {
+    Column& c = columns[static_cast<size_t>(f)];
+    c.type = schema.field(f).type;
+    // line_no and seq track "explicitly given" in their validity until assembled.
+    c.nullable = schema.field(f).nullable || f == kLineNo || f == kSeq;
+  }
+}
+
+void ChunkBuilder::BeginRecord(int64_t line) {
+  record_start_ = rows_;
+  record_line_ = line;
+}
+
+void ChunkBuilder::CommitRecord() {
+  records.push_back({record_line_, record_start_, rows_ - record_start_});
+}
+
+void ChunkBuilder::FailRecord(LoadError error) {
+  Truncate(record_start_);
+  error.line = record_line_;
+  errors.push_back(std::move(error));
+}
+
+void ChunkBuilder::Truncate(RowIndex rows) {
+  if (rows == rows_) return;
+  for (Column& c : columns) {
+    switch (c.type) {
+      case ValueType::kString:
+      case ValueType::kDate: c.codes.resize(rows); break;
+      case ValueType::kInt: c.ints.resize(rows); break;
+      case ValueType::kBool: c.bits.Resize(rows); break;
+    }
+    if (c.nullable) c.valid.Resize(rows);
+  }
+  rows_ = rows;
+}
+
+bool ChunkBuilder::AppendLine(const RawValue* v, LoadError* err) {
+  const int n = schema_->size();
+  for (int f = 0; f < n; ++f) {
+    const FieldDef& def = schema_->field(f);
+    if (def.required && v[f].state != RawValue::kValue) {
+      err->field = def.name;
+      err->message = v[f].state == RawValue::kNull ? "required field is null" : "required field is missing";
+      return false;
+    }
+    if (v[f].state == RawValue::kValue && def.type == ValueType::kString &&
+        v[f].s.size() > options_->max_string_bytes) {
+      err->field = def.name;
+      err->message = "string of " + std::to_string(v[f].s.size()) + " bytes exceeds the limit of " +
+                     std::to_string(options_->max_string_bytes);
+      return false;
+    }
+  }
+  if (v[kAmount].i < 0) {
+    err->field = "amount";
+    err->message = "negative amount " + std::to_string(v[kAmount].i);
+    return false;
+  }
+  for (int f = 0; f < n; ++f) {
+    Column& c = columns[static_cast<size_t>(f)];
+    const RawValue& rv = v[f];
+    bool has = rv.state == RawValue::kValue;
+    int64_t iv = rv.i;
+    if (!has && f == kQuantity) { has = true; iv = 1; }
+    if (!has && f == kReferral) { has = true; iv = 0; }
+    switch (c.type) {
+      case ValueType::kString: c.codes.push_back(has ? c.dict.Intern(rv.s) : -1); break;
+      case ValueType::kDate: c.codes.push_back(has ? static_cast<int32_t>(iv) : 0); break;
+      case ValueType::kInt: c.ints.push_back(has ? iv : 0); break;
+      case ValueType::kBool: c.bits.PushBack(has && iv != 0); break;
+    }
+    if (c.nullable) c.valid.PushBack(has);
+  }
+  ++rows_;
+  return true;
+}
+
+namespace {
+
+struct DupKey {
+  int32_t claim;
+  int64_t line_no;
+  bool operator==(const DupKey&) const = default;
+};
+struct DupKeyHash {
+  size_t operator()(const DupKey& k) const {
+    return std::hash<int64_t>()(k.line_no * 0x9E3779B97F4A7C15ULL ^ static_cast<uint64_t>(k.claim));
+  }
+};
+
+template <typename T>
+void CompactVector(std::vector<T>& v, const std::vector<RowIndex>& keep) {
+  for (size_t i = 0; i < keep.size(); ++i) v[i] = v[keep[i]];
+  v.resize(keep.size());
+}
+
+void CompactBitmap(Bitmap& b, const std::vector<RowIndex>& keep) {
+  Bitmap out;
+  out.Reserve(keep.size());
+  for (RowIndex r : keep) out.PushBack(b.Get(r));
+  b = std::move(out);
+}
+
+}  // namespace
+
+Result<LoadedClaims> AssembleChunks(std::vector<ChunkBuilder>& chunks, const Schema& schema,
+                                    const LoadOptions& options, int64_t extra_records_read) {
+  const size_t nchunks = chunks.size();
+  const int nfields = schema.size();
+  LoadedClaims out;
+  out.batch = ClaimBatch(schema);
+
+  // Row and line offsets of each chunk.
+  std::vector<RowIndex> row_offset(nchunks + 1, 0);
+  std::vector<int64_t> line_offset(nchunks + 1, 0);
+  uint64_t total_rows = 0;
+  for (size_t c = 0; c < nchunks; ++c) {
+    row_offset[c] = static_cast<RowIndex>(total_rows);
+    total_rows += chunks[c].rows();
+    line_offset[c + 1] = line_offset[c] + chunks[c].line_count;
+  }
+  if (total_rows > UINT32_MAX - 1) return Status::Limit("more than 4294967294 claim lines in one batch");
+  const RowIndex nrows = static_cast<RowIndex>(total_rows);
+  row_offset[nchunks] = nrows;
+
+  // Errors and records with absolute lines.
+  std::vector<LoadError> errors;
+  std::vector<RecordInfo> records;
+  for (size_t c = 0; c < nchunks; ++c) {
+    for (LoadError& e : chunks[c].errors) {
+      e.line += line_offset[c];
+      errors.push_back(std::move(e));
+    }
+    for (const RecordInfo& r : chunks[c].records)
+      records.push_back({r.line + line_offset[c], r.first_row + row_offset[c], r.rows});
+  }
+  std::stable_sort(errors.begin(), errors.end(),
+                   [](const LoadError& a, const LoadError& b) { return a.line < b.line; });
+  const int64_t first_error_line = errors.empty() ? INT64_MAX : errors.front().line;
+
+  // Merge each column: dictionaries in chunk order, then copy with remapped codes.
+  tbb::parallel_for(0, nfields, [&](int f) {
+    Column& dst = out.batch.column(f);
+    dst.nullable = chunks.empty() ? dst.nullable : chunks[0].columns[static_cast<size_t>(f)].nullable;
+    std::vector<std::vector<int32_t>> remap(nchunks);
+    if (dst.type == ValueType::kString) {
+      for (size_t c = 0; c < nchunks; ++c) {
+        const StringDictionary& d = chunks[c].columns[static_cast<size_t>(f)].dict;
+        remap[c].resize(static_cast<size_t>(d.size()));
+        for (int32_t k = 0; k < d.size(); ++k) remap[c][static_cast<size_t>(k)] = dst.dict.Intern(d.View(k), d.HashOf(k));
+      }
+    }
+    switch (dst.type) {
+      case ValueType::kString:
+        dst.codes.resize(nrows);
+        for (size_t c = 0; c < nchunks; ++c) {
+          const auto& src = chunks[c].columns[static_cast<size_t>(f)].codes;
+          const int32_t* map = remap[c].data();
+          int32_t* o = dst.codes.data() + row_offset[c];
+          for (size_t i = 0; i < src.size(); ++i) o[i] = src[i] < 0 ? -1 : map[src[i]];
+        }
+        break;
+      case ValueType::kDate:
+        dst.codes.resize(nrows);
+        for (size_t c = 0; c < nchunks; ++c) {
+          const auto& src = chunks[c].columns[static_cast<size_t>(f)].codes;
+          std::copy(src.begin(), src.end(), dst.codes.begin() + row_offset[c]);
+        }
+        break;
+      case ValueType::kInt:
+        dst.ints.resize(nrows);
+        for (size_t c = 0; c < nchunks; ++c) {
+          const auto& src = chunks[c].columns[static_cast<size_t>(f)].ints;
+          std::copy(src.begin(), src.end(), dst.ints.begin() + row_offset[c]);
+        }
+        break;
+      case ValueType::kBool:
+        dst.bits.Reserve(nrows);
+        for (size_t c = 0; c < nchunks; ++c) dst.bits.Append(chunks[c].columns[static_cast<size_t>(f)].bits);
+        break;
+    }
+    if (dst.nullable) {
+      dst.valid.Reserve(nrows);
+      for (size_t c = 0; c < nchunks; ++c) dst.valid.Append(chunks[c].columns[static_cast<size_t>(f)].valid);
+    }
+    for (size_t c = 0; c < nchunks; ++c) chunks[c].columns[static_cast<size_t>(f)] = Column();  // free early
+  });
+  out.batch.SetSize(nrows);
+
+  // line_no defaults and duplicate (claim_id, line_no) detection, in input order.
+  Column& claim = out.batch.column(kClaimId);
+  Column& line_no = out.batch.column(kLineNo);
+  const bool any_explicit_line_no = line_no.valid.Count() > 0;
+  std::vector<uint32_t> seen(static_cast<size_t>(claim.dict.size()), 0);
+  std::vector<uint8_t> refused_record;
+  bool any_refused = false;
+  if (!any_explicit_line_no) {
+    for (RowIndex r = 0; r < nrows; ++r) line_no.ints[r] = ++seen[static_cast<size_t>(claim.codes[r])];
+  } else {
+    refused_record.assign(records.size(), 0);
+    std::unordered_map<DupKey, int64_t, DupKeyHash> first_line;
+    std::vector<DupKey> pending;
+    for (size_t ri = 0; ri < records.size(); ++ri) {
+      const RecordInfo& rec = records[ri];
+      if (options.on_error == OnError::kFail && rec.line > first_error_line) break;
+      pending.clear();
+      const DupKey* dup = nullptr;
+      int64_t dup_first = 0;
+      for (RowIndex r = rec.first_row; r < rec.first_row + rec.rows; ++r) {
+        const int32_t cc = claim.codes[r];
+        const int64_t pos = seen[static_cast<size_t>(cc)] + 1 + static_cast<int64_t>(std::count_if(
+                                pending.begin(), pending.end(), [&](const DupKey& k) { return k.claim == cc; }));
+        const int64_t ln = line_no.valid.Get(r) ? line_no.ints[r] : pos;
+        line_no.ints[r] = ln;
+        DupKey key{cc, ln};
+        auto it = first_line.find(key);
+        if (it != first_line.end()) { dup_first = it->second; pending.push_back(key); dup = &pending.back(); break; }
+        if (std::find(pending.begin(), pending.end(), key) != pending.end()) { dup_first = rec.line; pending.push_back(key); dup = &pending.back(); break; }
+        pending.push_back(key);
+      }
+      if (dup != nullptr) {
+        refused_record[ri] = 1;
+        any_refused = true;
+        errors.push_back({rec.line, "line_no",
+                          "duplicate line (claim_id '" + std::string(claim.dict.View(dup->claim)) + "', line_no " +
+                              std::to_string(dup->line_no) + "); first seen at input line " + std::to_string(dup_first)});
+        if (options.on_error == OnError::kFail) break;
+        continue;
+      }
+      for (const DupKey& k : pending) {
+        first_line.emplace(k, rec.line);
+        ++seen[static_cast<size_t>(k.claim)];
+      }
+    }
+  }
+  std::stable_sort(errors.begin(), errors.end(),
+                   [](const LoadError& a, const LoadError& b) { return a.line < b.line; });
+  if (options.on_error == OnError::kFail && !errors.empty()) {
+    return Status::Invalid(FormatLoadError(errors.front()));
+  }
+
+  // Input line of every row, and compaction of refused records.
+  out.input_lines.resize(nrows);
+  std::vector<RowIndex> keep;
+  if (any_refused) keep.reserve(nrows);
+  for (size_t ri = 0; ri < records.size(); ++ri) {
+    const RecordInfo& rec = records[ri];
+    for (RowIndex r = rec.first_row; r < rec.first_row + rec.rows; ++r) {
+      out.input_lines[r] = rec.line;
+      if (any_refused && !refused_record[ri]) keep.push_back(r);
+    }
+  }
+  int64_t loaded_records = static_cast<int64_t>(records.size());
+  if (any_refused) {
+    for (uint8_t x : refused_record) loaded_records -= x;
+    for (int f = 0; f < nfields; ++f) {
+      Column& c = out.batch.column(f);
+      if (c.type == ValueType::kInt) CompactVector(c.ints, keep);
+      else if (c.type == ValueType::kBool) CompactBitmap(c.bits, keep);
+      else CompactVector(c.codes, keep);
+      if (c.nullable) CompactBitmap(c.valid, keep);
+    }
+    CompactVector(out.input_lines, keep);
+    out.batch.SetSize(static_cast<RowIndex>(keep.size()));
+  }
+
+  // seq defaults: 1-based position among the loaded lines.
+  Column& seq = out.batch.column(kSeq);
+  for (RowIndex r = 0; r < out.batch.size(); ++r)
+    if (!seq.valid.Get(r)) seq.ints[r] = static_cast<int64_t>(r) + 1;
+  for (int f : {static_cast<int>(kLineNo), static_cast<int>(kSeq)}) {
+    out.batch.column(f).nullable = false;
+    out.batch.column(f).valid = Bitmap();
+  }
+
+  out.errors = std::move(errors);
+  out.records_loaded = loaded_records;
+  out.records_read = loaded_records + static_cast<int64_t>(out.errors.size()) + extra_records_read;
+  return out;
+}
+
+}  // namespace sanad

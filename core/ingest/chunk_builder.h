@@ -1,0 +1,71 @@
+#pragma once
+/// ChunkBuilder: collects the claim lines parsed from one chunk of input into
+/// chunk-local columns and dictionaries. Parsers fill RawValues per record;
+/// the builder validates them (required fields, negative amounts, defaults)
+/// and appends, or rolls the whole record back. One builder per thread.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/claim_batch.h"
+#include "core/ingest/load_options.h"
+
+namespace sanad {
+
+/// A parsed field value before validation. Strings point into the input or
+/// the parser's buffer and must stay valid until AppendLine returns.
+struct RawValue {
+  enum State : uint8_t { kAbsent, kNull, kValue };
+  State state = kAbsent;
+  int64_t i = 0;        // int, bool (0/1), date (days)
+  std::string_view s;   // string
+};
+
+struct RecordInfo {
+  int64_t line;       // chunk-relative until assembled, then absolute
+  RowIndex first_row; // chunk-local until assembled
+  uint32_t rows;
+};
+
+class ChunkBuilder {
+ public:
+  ChunkBuilder(const Schema& schema, const LoadOptions& options);
+
+  void BeginRecord(int64_t line);
+  /// Validates and appends one claim line. On a bad value fills `error`
+  /// (field and message; line filled by the caller) and returns false.
+  bool AppendLine(const RawValue* values, LoadError* error);
+  void CommitRecord();
+  /// Drops every line appended since BeginRecord and records `error`.
+  void FailRecord(LoadError error);
+
+  const Schema& schema() const { return *schema_; }
+  const LoadOptions& options() const { return *options_; }
+  RowIndex rows() const { return rows_; }
+
+  // Read by the assembler.
+  std::vector<Column> columns;
+  std::vector<RecordInfo> records;
+  std::vector<LoadError> errors;  // chunk-relative lines
+  int64_t line_count = 0;         // physical lines in the chunk
+
+ private:
+  void Truncate(RowIndex rows);
+  const Schema* schema_;
+  const LoadOptions* options_;
+  RowIndex rows_ = 0;
+  RowIndex record_start_ = 0;
+  int64_t record_line_ = 0;
+};
+
+/// Merges chunk builders (in input order) into one batch: dictionaries are
+/// merged in chunk order so codes follow first appearance in the input and
+/// do not depend on how the input was split. Then assigns line_no and seq
+/// defaults, refuses records with a duplicate (claim_id, line_no), and
+/// applies the error mode. Fails (kFail) with the first error in input order.
+Result<LoadedClaims> AssembleChunks(std::vector<ChunkBuilder>& chunks, const Schema& schema,
+                                    const LoadOptions& options, int64_t extra_records_read = 0);
+
+}  // namespace sanad

@@ -1,0 +1,55 @@
+#include "core/ingest/claims_reader.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include <simdjson.h>
+
+#include "core/ingest/chunking.h"
+
+namespace sanad {
+namespace {
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+}  // namespace
+
+Result<ClaimsFormat> FormatFromPath(std::string_view path) {
+  if (EndsWith(path, ".ndjson") || EndsWith(path, ".jsonl") || EndsWith(path, ".json")) return ClaimsFormat::kNdjson;
+  if (EndsWith(path, ".csv")) return ClaimsFormat::kCsv;
+  return Status::Invalid(std::string(path) + ": unknown claims format (use .ndjson, .jsonl or .csv)");
+}
+
+Result<std::string> ReadFileToString(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return Status::Io(path + ": " + std::strerror(errno));
+  std::string out;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  const bool err = std::ferror(f) != 0;
+  std::fclose(f);
+  if (err) return Status::Io(path + ": read error");
+  return out;
+}
+
+Result<LoadedClaims> ReadClaimsFile(const std::string& path, const Schema& schema, const LoadOptions& options) {
+  Result<ClaimsFormat> format = FormatFromPath(path);
+  if (!format.ok()) return format.status();
+  if (*format == ClaimsFormat::kNdjson) {
+    simdjson::padded_string data;
+    if (auto e = simdjson::padded_string::load(path).get(data)) {
+      return Status::Io(path + ": " + (e == simdjson::IO_ERROR ? std::string(std::strerror(errno)) : simdjson::error_message(e)));
+    }
+    Result<LoadedClaims> r = internal::ReadNdjsonPadded(std::string_view(data.data(), data.size()), schema, options);
+    if (!r.ok()) return Status(r.status().code(), path + ": " + r.status().message());
+    return r;
+  }
+  Result<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  Result<LoadedClaims> r = ReadCsv(*text, schema, options);
+  if (!r.ok()) return Status(r.status().code(), path + ": " + r.status().message());
+  return r;
+}
+
+}  // namespace sanad

@@ -1,0 +1,52 @@
+#pragma once
+/// StringDictionary: dense int32 codes for the distinct strings of one field.
+/// Codes are assigned 0, 1, 2, ... in first-insertion order; the original
+/// UTF-8 bytes are kept in one arena. Lookup is an open-addressing table keyed
+/// by XXH3-64 of the bytes. Not thread-safe for writers; readers of a
+/// dictionary that no one writes may share it.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sanad {
+
+class StringDictionary {
+ public:
+  static constexpr int32_t kAbsent = -1;
+
+  StringDictionary();
+
+  static uint64_t Hash(std::string_view s);
+
+  /// The code of `s`, inserting it if new.
+  int32_t Intern(std::string_view s) { return Intern(s, Hash(s)); }
+  int32_t Intern(std::string_view s, uint64_t hash);
+
+  /// The code of `s`, or kAbsent.
+  int32_t Find(std::string_view s) const { return Find(s, Hash(s)); }
+  int32_t Find(std::string_view s, uint64_t hash) const;
+
+  std::string_view View(int32_t code) const {
+    return {arena_.data() + offsets_[code], static_cast<size_t>(offsets_[code + 1] - offsets_[code])};
+  }
+  uint64_t HashOf(int32_t code) const { return hashes_[code]; }
+
+  int32_t size() const { return static_cast<int32_t>(hashes_.size()); }
+  /// Bytes held: string bytes plus per-entry bookkeeping.
+  size_t MemoryBytes() const;
+  void Reserve(size_t entries, size_t bytes);
+
+ private:
+  void Grow();
+  void Rehash(size_t slot_count);
+
+  std::vector<char> arena_;
+  std::vector<uint64_t> offsets_;  // size() + 1 entries
+  std::vector<uint64_t> hashes_;   // per code
+  std::vector<int32_t> slots_;     // open addressing, kAbsent = empty
+  uint64_t mask_ = 0;
+};
+
+}  // namespace sanad

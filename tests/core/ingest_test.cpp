@@ -1,0 +1,287 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/calendar.h"
+#include "core/ingest/claims_reader.h"
+
+namespace sanad {
+namespace {
+
+const char* kLine =
+    R"({"claim_id":"C1","insured_id":"I1","fund":"rural","provider_id":"P1","provider_sector":"private","service_code":"970000","service_date":"2024-03-20","amount":1000})";
+
+std::string Flat(const std::string& claim, const std::string& extra = "") {
+  std::string s =
+      R"({"claim_id":")" + claim +
+      R"(","insured_id":"I1","fund":"rural","provider_id":"P1","provider_sector":"private","service_code":"970000","service_date":"2024-03-20","amount":1000)";
+  if (!extra.empty()) s += "," + extra;
+  return s + "}";
+}
+
+LoadOptions Skip(int threads = 1) {
+  LoadOptions o;
+  o.on_error = OnError::kSkip;
+  o.threads = threads;
+  return o;
+}
+
+LoadedClaims MustRead(const std::string& data, const LoadOptions& o = Skip(), bool csv = false,
+                      const Schema& schema = Schema::Standard()) {
+  Result<LoadedClaims> r = csv ? ReadCsv(data, schema, o) : ReadNdjson(data, schema, o);
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  return std::move(r).value();
+}
+
+void ExpectAccounted(const LoadedClaims& c) {
+  EXPECT_EQ(c.records_read, c.records_loaded + static_cast<int64_t>(c.errors.size()));
+}
+
+TEST(NdjsonReaderTest, ReadsFlatLineWithDefaults) {
+  LoadedClaims c = MustRead(std::string(kLine) + "\n");
+  ASSERT_EQ(c.batch.size(), 1u);
+  EXPECT_EQ(c.batch.String(kClaimId, 0), "C1");
+  EXPECT_EQ(c.batch.Int(kLineNo, 0), 1);
+  EXPECT_EQ(c.batch.Int(kSeq, 0), 1);
+  EXPECT_EQ(c.batch.Int(kQuantity, 0), 1);
+  EXPECT_FALSE(c.batch.Bool(kReferral, 0));
+  EXPECT_FALSE(c.batch.IsValid(kAge, 0));
+  EXPECT_FALSE(c.batch.IsValid(kDiagnosis, 0));
+  Days d;
+  ASSERT_TRUE(ParseIsoDate("2024-03-20", &d));
+  EXPECT_EQ(c.batch.Date(kServiceDate, 0), d);
+  EXPECT_EQ(c.batch.Int(kAmount, 0), 1000);
+  EXPECT_EQ(c.records_read, 1);
+  EXPECT_TRUE(c.errors.empty());
+}
+
+TEST(NdjsonReaderTest, NestedClaimItemsOverrideClaimFieldsIncludingExplicitNull) {
+  const std::string data =
+      R"({"claim_id":"C9","insured_id":"I1","fund":"rural","provider_id":"P1","provider_sector":"private","service_date":"2024-03-20","age":40,"diagnosis":"J10",)"
+      R"("lines":[{"service_code":"A","amount":5},{"service_code":"B","amount":7,"age":null,"fund":"iranian"}]})"
+      "\n" +
+      Flat("C9") + "\n";
+  LoadedClaims c = MustRead(data);
+  ASSERT_EQ(c.batch.size(), 3u);
+  EXPECT_EQ(c.batch.String(kServiceCode, 0), "A");
+  EXPECT_EQ(c.batch.Int(kAge, 0), 40);
+  EXPECT_FALSE(c.batch.IsValid(kAge, 1));  // the item's explicit null overrides the claim's 40
+  EXPECT_EQ(c.batch.String(kFund, 1), "iranian");
+  EXPECT_EQ(c.batch.String(kDiagnosis, 1), "J10");
+  EXPECT_EQ(c.batch.Int(kLineNo, 0), 1);
+  EXPECT_EQ(c.batch.Int(kLineNo, 1), 2);
+  EXPECT_EQ(c.batch.Int(kLineNo, 2), 3);  // third line of C9 in input order
+  EXPECT_EQ(c.batch.Int(kSeq, 2), 3);
+  EXPECT_EQ(c.input_lines[2], 2);
+  EXPECT_EQ(c.records_read, 2);
+}
+
+TEST(NdjsonReaderTest, ExplicitSeqAndLineNoAreKept) {
+  LoadedClaims c = MustRead(Flat("C1", R"("seq":17,"line_no":4)") + "\n" + Flat("C1") + "\n");
+  ASSERT_EQ(c.batch.size(), 2u);
+  EXPECT_EQ(c.batch.Int(kSeq, 0), 17);
+  EXPECT_EQ(c.batch.Int(kLineNo, 0), 4);
+  EXPECT_EQ(c.batch.Int(kSeq, 1), 2);
+  EXPECT_EQ(c.batch.Int(kLineNo, 1), 2);
+}
+
+struct BadCase {
+  const char* name;
+  std::string record;
+  std::string field;
+  std::string message_part;
+};
+
+TEST(NdjsonReaderTest, EveryKindOfBadRecordIsReportedWithLineAndField) {
+  const std::vector<BadCase> cases = {
+      {"malformed", R"({"claim_id": "C1", )", "", "malformed JSON"},
+      {"not object", R"([1,2])", "", "not a JSON object"},
+      {"wrong type", Flat("C2", R"("age":"forty")"), "age", "expected an integer, got a string"},
+      {"fraction", Flat("C2b", R"("quantity":1.5)"), "quantity", "fraction"},
+      {"missing", R"({"claim_id":"C3","fund":"rural","provider_id":"P1","provider_sector":"private","service_code":"X","service_date":"2024-03-20","amount":1})",
+       "insured_id", "required field is missing"},
+      {"null required", Flat("C4", R"("fund":null)"), "fund", "required field is null"},
+      {"invalid date", Flat("C5", R"("service_date":"2023-02-30")"), "service_date", "invalid date '2023-02-30'"},
+      {"negative amount", Flat("C6", R"("amount":-5)"), "amount", "negative amount -5"},
+      {"trailing", Flat("C7") + " {}", "", "unexpected content"},
+      {"bad item", R"({"claim_id":"C8","insured_id":"I","fund":"f","provider_id":"P","provider_sector":"s","service_date":"2024-01-01","lines":[{"service_code":"A","amount":1},{"service_code":"B","amount":"x"}]})",
+       "lines[1].amount", "expected an integer"},
+      {"empty lines", R"({"claim_id":"C10","lines":[]})", "lines", "no items"},
+      {"overflow", Flat("C11", R"("quantity":99999999999999999999)"), "quantity", "64-bit"},
+  };
+  std::string data;
+  for (const BadCase& bc : cases) data += bc.record + "\n";
+  data += std::string(kLine) + "\n";  // one good line at the end
+  LoadedClaims c = MustRead(data);
+  ASSERT_EQ(c.errors.size(), cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    SCOPED_TRACE(cases[i].name);
+    EXPECT_EQ(c.errors[i].line, static_cast<int64_t>(i + 1));
+    EXPECT_EQ(c.errors[i].field, cases[i].field);
+    EXPECT_NE(c.errors[i].message.find(cases[i].message_part), std::string::npos) << c.errors[i].message;
+  }
+  EXPECT_EQ(c.batch.size(), 1u);  // the nested claim with a bad item is refused whole
+  ExpectAccounted(c);
+}
+
+TEST(NdjsonReaderTest, TruncatedLastRecordIsAnError) {
+  std::string data = std::string(kLine) + "\n" + std::string(kLine).substr(0, 40);
+  LoadedClaims c = MustRead(data);
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_EQ(c.errors[0].line, 2);
+  EXPECT_EQ(c.batch.size(), 1u);
+  ExpectAccounted(c);
+}
+
+TEST(NdjsonReaderTest, DuplicateLineIdRefusesTheLaterRecord) {
+  std::string data = Flat("C1", R"("line_no":1)") + "\n" + Flat("C2") + "\n" + Flat("C1", R"("line_no":1)") + "\n" +
+                     Flat("C1") + "\n";
+  LoadedClaims c = MustRead(data);
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_EQ(c.errors[0].line, 3);
+  EXPECT_EQ(c.errors[0].field, "line_no");
+  EXPECT_NE(c.errors[0].message.find("first seen at input line 1"), std::string::npos);
+  ASSERT_EQ(c.batch.size(), 3u);
+  EXPECT_EQ(c.batch.Int(kLineNo, 2), 2);  // second loaded line of C1
+  EXPECT_EQ(c.batch.Int(kSeq, 2), 3);     // positions among loaded lines
+  EXPECT_EQ(c.input_lines[2], 4);
+  ExpectAccounted(c);
+}
+
+TEST(NdjsonReaderTest, StopAtFirstErrorFailsWithTheEarliestError) {
+  std::string data = std::string(kLine) + "\n" + Flat("C2", R"("amount":-1)") + "\n" + "{bad\n";
+  LoadOptions o;
+  o.on_error = OnError::kFail;
+  Result<LoadedClaims> r = ReadNdjson(data, Schema::Standard(), o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "line 2: field 'amount': negative amount -1");
+}
+
+TEST(NdjsonReaderTest, KeepsUtf8StringsAndRefusesOverlongOnes) {
+  const std::string fa = "\xD8\xAA\xD9\x87\xD8\xB1\xD8\xA7\xD9\x86";
+  const std::string zh = "\xE5\x8C\x97\xE4\xBA\xAC";
+  std::string data = Flat("C1", R"("diagnosis":")" + fa + R"(")") + "\n" + Flat("C2", R"("diagnosis":")" + zh + R"(")") +
+                     "\n" + Flat("C3", R"("diagnosis":")" + std::string(70000, 'x') + R"(")") + "\n" +
+                     Flat("C4", R"("diagnosis":"\u0627")") + "\n";
+  LoadedClaims c = MustRead(data);
+  ASSERT_EQ(c.batch.size(), 3u);
+  EXPECT_EQ(c.batch.String(kDiagnosis, 0), fa);
+  EXPECT_EQ(c.batch.String(kDiagnosis, 1), zh);
+  EXPECT_EQ(c.batch.String(kDiagnosis, 2), "\xD8\xA7");
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_EQ(c.errors[0].field, "diagnosis");
+  EXPECT_NE(c.errors[0].message.find("exceeds the limit"), std::string::npos);
+}
+
+TEST(NdjsonReaderTest, InvalidUtf8IsMalformed) {
+  std::string data = Flat("C1", "\"diagnosis\":\"\xC3\x28\"") + "\n";
+  LoadedClaims c = MustRead(data);
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_EQ(c.batch.size(), 0u);
+}
+
+TEST(NdjsonReaderTest, EmptyAndBlankInputHasNoRecords) {
+  for (std::string data : {std::string(""), std::string("\n\n  \n")}) {
+    LoadedClaims c = MustRead(data);
+    EXPECT_EQ(c.batch.size(), 0u);
+    EXPECT_EQ(c.records_read, 0);
+    EXPECT_TRUE(c.errors.empty());
+  }
+}
+
+TEST(NdjsonReaderTest, ExtraDeclaredFieldsAreReadAndOthersIgnored) {
+  Schema s = Schema::Standard();
+  ASSERT_TRUE(s.AddExtra("referral_code", ValueType::kString).ok());
+  ASSERT_TRUE(s.AddExtra("chronic", ValueType::kBool).ok());
+  LoadedClaims c = MustRead(Flat("C1", R"("referral_code":"R-1","chronic":true,"whatever":[1,{"a":2}])") + "\n", Skip(),
+                            false, s);
+  ASSERT_EQ(c.batch.size(), 1u);
+  EXPECT_EQ(c.batch.String(s.Find("referral_code"), 0), "R-1");
+  EXPECT_TRUE(c.batch.Bool(s.Find("chronic"), 0));
+}
+
+// Codes, order and errors must not depend on how the input is split.
+TEST(NdjsonReaderTest, ResultIsIndependentOfThreadCount) {
+  std::string data;
+  for (int i = 0; i < 60000; ++i) {
+    if (i % 997 == 0) { data += "{broken\n"; continue; }
+    data += Flat("C" + std::to_string(i % 7919), R"("diagnosis":"D)" + std::to_string(i % 13) + "\"") + "\n";
+  }
+  LoadedClaims one = MustRead(data, Skip(1));
+  for (int t : {2, 4, 8}) {
+    LoadedClaims many = MustRead(data, Skip(t));
+    ASSERT_EQ(many.batch.size(), one.batch.size());
+    EXPECT_EQ(many.batch.column(kClaimId).codes, one.batch.column(kClaimId).codes);
+    EXPECT_EQ(many.batch.column(kDiagnosis).codes, one.batch.column(kDiagnosis).codes);
+    EXPECT_EQ(many.batch.column(kLineNo).ints, one.batch.column(kLineNo).ints);
+    EXPECT_EQ(many.errors, one.errors);
+    EXPECT_EQ(many.input_lines, one.input_lines);
+  }
+  ExpectAccounted(one);
+}
+
+const char* kCsvHeader =
+    "claim_id,insured_id,fund,provider_id,provider_sector,service_code,service_date,amount,age,diagnosis,referral\n";
+
+TEST(CsvReaderTest, ReadsQuotedCellsEmbeddedNewlinesAndCrlf) {
+  std::string data = std::string(kCsvHeader) +
+                     "C1,I1,rural,P1,private,970000,2024-03-20,1000,,,\r\n"
+                     "\"C,2\",I1,rural,P1,private,970000,2024-03-21,5,33,\"multi\nline \"\"x\"\"\",true\n";
+  LoadedClaims c = MustRead(data, Skip(), true);
+  ASSERT_EQ(c.batch.size(), 2u) << (c.errors.empty() ? "" : c.errors[0].message);
+  EXPECT_FALSE(c.batch.IsValid(kAge, 0));
+  EXPECT_FALSE(c.batch.Bool(kReferral, 0));
+  EXPECT_EQ(c.batch.String(kClaimId, 1), "C,2");
+  EXPECT_EQ(c.batch.String(kDiagnosis, 1), "multi\nline \"x\"");
+  EXPECT_TRUE(c.batch.Bool(kReferral, 1));
+  EXPECT_EQ(c.input_lines[1], 3);
+}
+
+TEST(CsvReaderTest, BadRowsNameLineAndField) {
+  std::string data = std::string(kCsvHeader) +
+                     "C1,I1,rural,P1,private,970000,2024-02-30,1000,,,\n"   // line 2: date
+                     "C2,I1,rural,P1,private,970000,2024-03-20,-3,,,\n"     // line 3: amount
+                     "C3,I1,rural,P1,private,970000,2024-03-20,10,x,,\n"    // line 4: age
+                     "C4,I1,rural,P1,private,970000,2024-03-20,10\n"         // line 5: cells
+                     "C5,,rural,P1,private,970000,2024-03-20,10,,,\n"       // line 6: missing
+                     "C6,I1,rural,P1,private,970000,2024-03-20,10,,,maybe\n" // line 7: bool
+                     "C7,I1,rural,P1,private,970000,2024-03-20,10,,\"open\n"; // line 8: unterminated
+  LoadedClaims c = MustRead(data, Skip(), true);
+  ASSERT_EQ(c.errors.size(), 7u);
+  const std::vector<std::pair<int64_t, std::string>> want = {
+      {2, "service_date"}, {3, "amount"}, {4, "age"}, {5, ""}, {6, "insured_id"}, {7, "referral"}, {8, ""}};
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(c.errors[i].line, want[i].first) << c.errors[i].message;
+    EXPECT_EQ(c.errors[i].field, want[i].second) << c.errors[i].message;
+  }
+  EXPECT_EQ(c.batch.size(), 0u);
+  ExpectAccounted(c);
+}
+
+TEST(CsvReaderTest, MissingRequiredColumnFailsTheFile) {
+  Result<LoadedClaims> r = ReadCsv("claim_id,insured_id\nC1,I1\n", Schema::Standard(), Skip());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("missing required column 'fund'"), std::string::npos);
+}
+
+TEST(CsvReaderTest, ResultIsIndependentOfThreadCount) {
+  std::string data = kCsvHeader;
+  for (int i = 0; i < 50000; ++i) {
+    data += "C" + std::to_string(i % 5003) + ",I" + std::to_string(i % 101) +
+            ",rural,P1,private,\"97,000\",2024-03-20," + std::to_string(i) + ",,\"d\n" + std::to_string(i % 5) +
+            "\",\n";
+  }
+  LoadedClaims one = MustRead(data, Skip(1), true);
+  ASSERT_EQ(one.batch.size(), 50000u);
+  for (int t : {2, 8}) {
+    LoadedClaims many = MustRead(data, Skip(t), true);
+    ASSERT_EQ(many.batch.size(), one.batch.size());
+    EXPECT_EQ(many.batch.column(kClaimId).codes, one.batch.column(kClaimId).codes);
+    EXPECT_EQ(many.batch.column(kDiagnosis).codes, one.batch.column(kDiagnosis).codes);
+    EXPECT_EQ(many.input_lines, one.input_lines);
+  }
+  EXPECT_EQ(one.input_lines.back(), 2 + 2 * 49999);
+}
+
+}  // namespace
+}  // namespace sanad
