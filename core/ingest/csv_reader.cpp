@@ -13,83 +13,11 @@
 #include "core/ingest/chunk_builder.h"
 #include "core/ingest/chunking.h"
 #include "core/ingest/claims_reader.h"
+#include "core/ingest/csv_tokenizer.h"
 #include "core/ingest/field_lookup.h"
 
 namespace sanad {
 namespace {
-
-struct Cell {
-  size_t begin, end;  // raw extent, quotes included
-  bool quoted;
-};
-
-// Splits one record starting at `pos` into cells. Returns the position after
-// the record's terminating newline (or end), the number of newlines consumed,
-// and whether a quote was left open.
-size_t SplitRecord(std::string_view d, size_t pos, size_t end, std::vector<Cell>* cells, int64_t* newlines,
-                   bool* unterminated) {
-  cells->clear();
-  *newlines = 0;
-  *unterminated = false;
-  size_t cell_begin = pos;
-  bool quoted = false;
-  while (true) {
-    if (pos < end && d[pos] == '"' && pos == cell_begin) {
-      quoted = true;
-      ++pos;
-      while (true) {
-        const char* q = static_cast<const char*>(std::memchr(d.data() + pos, '"', end - pos));
-        if (q == nullptr) {
-          for (size_t i = pos; i < end; ++i) *newlines += d[i] == '\n';
-          *unterminated = true;
-          cells->push_back({cell_begin, end, true});
-          return end;
-        }
-        size_t qpos = static_cast<size_t>(q - d.data());
-        for (size_t i = pos; i < qpos; ++i) *newlines += d[i] == '\n';
-        pos = qpos + 1;
-        if (pos < end && d[pos] == '"') { ++pos; continue; }  // escaped quote
-        break;
-      }
-    }
-    // Unquoted part (or after the closing quote): up to ',' or '\n'.
-    while (pos < end && d[pos] != ',' && d[pos] != '\n') ++pos;
-    size_t cell_end = pos;
-    if (cell_end > cell_begin && d[cell_end - 1] == '\r' && (pos >= end || d[pos] == '\n')) --cell_end;
-    cells->push_back({cell_begin, cell_end, quoted});
-    if (pos >= end) return end;
-    if (d[pos] == '\n') { ++*newlines; return pos + 1; }
-    ++pos;  // ','
-    cell_begin = pos;
-    quoted = false;
-  }
-}
-
-// The cell's text with quotes removed and "" unescaped (into scratch when needed).
-std::string_view CellText(std::string_view d, const Cell& c, std::string* scratch, bool* ok) {
-  *ok = true;
-  if (!c.quoted) return d.substr(c.begin, c.end - c.begin);
-  // "...."rest : text between the quotes, "" -> ", then anything after the closing quote is an error.
-  size_t pos = c.begin + 1;
-  size_t start = scratch->size();
-  bool has_escape = false;
-  size_t close = c.end;
-  for (size_t i = pos; i < c.end; ++i) {
-    if (d[i] == '"') {
-      if (i + 1 < c.end && d[i + 1] == '"') { has_escape = true; ++i; continue; }
-      close = i;
-      break;
-    }
-  }
-  if (close == c.end || close + 1 != c.end) *ok = false;  // unterminated or junk after quote
-  if (close > c.end) close = c.end;
-  if (!has_escape) return d.substr(pos, close - pos);
-  for (size_t i = pos; i < close; ++i) {
-    scratch->push_back(d[i]);
-    if (d[i] == '"') ++i;
-  }
-  return std::string_view(scratch->data() + start, scratch->size() - start);
-}
 
 bool ParseInt(std::string_view s, int64_t* out) {
   if (s.empty()) return false;
@@ -163,7 +91,7 @@ class CsvChunkParser {
     while (pos < end) {
       int64_t nl = 0;
       bool unterminated = false;
-      size_t next = SplitRecord(d, pos, end, &cells_, &nl, &unterminated);
+      size_t next = SplitCsvRecord(d, pos, end, &cells_, &nl, &unterminated);
       const bool blank = cells_.size() == 1 && cells_[0].end == cells_[0].begin && !cells_[0].quoted;
       if (!blank) ParseRow(d, pos, next, line, unterminated, vals);
       line += nl;
@@ -201,7 +129,7 @@ class CsvChunkParser {
       const int f = column_field_[k];
       if (f < 0) continue;
       bool ok;
-      std::string_view text = CellText(d, cells_[k], &scratch_, &ok);
+      std::string_view text = CsvCellText(d, cells_[k], &scratch_, &ok);
       if (!ok) {
         err.field = schema_.field(f).name;
         err.message = "malformed quoted cell";
@@ -224,7 +152,7 @@ class CsvChunkParser {
   const Schema& schema_;
   const std::vector<int>& column_field_;
   ChunkBuilder& out_;
-  std::vector<Cell> cells_;
+  std::vector<CsvCell> cells_;
   std::string scratch_;
 };
 
@@ -234,7 +162,7 @@ Result<LoadedClaims> ReadCsv(std::string_view d, const Schema& schema, const Loa
   size_t pos = 0;
   if (d.size() >= 3 && std::memcmp(d.data(), "\xEF\xBB\xBF", 3) == 0) pos = 3;
   // Header (skipping leading blank lines).
-  std::vector<Cell> cells;
+  std::vector<CsvCell> cells;
   int64_t header_lines = 0, nl = 0;
   bool unterminated = false;
   size_t data_begin = pos;
@@ -243,7 +171,7 @@ Result<LoadedClaims> ReadCsv(std::string_view d, const Schema& schema, const Loa
       std::vector<ChunkBuilder> none;
       return AssembleChunks(none, schema, options);
     }
-    data_begin = SplitRecord(d, pos, d.size(), &cells, &nl, &unterminated);
+    data_begin = SplitCsvRecord(d, pos, d.size(), &cells, &nl, &unterminated);
     header_lines += nl;
     if (!(cells.size() == 1 && cells[0].begin == cells[0].end)) break;
     pos = data_begin;
@@ -256,7 +184,7 @@ Result<LoadedClaims> ReadCsv(std::string_view d, const Schema& schema, const Loa
   std::string scratch;
   for (size_t k = 0; k < cells.size(); ++k) {
     bool ok;
-    std::string_view name = Trim(CellText(d, cells[k], &scratch, &ok));
+    std::string_view name = Trim(CsvCellText(d, cells[k], &scratch, &ok));
     const int f = lookup.Find(name);
     if (f < 0) continue;
     if (seen[static_cast<size_t>(f)]) return Status::Invalid("header: column '" + std::string(name) + "' appears twice");

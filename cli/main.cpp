@@ -1,0 +1,258 @@
+// sanad: the command-line front end.
+//   sanad check RULES DATA [--ref NAME=PATH]... [--verdicts OUT] [--hits OUT] [--summary OUT.json]
+//   sanad stats DATA        sanad lint RULES        sanad fmt RULES        sanad explain-plan RULES
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "core/exec/batch_evaluator.h"
+#include "core/exec/bound_plan.h"
+#include "core/exec/plan_printer.h"
+#include "core/ingest/claims_reader.h"
+#include "engine/output.h"
+#include "engine/rules.h"
+#include "rules_dsl/formatter.h"
+#include "rules_dsl/parser.h"
+
+namespace sanad {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+int Fail(const std::string& msg, int code = 1) {
+  std::fprintf(stderr, "sanad: %s\n", msg.c_str());
+  return code;
+}
+
+void Progress(const char* what) {
+  if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K%s...", what);
+}
+void ProgressDone() {
+  if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
+}
+
+std::unique_ptr<Rules> CompileOrReport(const std::string& path, int* exit_code) {
+  Result<std::unique_ptr<Rules>> rules = Rules::FromFile(path);
+  if (!rules.ok()) {
+    *exit_code = Fail(rules.status().message());
+    return nullptr;
+  }
+  std::unique_ptr<Rules> r = std::move(rules).value();
+  if (r->diagnostics().diagnostics().size()) std::fputs(r->RenderDiagnostics().c_str(), stderr);
+  if (!r->ok()) {
+    *exit_code = 2;
+    return nullptr;
+  }
+  return r;
+}
+
+void ReportLoadErrors(const LoadedClaims& c, const std::string& errors_path) {
+  const size_t show = std::min<size_t>(c.errors.size(), 20);
+  for (size_t i = 0; i < show; ++i) std::fprintf(stderr, "input %s\n", FormatLoadError(c.errors[i]).c_str());
+  if (c.errors.size() > show) std::fprintf(stderr, "... and %zu more bad records\n", c.errors.size() - show);
+  if (!errors_path.empty()) {
+    FILE* f = std::fopen(errors_path.c_str(), "wb");
+    if (!f) return;
+    std::fputs("line,field,message\n", f);
+    for (const LoadError& e : c.errors) {
+      std::string m = e.message;
+      std::string q;
+      for (char ch : m) { if (ch == '"') q += '"'; q += ch; }
+      std::fprintf(f, "%lld,%s,\"%s\"\n", static_cast<long long>(e.line), e.field.c_str(), q.c_str());
+    }
+    std::fclose(f);
+  }
+}
+
+struct CheckArgs {
+  std::string rules, data, verdicts, hits, summary, errors, on_error = "fail";
+  std::vector<std::string> refs;
+  int threads = 0;
+  bool timings = false;
+};
+
+int RunCheck(const CheckArgs& a) {
+  const auto t0 = Clock::now();
+  int code = 0;
+  Progress("compiling rules");
+  std::unique_ptr<Rules> rules = CompileOrReport(a.rules, &code);
+  if (!rules) return code;
+  std::map<std::string, std::string> refs;
+  for (const std::string& r : a.refs) {
+    const size_t eq = r.find('=');
+    if (eq == std::string::npos || eq == 0) return Fail("--ref expects NAME=PATH, got '" + r + "'");
+    refs[r.substr(0, eq)] = r.substr(eq + 1);
+  }
+  Progress("loading reference data");
+  if (Status s = rules->BindReferenceFiles(refs); !s.ok()) return Fail(s.message());
+  const auto t1 = Clock::now();
+  LoadOptions lo;
+  lo.threads = a.threads;
+  lo.on_error = a.on_error == "skip" ? OnError::kSkip : OnError::kFail;
+  Progress("loading claims");
+  Result<LoadedClaims> claims = ReadClaimsFile(a.data, rules->plan()->schema, lo);
+  if (!claims.ok()) { ProgressDone(); return Fail(claims.status().message()); }
+  ProgressDone();
+  ReportLoadErrors(*claims, a.errors);
+  const auto t2 = Clock::now();
+  Progress("binding");
+  std::unique_ptr<BoundPlan> bound = Bind(*rules->plan(), claims->batch);
+  const auto t3 = Clock::now();
+  Progress("evaluating");
+  EvalOptions eo;
+  eo.threads = a.threads;
+  Verdicts v = EvaluateBatch(*bound, claims->batch, eo);
+  const auto t4 = Clock::now();
+  Progress("writing");
+  LoadCounts counts{claims->records_read, claims->records_loaded, static_cast<int64_t>(claims->errors.size())};
+  if (!a.verdicts.empty())
+    if (Status s = WriteVerdicts(a.verdicts, *rules->plan(), claims->batch, v); !s.ok()) return Fail(s.message());
+  if (!a.hits.empty())
+    if (Status s = WriteHits(a.hits, *rules->plan(), claims->batch, v); !s.ok()) return Fail(s.message());
+  if (!a.summary.empty())
+    if (Status s = WriteSummaryJson(a.summary, *rules->plan(), claims->batch, v, counts); !s.ok()) return Fail(s.message());
+  const auto t5 = Clock::now();
+  ProgressDone();
+  std::fputs(SummaryTable(*rules->plan(), claims->batch, v, counts).c_str(), stdout);
+  if (a.timings) {
+    std::fprintf(stderr, "timings: compile+refs %.3fs, load %.3fs, bind %.3fs, evaluate %.3fs, write %.3fs, total %.3fs\n",
+                 Seconds(t0, t1), Seconds(t1, t2), Seconds(t2, t3), Seconds(t3, t4), Seconds(t4, t5), Seconds(t0, t5));
+  }
+  return 0;
+}
+
+int RunStats(const std::string& path, int threads) {
+  LoadOptions lo;
+  lo.threads = threads;
+  lo.on_error = OnError::kSkip;
+  const auto t0 = Clock::now();
+  Progress("loading claims");
+  Result<LoadedClaims> r = ReadClaimsFile(path, Schema::Standard(), lo);
+  ProgressDone();
+  if (!r.ok()) return Fail(r.status().message());
+  const auto t1 = Clock::now();
+  const ClaimBatch& b = r->batch;
+  auto distinct = [&](int field) {
+    const Column& c = b.column(field);
+    std::vector<uint8_t> seen(static_cast<size_t>(c.dict.size()), 0);
+    int64_t n = 0;
+    for (RowIndex i = 0; i < b.size(); ++i)
+      if (c.codes[i] >= 0 && !seen[static_cast<size_t>(c.codes[i])]++) ++n;
+    return n;
+  };
+  std::printf("file         %s\n", path.c_str());
+  std::printf("records      %lld read, %lld loaded, %zu errors\n", static_cast<long long>(r->records_read),
+              static_cast<long long>(r->records_loaded), r->errors.size());
+  std::printf("lines        %u\n", b.size());
+  std::printf("claims       %lld\n", static_cast<long long>(distinct(kClaimId)));
+  std::printf("insured      %lld\n", static_cast<long long>(distinct(kInsuredId)));
+  std::printf("providers    %lld\n", static_cast<long long>(distinct(kProviderId)));
+  std::printf("codes        %lld\n", static_cast<long long>(distinct(kServiceCode)));
+  if (b.size()) {
+    const auto& d = b.column(kServiceDate).codes;
+    auto [lo_it, hi_it] = std::minmax_element(d.begin(), d.end());
+    char x[10], y[10];
+    FormatIsoDate(*lo_it, x);
+    FormatIsoDate(*hi_it, y);
+    std::printf("dates        %.10s .. %.10s\n", x, y);
+    __int128 amount = 0;
+    for (RowIndex i = 0; i < b.size(); ++i) amount += b.Int(kAmount, i);
+    std::printf("amount       %s\n", Int128ToString(amount).c_str());
+    std::printf("memory       %.1f bytes/line + %.1f MB dictionaries\n",
+                static_cast<double>(b.ColumnBytes()) / b.size(), static_cast<double>(b.DictionaryBytes()) / 1e6);
+  }
+  std::printf("load time    %.3f s\n", Seconds(t0, t1));
+  ReportLoadErrors(*r, "");
+  return 0;
+}
+
+int RunLint(const std::string& path) {
+  Result<std::unique_ptr<Rules>> rules = Rules::FromFile(path);
+  if (!rules.ok()) return Fail(rules.status().message());
+  const Rules& r = **rules;
+  std::fputs(r.RenderDiagnostics().c_str(), stdout);
+  if (r.diagnostics().diagnostics().empty()) std::printf("%s: no problems found\n", path.c_str());
+  return r.ok() ? 0 : 1;
+}
+
+int RunFmt(const std::string& path, bool check) {
+  Result<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return Fail(text.status().message());
+  dsl::SourceFile src(path, std::move(text).value());
+  dsl::DiagnosticBag diags;
+  dsl::ParseResult parsed = dsl::Parse(src, diags);
+  if (diags.HasErrors()) {
+    std::fputs(dsl::RenderAll(diags, src).c_str(), stderr);
+    return 1;
+  }
+  std::string out = dsl::Format(parsed.program, parsed.comments, src);
+  if (check) {
+    if (out != src.text()) { std::fprintf(stderr, "%s: not formatted\n", path.c_str()); return 1; }
+    return 0;
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int RunExplain(const std::string& path) {
+  int code = 0;
+  std::unique_ptr<Rules> rules = CompileOrReport(path, &code);
+  if (!rules) return code;
+  std::fputs(ExplainPlan(*rules->plan()).c_str(), stdout);
+  return 0;
+}
+
+}  // namespace
+}  // namespace sanad
+
+int main(int argc, char** argv) {
+  using namespace sanad;
+  CLI::App app{"sanad: a rules engine for health-insurance claim adjudication"};
+  app.require_subcommand(1);
+  CheckArgs ca;
+  auto* check = app.add_subcommand("check", "evaluate a rule set over claim lines");
+  check->add_option("RULES", ca.rules, "rules file (.sanad)")->required();
+  check->add_option("DATA", ca.data, "claims (.ndjson, .jsonl or .csv)")->required();
+  check->add_option("--ref", ca.refs, "reference data for an external object: NAME=PATH.csv");
+  check->add_option("--verdicts", ca.verdicts, "write verdicts (.csv or .ndjson)");
+  check->add_option("--hits", ca.hits, "write hits (.csv or .ndjson)");
+  check->add_option("--summary", ca.summary, "write the summary (.json)");
+  check->add_option("--errors", ca.errors, "write every bad input record (.csv)");
+  check->add_option("--threads", ca.threads, "threads (0 = all cores)");
+  check->add_option("--on-error", ca.on_error, "bad records: fail (stop at the first) or skip (report all)")
+      ->check(CLI::IsMember({"fail", "skip"}));
+  check->add_flag("--timings", ca.timings, "print phase timings on stderr");
+
+  std::string stats_path;
+  int stats_threads = 0;
+  auto* stats = app.add_subcommand("stats", "load claims and print what they hold");
+  stats->add_option("DATA", stats_path, "claims (.ndjson, .jsonl or .csv)")->required();
+  stats->add_option("--threads", stats_threads, "threads (0 = all cores)");
+
+  std::string lint_path, fmt_path, explain_path;
+  bool fmt_check = false;
+  auto* lint = app.add_subcommand("lint", "print every diagnostic of a rules file; non-zero exit on errors");
+  lint->add_option("RULES", lint_path)->required();
+  auto* fmtc = app.add_subcommand("fmt", "print a rules file in the canonical layout");
+  fmtc->add_option("RULES", fmt_path)->required();
+  fmtc->add_flag("--check", fmt_check, "exit non-zero if the file is not formatted");
+  auto* explain = app.add_subcommand("explain-plan", "print the execution plan of a rule set");
+  explain->add_option("RULES", explain_path)->required();
+
+  CLI11_PARSE(app, argc, argv);
+  if (check->parsed()) return RunCheck(ca);
+  if (stats->parsed()) return RunStats(stats_path, stats_threads);
+  if (lint->parsed()) return RunLint(lint_path);
+  if (fmtc->parsed()) return RunFmt(fmt_path, fmt_check);
+  if (explain->parsed()) return RunExplain(explain_path);
+  return 1;
+}

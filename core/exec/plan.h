@@ -1,0 +1,120 @@
+#pragma once
+/// Plan: what the compiler hands to core. A rule set lowered to typed
+/// expression programs over claim-line fields, reference data, and one
+/// RulePlan per rule (population, stateful check, action). A Plan knows no
+/// batch; Bind() (bound_plan.h) resolves it against one batch's dictionaries.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/calendar.h"
+#include "core/schema.h"
+#include "core/types.h"
+
+namespace sanad {
+
+enum class ExprOp : uint8_t {
+  kConst,        // i (int, date, bool) or s (string); valid unless is_null
+  kField,        // field
+  kNeg, kAdd, kSub, kMul, kDiv, kMod,  // int; overflow and division by zero give null
+  kEq, kNe, kLt, kLe, kGt, kGe,        // operands of arg_type; null operand -> false
+  kAnd, kOr, kNot,                     // two-valued over conditions (null -> false)
+  kIsNull, kIsNotNull,
+  kInSet, kNotInSet,  // aux = set; null operand -> false
+  kLookup,            // aux = table; a missing key or null key -> null
+  kStartsWith,        // null operand -> false
+  kYear, kMonth,      // in the plan's calendar
+  kDaysBetween,       // b - a
+  // Produced by Bind(): a subtree over one string field, tabulated per dictionary code.
+  kCodeTable,         // field, aux = index into BoundPlan code tables
+};
+
+struct ExprNode {
+  ExprOp op = ExprOp::kConst;
+  ValueType type = ValueType::kInt;      // result type
+  ValueType arg_type = ValueType::kInt;  // operand type of comparisons
+  int32_t a = -1, b = -1;                // children (indices into the program)
+  int32_t field = -1;
+  int32_t aux = -1;
+  bool is_null = false;                  // kConst
+  int64_t i = 0;
+  std::string s;
+};
+
+/// A tree of nodes stored children-first; `root` is the result.
+struct ExprProgram {
+  std::vector<ExprNode> nodes;
+  int32_t root = -1;
+  bool empty() const { return root < 0; }
+  int32_t Add(ExprNode n) {
+    nodes.push_back(std::move(n));
+    return static_cast<int32_t>(nodes.size() - 1);
+  }
+};
+
+/// A set of literals: strings or int64 values (ints, dates as days, bools as 0/1).
+struct PlanSet {
+  std::string name;
+  bool external = false;  // supplied by the caller when the rule set is loaded
+  bool bound = true;      // false until external data arrives
+  ValueType type = ValueType::kString;
+  std::vector<std::string> strings;
+  std::vector<int64_t> ints;
+};
+
+/// key -> value; entries are unique by key.
+struct PlanTable {
+  std::string name;
+  bool external = false;
+  bool bound = true;
+  ValueType key_type = ValueType::kString, value_type = ValueType::kInt;
+  std::vector<std::string> key_strings, value_strings;
+  std::vector<int64_t> key_ints, value_ints;
+  size_t size() const { return key_type == ValueType::kString ? key_strings.size() : key_ints.size(); }
+};
+
+/// (first_code, second_code) pairs of service codes.
+struct PlanPairs {
+  std::string name;
+  bool external = false;
+  bool bound = true;
+  std::vector<std::pair<std::string, std::string>> pairs;
+};
+
+enum class CheckKind : uint8_t { kNone, kLimit, kRepeat, kConflictWith, kConflictPairs };
+enum class Period : uint8_t { kNone, kDay, kMonth, kYear, kRolling };
+enum class DeductKind : uint8_t { kNone, kPercent, kExcess, kExpr };
+
+struct RulePlan {
+  std::string name;
+  std::string title;
+  int64_t stage = 1;
+  ExprProgram when;  // empty: every line
+  CheckKind check = CheckKind::kNone;
+  std::vector<int> keys;  // field indices
+  bool is_sum = false;
+  int sum_field = -1;
+  Period period = Period::kNone;
+  int64_t days = 0;       // rolling N / within N (same day = 1)
+  ExprProgram cap;        // limit
+  ExprProgram conflict;   // conflict with
+  int pairs = -1;         // conflict pairs
+  bool reject = true;
+  DeductKind deduct = DeductKind::kNone;
+  int64_t percent_hundredths = 0;
+  ExprProgram deduct_expr;
+};
+
+struct Plan {
+  std::string ruleset_name;
+  Calendar calendar = Calendar::kGregorian;
+  Schema schema = Schema::Standard();
+  std::vector<PlanSet> sets;
+  std::vector<PlanTable> tables;
+  std::vector<PlanPairs> pairs;
+  std::vector<RulePlan> rules;  // declaration order
+};
+
+}  // namespace sanad

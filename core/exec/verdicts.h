@@ -1,0 +1,43 @@
+#pragma once
+/// Verdicts: the result of evaluating a rule set over a batch (DATA.md §4):
+/// per line status, deduction and primary rule; every hit with its
+/// deduction and evidence; per-rule statistics. Lines are in input order.
+
+#include <cstdint>
+#include <vector>
+
+#include "core/types.h"
+
+namespace sanad {
+
+enum class LineStatus : uint8_t { kAccepted = 0, kWarned = 1, kRejected = 2 };
+
+enum class EvidenceKind : uint8_t { kNone, kLimit, kOtherLine };
+
+/// One (line, rule) hit.
+struct Hit {
+  RowIndex row = 0;
+  int32_t rule = 0;           // index in declaration order
+  EvidenceKind evidence = EvidenceKind::kNone;
+  int64_t deduction = 0;
+  __int128 total = 0;         // limit: R_i, the running total
+  int64_t cap = 0;            // limit: L_i
+  RowIndex other = 0;         // repeat/conflict: the other line
+};
+
+struct RuleStats {
+  int64_t population = 0;
+  int64_t hits = 0;
+  __int128 deduction = 0;  // sum of the hits' deductions
+};
+
+struct Verdicts {
+  std::vector<LineStatus> status;
+  std::vector<int64_t> deduction;
+  std::vector<int32_t> primary_rule;  // -1: no hit
+  std::vector<uint32_t> hit_begin;    // hits of row r: hits[hit_begin[r] .. hit_begin[r+1])
+  std::vector<Hit> hits;              // by row, then rule declaration order
+  std::vector<RuleStats> rules;
+};
+
+}  // namespace sanad

@@ -1,0 +1,338 @@
+#include "engine/output.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include <fmt/format.h>
+#include <tbb/parallel_for.h>
+
+namespace sanad {
+
+std::string Int128ToString(__int128 v) {
+  if (v == 0) return "0";
+  const bool neg = v < 0;
+  unsigned __int128 u = neg ? -static_cast<unsigned __int128>(v) : static_cast<unsigned __int128>(v);
+  char buf[48];
+  int i = 47;
+  buf[i] = 0;
+  while (u) { buf[--i] = static_cast<char>('0' + static_cast<int>(u % 10)); u /= 10; }
+  if (neg) buf[--i] = '-';
+  return std::string(buf + i);
+}
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) out += fmt::format("\\u{:04x}", c);
+        else out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+}
+
+namespace {
+
+bool EndsWith(const std::string& s, const char* suffix) {
+  const size_t n = std::strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+bool IsNdjsonPath(const std::string& p) { return EndsWith(p, ".ndjson") || EndsWith(p, ".jsonl") || EndsWith(p, ".json"); }
+
+void AppendCsvField(std::string& out, std::string_view s) {
+  if (s.find_first_of(",\"\n\r") == std::string_view::npos) {
+    out.append(s);
+    return;
+  }
+  out += '"';
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+
+void AppendInt(std::string& out, int64_t v) {
+  char buf[24];
+  auto r = fmt::format_to(buf, "{}", v);
+  out.append(buf, r);
+}
+
+const char* StatusName(LineStatus s) {
+  switch (s) {
+    case LineStatus::kAccepted: return "accepted";
+    case LineStatus::kWarned: return "warned";
+    case LineStatus::kRejected: return "rejected";
+  }
+  return "?";
+}
+
+class FileOut {
+ public:
+  explicit FileOut(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "wb")) {}
+  ~FileOut() { if (f_) std::fclose(f_); }
+  bool ok() const { return f_ != nullptr; }
+  bool Write(const std::string& s) { return std::fwrite(s.data(), 1, s.size(), f_) == s.size(); }
+  Status Close() {
+    const bool err = std::fclose(f_) != 0;
+    f_ = nullptr;
+    return err ? Status::Io(path_ + ": write error") : Status::Ok();
+  }
+  Status OpenError() const { return Status::Io(path_ + ": " + std::strerror(errno)); }
+
+ private:
+  std::string path_;
+  FILE* f_;
+};
+
+// Formats rows [0, n) in parallel chunks and writes them in order.
+template <typename Fn>
+Status WriteRows(const std::string& path, const std::string& header, size_t n, Fn format_row) {
+  FileOut out(path);
+  if (!out.ok()) return out.OpenError();
+  if (!header.empty() && !out.Write(header)) return Status::Io(path + ": write error");
+  constexpr size_t kRowsPerChunk = 1 << 15;
+  constexpr size_t kChunksPerWindow = 16;
+  std::vector<std::string> bufs(kChunksPerWindow);
+  for (size_t base = 0; base < n; base += kRowsPerChunk * kChunksPerWindow) {
+    const size_t chunks = std::min(kChunksPerWindow, (n - base + kRowsPerChunk - 1) / kRowsPerChunk);
+    tbb::parallel_for(size_t{0}, chunks, [&](size_t c) {
+      std::string& b = bufs[c];
+      b.clear();
+      const size_t begin = base + c * kRowsPerChunk, end = std::min(n, begin + kRowsPerChunk);
+      for (size_t i = begin; i < end; ++i) format_row(b, i);
+    });
+    for (size_t c = 0; c < chunks; ++c)
+      if (!out.Write(bufs[c])) return Status::Io(path + ": write error");
+  }
+  return out.Close();
+}
+
+}  // namespace
+
+Status WriteVerdicts(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v) {
+  const bool json = IsNdjsonPath(path);
+  const int64_t* amount = batch.column(kAmount).ints.data();
+  return WriteRows(path, json ? "" : "claim_id,line_no,status,deduction,payable,primary_rule,rules\n", batch.size(),
+                   [&](std::string& o, size_t i) {
+    const RowIndex r = static_cast<RowIndex>(i);
+    const int32_t primary = v.primary_rule[r];
+    if (json) {
+      o += "{\"claim_id\":";
+      AppendJsonString(o, batch.String(kClaimId, r));
+      o += ",\"line_no\":";
+      AppendInt(o, batch.Int(kLineNo, r));
+      o += ",\"status\":\"";
+      o += StatusName(v.status[r]);
+      o += "\",\"deduction\":";
+      AppendInt(o, v.deduction[r]);
+      o += ",\"payable\":";
+      AppendInt(o, amount[r] - v.deduction[r]);
+      o += ",\"primary_rule\":";
+      if (primary >= 0) AppendJsonString(o, plan.rules[static_cast<size_t>(primary)].name);
+      else o += "null";
+      o += ",\"rules\":[";
+      for (uint32_t k = v.hit_begin[r]; k < v.hit_begin[r + 1]; ++k) {
+        if (k > v.hit_begin[r]) o += ',';
+        AppendJsonString(o, plan.rules[static_cast<size_t>(v.hits[k].rule)].name);
+      }
+      o += "]}\n";
+    } else {
+      AppendCsvField(o, batch.String(kClaimId, r));
+      o += ',';
+      AppendInt(o, batch.Int(kLineNo, r));
+      o += ',';
+      o += StatusName(v.status[r]);
+      o += ',';
+      AppendInt(o, v.deduction[r]);
+      o += ',';
+      AppendInt(o, amount[r] - v.deduction[r]);
+      o += ',';
+      if (primary >= 0) o += plan.rules[static_cast<size_t>(primary)].name;
+      o += ',';
+      for (uint32_t k = v.hit_begin[r]; k < v.hit_begin[r + 1]; ++k) {
+        if (k > v.hit_begin[r]) o += ';';
+        o += plan.rules[static_cast<size_t>(v.hits[k].rule)].name;
+      }
+      o += '\n';
+    }
+  });
+}
+
+Status WriteHits(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v) {
+  const bool json = IsNdjsonPath(path);
+  return WriteRows(path, json ? "" : "claim_id,line_no,rule,action,deduction,evidence\n", v.hits.size(),
+                   [&](std::string& o, size_t i) {
+    const Hit& h = v.hits[i];
+    const RulePlan& rule = plan.rules[static_cast<size_t>(h.rule)];
+    if (json) {
+      o += "{\"claim_id\":";
+      AppendJsonString(o, batch.String(kClaimId, h.row));
+      o += ",\"line_no\":";
+      AppendInt(o, batch.Int(kLineNo, h.row));
+      o += ",\"rule\":";
+      AppendJsonString(o, rule.name);
+      o += rule.reject ? ",\"action\":\"reject\"" : ",\"action\":\"warn\"";
+      o += ",\"deduction\":";
+      AppendInt(o, h.deduction);
+      o += ",\"evidence\":";
+      switch (h.evidence) {
+        case EvidenceKind::kNone: o += "null"; break;
+        case EvidenceKind::kLimit:
+          o += "{\"total\":" + Int128ToString(h.total) + ",\"cap\":";
+          AppendInt(o, h.cap);
+          o += '}';
+          break;
+        case EvidenceKind::kOtherLine:
+          o += "{\"claim_id\":";
+          AppendJsonString(o, batch.String(kClaimId, h.other));
+          o += ",\"line_no\":";
+          AppendInt(o, batch.Int(kLineNo, h.other));
+          o += '}';
+          break;
+      }
+      o += "}\n";
+    } else {
+      AppendCsvField(o, batch.String(kClaimId, h.row));
+      o += ',';
+      AppendInt(o, batch.Int(kLineNo, h.row));
+      o += ',';
+      o += rule.name;
+      o += rule.reject ? ",reject," : ",warn,";
+      AppendInt(o, h.deduction);
+      o += ',';
+      switch (h.evidence) {
+        case EvidenceKind::kNone: break;
+        case EvidenceKind::kLimit:
+          o += "total=" + Int128ToString(h.total) + ";cap=";
+          AppendInt(o, h.cap);
+          break;
+        case EvidenceKind::kOtherLine: {
+          std::string ev = "claim_id=" + std::string(batch.String(kClaimId, h.other)) + ";line_no=" +
+                           std::to_string(batch.Int(kLineNo, h.other));
+          AppendCsvField(o, ev);
+          break;
+        }
+      }
+      o += '\n';
+    }
+  });
+}
+
+namespace {
+
+struct ProviderStats {
+  int64_t lines = 0, rejected = 0, warned = 0;
+  __int128 deduction = 0;
+};
+
+struct Totals {
+  int64_t accepted = 0, warned = 0, rejected = 0;
+  __int128 amount = 0, deduction = 0;
+};
+
+Totals ComputeTotals(const ClaimBatch& batch, const Verdicts& v) {
+  Totals t;
+  for (RowIndex r = 0; r < batch.size(); ++r) {
+    t.amount += batch.Int(kAmount, r);
+    t.deduction += v.deduction[r];
+    t.accepted += v.status[r] == LineStatus::kAccepted;
+    t.warned += v.status[r] == LineStatus::kWarned;
+    t.rejected += v.status[r] == LineStatus::kRejected;
+  }
+  return t;
+}
+
+// Per provider, sorted by provider_id bytes.
+std::vector<std::pair<std::string_view, ProviderStats>> ProviderTable(const ClaimBatch& batch, const Verdicts& v) {
+  const Column& p = batch.column(kProviderId);
+  std::vector<ProviderStats> by_code(static_cast<size_t>(p.dict.size()));
+  for (RowIndex r = 0; r < batch.size(); ++r) {
+    ProviderStats& s = by_code[static_cast<size_t>(p.codes[r])];
+    ++s.lines;
+    s.rejected += v.status[r] == LineStatus::kRejected;
+    s.warned += v.status[r] == LineStatus::kWarned;
+    s.deduction += v.deduction[r];
+  }
+  std::vector<std::pair<std::string_view, ProviderStats>> out;
+  for (int32_t c = 0; c < p.dict.size(); ++c)
+    if (by_code[static_cast<size_t>(c)].lines) out.emplace_back(p.dict.View(c), by_code[static_cast<size_t>(c)]);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+}  // namespace
+
+Status WriteSummaryJson(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v,
+                        const LoadCounts& counts) {
+  const Totals t = ComputeTotals(batch, v);
+  std::string o = "{\n  \"ruleset\": ";
+  AppendJsonString(o, plan.ruleset_name);
+  o += fmt::format(",\n  \"records_read\": {},\n  \"records_loaded\": {},\n  \"errors\": {},\n", counts.records_read,
+                   counts.records_loaded, counts.errors);
+  o += fmt::format("  \"totals\": {{\"lines\": {}, \"accepted\": {}, \"warned\": {}, \"rejected\": {}, \"amount\": {}, "
+                   "\"deduction\": {}, \"payable\": {}}},\n",
+                   batch.size(), t.accepted, t.warned, t.rejected, Int128ToString(t.amount), Int128ToString(t.deduction),
+                   Int128ToString(t.amount - t.deduction));
+  o += "  \"rules\": [";
+  for (size_t i = 0; i < plan.rules.size(); ++i) {
+    const RulePlan& r = plan.rules[i];
+    const RuleStats& s = v.rules[i];
+    o += i ? ",\n    " : "\n    ";
+    o += "{\"rule\": ";
+    AppendJsonString(o, r.name);
+    o += ", \"title\": ";
+    AppendJsonString(o, r.title);
+    o += fmt::format(", \"stage\": {}, \"action\": \"{}\", \"population\": {}, \"hits\": {}, \"deduction\": {}}}", r.stage,
+                     r.reject ? "reject" : "warn", s.population, s.hits, Int128ToString(s.deduction));
+  }
+  o += plan.rules.empty() ? "],\n" : "\n  ],\n";
+  o += "  \"providers\": [";
+  auto providers = ProviderTable(batch, v);
+  for (size_t i = 0; i < providers.size(); ++i) {
+    const auto& [id, s] = providers[i];
+    o += i ? ",\n    " : "\n    ";
+    o += "{\"provider_id\": ";
+    AppendJsonString(o, id);
+    o += fmt::format(", \"lines\": {}, \"rejected\": {}, \"warned\": {}, \"deduction\": {}}}", s.lines, s.rejected, s.warned,
+                     Int128ToString(s.deduction));
+  }
+  o += providers.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  FileOut out(path);
+  if (!out.ok()) return out.OpenError();
+  if (!out.Write(o)) return Status::Io(path + ": write error");
+  return out.Close();
+}
+
+std::string SummaryTable(const Plan& plan, const ClaimBatch& batch, const Verdicts& v, const LoadCounts& counts) {
+  const Totals t = ComputeTotals(batch, v);
+  std::string o;
+  if (!plan.ruleset_name.empty()) o += "rule set: " + plan.ruleset_name + "\n";
+  o += fmt::format("records read {}, loaded {}, errors {}; lines {}\n", counts.records_read, counts.records_loaded,
+                   counts.errors, batch.size());
+  o += fmt::format("accepted {}, warned {}, rejected {}\n", t.accepted, t.warned, t.rejected);
+  o += fmt::format("amount {}, deduction {}, payable {}\n\n", Int128ToString(t.amount), Int128ToString(t.deduction),
+                   Int128ToString(t.amount - t.deduction));
+  size_t w = 4;
+  for (const RulePlan& r : plan.rules) w = std::max(w, r.name.size());
+  o += fmt::format("{:<{}}  {:>5}  {:>6}  {:>12}  {:>10}  {:>18}\n", "rule", w, "stage", "action", "population", "hits",
+                   "deduction");
+  for (size_t i = 0; i < plan.rules.size(); ++i) {
+    const RulePlan& r = plan.rules[i];
+    const RuleStats& s = v.rules[i];
+    o += fmt::format("{:<{}}  {:>5}  {:>6}  {:>12}  {:>10}  {:>18}\n", r.name, w, r.stage, r.reject ? "reject" : "warn",
+                     s.population, s.hits, Int128ToString(s.deduction));
+  }
+  return o;
+}
+
+}  // namespace sanad

@@ -1,0 +1,38 @@
+#pragma once
+/// Writers for evaluation results (DATA.md §4): verdicts and hits as CSV or
+/// NDJSON (chosen by the file's extension), the summary as JSON, and the
+/// summary table the CLI prints. Output follows input order and is the same
+/// bytes for any thread count; rows are formatted in parallel chunks.
+
+#include <cstdio>
+#include <string>
+
+#include "core/claim_batch.h"
+#include "core/exec/plan.h"
+#include "core/exec/verdicts.h"
+#include "core/status.h"
+
+namespace sanad {
+
+struct Summary;
+
+/// Counts behind the summary outputs.
+struct LoadCounts {
+  int64_t records_read = 0;
+  int64_t records_loaded = 0;
+  int64_t errors = 0;
+};
+
+Status WriteVerdicts(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v);
+Status WriteHits(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v);
+Status WriteSummaryJson(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v,
+                        const LoadCounts& counts);
+/// The human-readable summary table.
+std::string SummaryTable(const Plan& plan, const ClaimBatch& batch, const Verdicts& v, const LoadCounts& counts);
+
+/// Decimal text of a 128-bit integer.
+std::string Int128ToString(__int128 v);
+/// JSON string literal (quotes included).
+void AppendJsonString(std::string& out, std::string_view s);
+
+}  // namespace sanad

@@ -1,0 +1,161 @@
+#pragma once
+/// Syntax tree of a .sanad file (LANGUAGE.md §2-4). Every node carries its
+/// source span. Names are unresolved here; the compiler resolves and types them.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rules_dsl/source.h"
+
+namespace sanad::dsl {
+
+enum class TypeName : uint8_t { kInt, kString, kBool, kDate };
+const char* TypeNameText(TypeName t);
+
+struct Literal {
+  enum Kind : uint8_t { kInt, kString, kDate, kBool } kind = kInt;
+  int64_t value = 0;  // int, bool (0/1), date (yyyymmdd)
+  std::string text;   // string
+  Span span;
+  bool operator==(const Literal& o) const { return kind == o.kind && value == o.value && text == o.text; }
+};
+
+struct Ident {
+  std::string name;
+  Span span;
+};
+
+enum class ExprKind : uint8_t {
+  kLiteral,   // lit
+  kName,      // a field name (resolved later)
+  kUnary,     // op: kNeg or kNot, args[0]
+  kBinary,    // op, args[0], args[1]
+  kIn,        // args[0] in set_name | inline_set; negated for `not in`
+  kIsNull,    // args[0] is [not] null; negated for `is not null`
+  kIndex,     // name[args[0]]
+  kCall,      // name(args...)
+};
+
+enum class Op : uint8_t { kNone, kOr, kAnd, kNot, kEq, kNe, kLt, kLe, kGt, kGe, kAdd, kSub, kMul, kDiv, kMod, kNeg };
+const char* OpText(Op op);
+
+struct Expr {
+  ExprKind kind = ExprKind::kLiteral;
+  Op op = Op::kNone;
+  bool negated = false;
+  Span span;
+  Literal lit;                       // kLiteral
+  Ident name;                        // kName, kIndex (table), kCall (function), kIn (set name, if not inline)
+  bool inline_set = false;           // kIn
+  std::vector<Literal> set_members;  // kIn with inline set
+  Span set_span;                     // kIn: the set operand
+  std::vector<std::unique_ptr<Expr>> args;
+};
+using ExprPtr = std::unique_ptr<Expr>;
+
+enum class CalendarKind : uint8_t { kGregorian, kJalali };
+
+struct FieldDecl {
+  Ident name;
+  TypeName type;
+  Span type_span;
+  Span span;
+};
+
+struct SetDecl {
+  Ident name;
+  bool external = false;
+  std::vector<Literal> members;
+  Span span;
+};
+
+struct TableDecl {
+  Ident name;
+  TypeName key_type, value_type;
+  Span key_type_span, value_type_span;
+  bool external = false;
+  std::vector<std::pair<Literal, Literal>> entries;
+  Span span;
+};
+
+struct PairsDecl {
+  Ident name;
+  bool external = false;
+  std::vector<std::pair<Literal, Literal>> pairs;
+  Span span;
+};
+
+enum class CheckKind : uint8_t { kNone, kLimit, kRepeat, kConflictWith, kConflictPairs };
+enum class PeriodKind : uint8_t { kNone, kDay, kMonth, kYear, kRolling };
+
+struct Check {
+  CheckKind kind = CheckKind::kNone;
+  Span span;
+  // limit
+  bool is_sum = false;
+  Ident sum_field;
+  PeriodKind period = PeriodKind::kNone;
+  int64_t period_days = 0;  // rolling N days
+  Span period_span;
+  ExprPtr cap;
+  // all stateful checks
+  std::vector<Ident> keys;
+  // repeat / conflict: window in days (`same day` = 1)
+  int64_t window_days = 0;
+  bool same_day = false;
+  Span window_span;
+  ExprPtr conflict_expr;  // conflict with
+  Ident pairs_name;       // conflict pairs
+};
+
+enum class ActionKind : uint8_t { kReject, kWarn };
+enum class DeductKind : uint8_t { kNone, kPercent, kExcess, kExpr };
+
+struct Action {
+  ActionKind kind = ActionKind::kReject;
+  Span span;
+  DeductKind deduct = DeductKind::kNone;
+  int64_t percent_hundredths = 0;  // 12.5% -> 1250
+  std::string percent_text;        // as written, e.g. "12.5"
+  Span deduct_span;
+  ExprPtr amount;
+};
+
+struct RuleDecl {
+  Ident name;
+  std::optional<std::string> title;
+  Span title_span;
+  bool has_stage = false;
+  int64_t stage = 1;
+  Span stage_span;
+  ExprPtr when;
+  Check check;
+  Action action;
+  Span span;
+};
+
+/// One top-level item, in file order (the formatter keeps the order).
+struct Decl {
+  enum Kind : uint8_t { kRuleset, kCalendar, kField, kSet, kTable, kPairs, kRule } kind;
+  size_t index;  // into the matching vector of Program (0 for ruleset/calendar)
+  Span span;
+};
+
+struct Program {
+  std::optional<std::string> ruleset_name;
+  Span ruleset_span;
+  CalendarKind calendar = CalendarKind::kGregorian;
+  bool has_calendar = false;
+  Span calendar_span;
+  std::vector<FieldDecl> fields;
+  std::vector<SetDecl> sets;
+  std::vector<TableDecl> tables;
+  std::vector<PairsDecl> pairs;
+  std::vector<RuleDecl> rules;
+  std::vector<Decl> order;
+};
+
+}  // namespace sanad::dsl
