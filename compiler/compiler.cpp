@@ -270,6 +270,16 @@ class Compiler {
     n.a = a;
     n.b = b;
     n.aux = aux;
+    // `false and x` is false and `true or x` is true whatever x is (both are two-valued).
+    if (op == ExprOp::kAnd || op == ExprOp::kOr) {
+      for (int32_t side : {a, b}) {
+        if (!IsConst(side)) continue;
+        const ExprNode& c = cur_->nodes[static_cast<size_t>(side)];
+        const bool truth = !c.is_null && c.i != 0;
+        if (op == ExprOp::kAnd && !truth) return Const(ValueType::kBool, 0);
+        if (op == ExprOp::kOr && truth) return Const(ValueType::kBool, 1);
+      }
+    }
     const bool foldable = aux < 0 && type != ValueType::kString && (a < 0 || IsConst(a)) && (b < 0 || IsConst(b));
     if (!foldable) return {type, Add(std::move(n))};
     BoundProgram p;

@@ -192,6 +192,20 @@ class Lexer {
       case '!':
         if (pos_ < s_.size() && s_[pos_] == '=') { ++pos_; return Make(Tok::kNe, b); }
         break;
+      case '&':
+      case '|':
+        if (pos_ < s_.size() && s_[pos_] == c) ++pos_;  // one error for && or ||
+        diags_.Error("E0101", SpanFrom(b), std::string("unexpected '") + std::string(s_.substr(b, pos_ - b)) + "' (use '" +
+                                               (c == '&' ? "and" : "or") + "')");
+        return Make(Tok::kError, b);
+      case '\'': {
+        // A single-quoted "string": one error covering it, with the fix.
+        while (pos_ < s_.size() && s_[pos_] != '\'' && s_[pos_] != '\n') ++pos_;
+        if (pos_ < s_.size() && s_[pos_] == '\'') ++pos_;
+        diags_.Error("E0101", SpanFrom(b), "strings use double quotes: \"" +
+                                               std::string(s_.substr(b + 1, pos_ - b - (s_[pos_ - 1] == '\'' && pos_ - b > 1 ? 2 : 1))) + "\"");
+        return Make(Tok::kError, b);
+      }
       default: break;
     }
     // Unexpected character: report the whole UTF-8 character.
@@ -203,11 +217,7 @@ class Lexer {
     } else {
       pos_ = b + n;
       std::string ch(s_.substr(b, n));
-      std::string hint = c == '!' ? " (use 'not' for negation, '!=' for inequality)"
-                         : c == '&' ? " (use 'and')"
-                         : c == '|' ? " (use 'or')"
-                         : c == '\'' ? " (strings use double quotes)"
-                                     : "";
+      std::string hint = c == '!' ? " (use 'not' for negation, '!=' for inequality)" : "";
       diags_.Error("E0101", SpanFrom(b), "unexpected character '" + ch + "'" + hint);
     }
     return Make(Tok::kError, b);

@@ -518,6 +518,7 @@ class Parser {
 
   ExprPtr ParseComparison() {
     ExprPtr left = ParseAdditive();
+    if (At(Tok::kAssign)) Fail("E0207", Peek().span, "'=' is not a comparison; use '==' to compare");
     if (!AtComparison()) return left;
     ExprPtr e;
     if (Op op = CmpOp(Peek().kind); op != Op::kNone) {
