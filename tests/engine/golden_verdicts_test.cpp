@@ -1,0 +1,250 @@
+// Hand-computed verdicts for every rule family, action and deduction form
+// (LANGUAGE.md §4), and the spec's example rule set on the bundled example
+// claims, whose outputs were checked line by line against the spec.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "compiler/reference_data.h"
+#include "core/exec/batch_evaluator.h"
+#include "core/exec/bound_plan.h"
+#include "core/ingest/claims_reader.h"
+#include "engine/output.h"
+#include "engine/rules.h"
+
+namespace sanad {
+namespace {
+
+struct EvalRun {
+  std::unique_ptr<Rules> rules;
+  LoadedClaims claims;
+  Verdicts v;
+
+  // Hits of line `row` as "rule:deduction" joined by spaces.
+  std::string Hits(RowIndex row) const {
+    std::string s;
+    for (uint32_t k = v.hit_begin[row]; k < v.hit_begin[row + 1]; ++k) {
+      const Hit& h = v.hits[k];
+      if (!s.empty()) s += ' ';
+      s += rules->plan()->rules[static_cast<size_t>(h.rule)].name + ":" + std::to_string(h.deduction);
+    }
+    return s;
+  }
+  const Hit& OnlyHit(RowIndex row) const {
+    EXPECT_EQ(v.hit_begin[row + 1] - v.hit_begin[row], 1u);
+    return v.hits[v.hit_begin[row]];
+  }
+};
+
+EvalRun Evaluate(const std::string& rules_text, const std::string& ndjson) {
+  EvalRun r;
+  r.rules = Rules::FromText("t.sanad", rules_text);
+  EXPECT_TRUE(r.rules->ok()) << r.rules->RenderDiagnostics();
+  if (!r.rules->ok()) return r;
+  Result<LoadedClaims> c = ReadNdjson(ndjson, r.rules->plan()->schema, LoadOptions{});
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  r.claims = std::move(c).value();
+  auto bound = Bind(*r.rules->plan(), r.claims.batch);
+  r.v = EvaluateBatch(*bound, r.claims.batch);
+  return r;
+}
+
+// One claim line; `extra` adds or overrides fields.
+std::string L(const std::string& claim, const std::string& date, const std::string& extra = "") {
+  std::string s = R"({"claim_id":")" + claim +
+                  R"(","insured_id":"I1","fund":"rural","provider_id":"P1","provider_sector":"public","service_code":"A","service_date":")" +
+                  date + R"(","amount":1000)";
+  return s + (extra.empty() ? "" : "," + extra) + "}\n";
+}
+
+TEST(LimitRuleTest, CountPerDayFlagsLinesAboveTheCapAndCountsHitsToo) {
+  EvalRun r = Evaluate("rule cap\n  limit count per provider_id per day <= 2\n  reject\n",
+                   L("a", "2024-05-01") + L("b", "2024-05-01") + L("c", "2024-05-01") + L("d", "2024-05-01") + L("e", "2024-05-02"));
+  EXPECT_EQ(r.Hits(0), "");
+  EXPECT_EQ(r.Hits(1), "");
+  EXPECT_EQ(r.Hits(2), "cap:1000");
+  EXPECT_EQ(r.OnlyHit(2).total, 3);
+  EXPECT_EQ(r.OnlyHit(2).cap, 2);
+  EXPECT_EQ(r.OnlyHit(3).total, 4);  // hits count toward R
+  EXPECT_EQ(r.Hits(4), "");          // a new day is a new bucket
+  EXPECT_EQ(r.v.status[2], LineStatus::kRejected);
+  EXPECT_EQ(r.v.deduction[2], 1000);
+}
+
+TEST(LimitRuleTest, SumWithExcessDeductsOnlyThePartAboveTheCap) {
+  // amounts 600, 300, 500 against a cap of 1000 per insured per month:
+  // R = 600, 900, 1400; the third line is over by 400 of its 500 -> floor(500*400/500) = 400.
+  EvalRun r = Evaluate("rule ceiling\n  limit sum(amount) per insured_id per month <= 1000\n  reject deduct excess\n",
+                   L("a", "2024-05-01", R"("amount":600)") + L("b", "2024-05-02", R"("amount":300)") +
+                       L("c", "2024-05-03", R"("amount":500)") + L("d", "2024-06-01", R"("amount":900)"));
+  EXPECT_EQ(r.Hits(2), "ceiling:400");
+  EXPECT_EQ(r.v.deduction[2], 400);
+  EXPECT_EQ(r.v.status[2], LineStatus::kRejected);
+  EXPECT_EQ(r.Hits(3), "");
+}
+
+TEST(LimitRuleTest, ExcessOfSumOfQuantityScalesTheAmount) {
+  // quantities 2 then 3 against 3: over = 5 - max(3, 2) = 2 of v = 3 -> floor(45000 * 2 / 3) = 30000.
+  EvalRun r = Evaluate("rule q\n  limit sum(quantity) per claim_id, service_code <= 3\n  reject deduct excess\n",
+                   L("x", "2024-05-01", R"("quantity":2,"amount":30000)") + L("x", "2024-05-01", R"("quantity":3,"amount":45000)"));
+  EXPECT_EQ(r.Hits(1), "q:30000");
+}
+
+TEST(LimitRuleTest, RollingWindowExcludesDayN) {
+  // rolling 3 days: on May 4 the May 1 line is 3 days back (not < 3) and no longer counts.
+  EvalRun r = Evaluate("rule roll\n  limit count per insured_id per rolling 3 days <= 1\n  warn\n",
+                   L("a", "2024-05-01") + L("b", "2024-05-03") + L("c", "2024-05-04") + L("d", "2024-05-07"));
+  EXPECT_EQ(r.Hits(1), "roll:0");
+  EXPECT_EQ(r.OnlyHit(1).total, 2);
+  EXPECT_EQ(r.OnlyHit(2).total, 2);  // May 3 and May 4
+  EXPECT_EQ(r.Hits(3), "");
+  EXPECT_EQ(r.v.status[1], LineStatus::kWarned);
+  EXPECT_EQ(r.v.deduction[1], 0);
+}
+
+TEST(LimitRuleTest, CapFromATableByFundAndNullCapMeansNoCap) {
+  EvalRun r = Evaluate(
+      "table caps : string -> int = { \"rural\": 1 }\nrule by_fund\n  limit count per insured_id <= caps[fund]\n  reject\n",
+      L("a", "2024-05-01") + L("b", "2024-05-02") + L("c", "2024-05-01", R"("insured_id":"I2","fund":"other")") +
+          L("d", "2024-05-02", R"("insured_id":"I2","fund":"other")"));
+  EXPECT_EQ(r.Hits(1), "by_fund:1000");
+  EXPECT_EQ(r.Hits(3), "");  // no cap for the fund 'other'
+}
+
+TEST(LimitRuleTest, JalaliMonthsResetAtFarvardinFirst) {
+  // 2025-03-20 is 1403-12-30 and 2025-03-21 is 1404-01-01.
+  const std::string data = L("a", "2025-03-19") + L("b", "2025-03-20") + L("c", "2025-03-21");
+  EvalRun j = Evaluate("calendar jalali\nrule m\n  limit count per insured_id per year <= 1\n  reject\n", data);
+  EXPECT_EQ(j.Hits(1), "m:1000");
+  EXPECT_EQ(j.Hits(2), "");
+  EvalRun g = Evaluate("rule m\n  limit count per insured_id per year <= 1\n  reject\n", data);
+  EXPECT_EQ(g.Hits(2), "m:1000");
+}
+
+TEST(RepeatRuleTest, EvidenceIsTheLatestEarlierLineWithinTheWindow) {
+  EvalRun r = Evaluate("rule again\n  repeat per insured_id, service_code within 30 days\n  reject deduct 25%\n",
+                   L("a", "2024-05-01") + L("b", "2024-05-20") + L("c", "2024-06-18") + L("d", "2024-07-30"));
+  EXPECT_EQ(r.Hits(0), "");
+  EXPECT_EQ(r.Hits(1), "again:250");
+  EXPECT_EQ(r.OnlyHit(2).other, 1u);  // b, not a
+  EXPECT_EQ(r.Hits(3), "");           // 42 days after c
+}
+
+TEST(RepeatRuleTest, WithinOneDayIsTheSameDayAndOrderFollowsSeq) {
+  // Same day; explicit seq puts the input's second line first.
+  EvalRun r = Evaluate("rule sameday\n  repeat per insured_id within 1 days\n  reject\n",
+                   L("a", "2024-05-01", R"("seq":9)") + L("b", "2024-05-01", R"("seq":2)") + L("c", "2024-05-02"));
+  EXPECT_EQ(r.Hits(0), "sameday:1000");
+  EXPECT_EQ(r.OnlyHit(0).other, 1u);
+  EXPECT_EQ(r.Hits(1), "");
+  EXPECT_EQ(r.Hits(2), "");
+}
+
+TEST(ConflictRuleTest, WithSideNeedNotBeInThePopulationButMustComeBefore) {
+  const std::string rules =
+      "rule inj\n  when service_code == \"INJ\"\n  conflict with service_code == \"VISIT\" per insured_id same day\n  reject deduct 50%\n";
+  EvalRun r = Evaluate(rules, L("a", "2024-05-01", R"("service_code":"INJ")") + L("b", "2024-05-01", R"("service_code":"VISIT")") +
+                              L("c", "2024-05-01", R"("service_code":"INJ")") + L("d", "2024-05-02", R"("service_code":"INJ")"));
+  EXPECT_EQ(r.Hits(0), "");  // the visit comes after it
+  EXPECT_EQ(r.Hits(2), "inj:500");
+  EXPECT_EQ(r.OnlyHit(2).other, 1u);
+  EXPECT_EQ(r.Hits(3), "");  // another day
+}
+
+TEST(ConflictRuleTest, PairsAreDirectional) {
+  const std::string rules = "pairs p = { (\"A\", \"B\") }\nrule unb\n  conflict pairs p per insured_id, provider_id same day\n  reject\n";
+  EvalRun r = Evaluate(rules, L("a", "2024-05-01", R"("service_code":"B")") + L("b", "2024-05-01", R"("service_code":"A")") +
+                              L("c", "2024-05-01", R"("service_code":"B")") +
+                              L("d", "2024-05-01", R"("service_code":"B","provider_id":"P2")"));
+  EXPECT_EQ(r.Hits(0), "");  // B before any A
+  EXPECT_EQ(r.Hits(1), "");  // (B, A) is not a pair
+  EXPECT_EQ(r.Hits(2), "unb:1000");
+  EXPECT_EQ(r.Hits(3), "");  // other provider
+}
+
+TEST(StageTest, LinesRejectedEarlierAreInvisibleLater) {
+  const std::string rules =
+      "rule gate stage 1\n  when referral\n  reject\n"
+      "rule cap stage 2\n  limit count per insured_id <= 1\n  reject\n"
+      "rule note stage 1\n  when amount > 0\n  warn\n";
+  EvalRun r = Evaluate(rules, L("a", "2024-05-01", R"("referral":true)") + L("b", "2024-05-02") + L("c", "2024-05-03"));
+  EXPECT_EQ(r.Hits(0), "gate:1000 note:0");  // rejected in stage 1, not counted by cap
+  EXPECT_EQ(r.Hits(1), "note:0");            // R = 1 (a is invisible)
+  EXPECT_EQ(r.Hits(2), "cap:1000 note:0");
+  EXPECT_EQ(r.v.rules[1].population, 2);     // warnings do not hide lines
+}
+
+TEST(DeductionTest, PercentFloorsExpressionsClampAndNullIsZero) {
+  const std::string rules =
+      "table t : string -> int = { \"A\": 100 }\n"
+      "rule pct\n  warn deduct 12.5%\n"
+      "rule expr\n  warn deduct amount - t[service_code] * quantity\n"
+      "rule big\n  when service_code == \"C\"\n  warn deduct amount * 2\n";
+  EvalRun r = Evaluate(rules, L("a", "2024-05-01", R"("amount":999)") + L("b", "2024-05-01", R"("service_code":"B","amount":10)") +
+                              L("c", "2024-05-01", R"("service_code":"C","amount":10)"));
+  // 999 * 12.5% = 124.875 -> 124; 999 - 100 = 899.
+  EXPECT_EQ(r.Hits(0), "pct:124 expr:899");
+  EXPECT_EQ(r.v.deduction[0], 899);
+  EXPECT_EQ(r.v.primary_rule[0], 1);
+  EXPECT_EQ(r.Hits(1), "pct:1 expr:0");  // missing key -> null -> 0
+  EXPECT_EQ(r.Hits(2), "pct:1 expr:0 big:10");  // clamped to the amount
+  EXPECT_EQ(r.v.status[0], LineStatus::kWarned);
+}
+
+TEST(VerdictTest, PrimaryRuleTiesGoToTheRuleDeclaredFirst) {
+  const std::string rules = "rule second_name\n  warn deduct 10%\nrule first_name\n  reject deduct 10%\n";
+  EvalRun r = Evaluate(rules, L("a", "2024-05-01"));
+  EXPECT_EQ(r.v.primary_rule[0], 0);
+  EXPECT_EQ(r.v.status[0], LineStatus::kRejected);
+  EXPECT_EQ(r.v.deduction[0], 100);
+}
+
+TEST(NullTest, NullKeysLeaveThePopulationAndNullConditionsAreFalse) {
+  const std::string rules =
+      "field tag : string\nrule by_tag\n  limit count per tag <= 0\n  warn\n"
+      "rule young\n  when age < 18 or not (age >= 18)\n  warn\n";
+  EvalRun r = Evaluate(rules, L("a", "2024-05-01", R"("tag":"x","age":20)") + L("b", "2024-05-01"));
+  EXPECT_EQ(r.Hits(0), "by_tag:0");
+  EXPECT_EQ(r.Hits(1), "young:0");  // age null: `age < 18` false, `not (age >= 18)` true
+  EXPECT_EQ(r.v.rules[0].population, 1);
+}
+
+TEST(ExampleTest, SpecExampleOnBundledClaimsMatchesCheckedOutputs) {
+  namespace fs = std::filesystem;
+  const std::string dir = SANAD_EXAMPLES_DIR;
+  Result<std::unique_ptr<Rules>> rules = Rules::FromFile(dir + "/outpatient.sanad");
+  ASSERT_TRUE(rules.ok());
+  ASSERT_TRUE((*rules)->ok()) << (*rules)->RenderDiagnostics();
+  ASSERT_TRUE((*rules)->BindReferenceFiles({{"mri", dir + "/mri.csv"}, {"tariff", dir + "/tariff.csv"}, {"ptp", dir + "/ptp.csv"}}).ok());
+  const Plan& plan = *(*rules)->plan();
+  Result<LoadedClaims> claims = ReadClaimsFile(dir + "/claims.ndjson", plan.schema, LoadOptions{});
+  ASSERT_TRUE(claims.ok());
+  auto bound = Bind(plan, claims->batch);
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  const fs::path tmp = fs::temp_directory_path() / ("sanad_example_" + std::to_string(::getpid()));
+  fs::create_directories(tmp);
+  for (int threads : {1, 2, 8}) {
+    EvalOptions eo;
+    eo.threads = threads;
+    Verdicts v = EvaluateBatch(*bound, claims->batch, eo);
+    LoadCounts counts{claims->records_read, claims->records_loaded, 0};
+    ASSERT_TRUE(WriteVerdicts((tmp / "v.csv").string(), plan, claims->batch, v).ok());
+    ASSERT_TRUE(WriteHits((tmp / "h.csv").string(), plan, claims->batch, v).ok());
+    ASSERT_TRUE(WriteSummaryJson((tmp / "s.json").string(), plan, claims->batch, v, counts).ok());
+    EXPECT_EQ(slurp((tmp / "v.csv").string()), slurp(dir + "/expected/verdicts.csv")) << threads;
+    EXPECT_EQ(slurp((tmp / "h.csv").string()), slurp(dir + "/expected/hits.csv")) << threads;
+    EXPECT_EQ(slurp((tmp / "s.json").string()), slurp(dir + "/expected/summary.json")) << threads;
+  }
+  fs::remove_all(tmp);
+}
+
+}  // namespace
+}  // namespace sanad
