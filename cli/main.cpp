@@ -17,6 +17,7 @@
 #include "core/exec/bound_plan.h"
 #include "core/exec/plan_printer.h"
 #include "core/ingest/claims_reader.h"
+#include "engine/claims_generator.h"
 #include "engine/output.h"
 #include "engine/rules.h"
 #include "rules_dsl/formatter.h"
@@ -248,7 +249,28 @@ int main(int argc, char** argv) {
   auto* explain = app.add_subcommand("explain-plan", "print the execution plan of a rule set");
   explain->add_option("RULES", explain_path)->required();
 
+  GeneratorOptions go;
+  std::string gen_format = "ndjson", gen_out;
+  auto* gen = app.add_subcommand("gen", "write synthetic claims and the example's reference data");
+  gen->add_option("--lines", go.lines, "claim lines (about; claims are whole)")->required();
+  gen->add_option("--seed", go.seed, "random seed (output depends only on it)");
+  gen->add_option("--format", gen_format, "ndjson or csv")->check(CLI::IsMember({"ndjson", "csv"}));
+  gen->add_option("--out", gen_out, "output directory")->required();
+  gen->add_option("--ptp-pairs", go.ptp_pairs, "pairs in ptp.csv");
+  gen->add_option("--threads", go.threads, "threads (0 = all cores)");
+
   CLI11_PARSE(app, argc, argv);
+  if (gen->parsed()) {
+    go.csv = gen_format == "csv";
+    const auto t0 = std::chrono::steady_clock::now();
+    if (Status s = GenerateClaimsFiles(go, gen_out); !s.ok()) {
+      std::fprintf(stderr, "sanad: %s\n", s.message().c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "wrote %s/claims.%s and mri.csv, tariff.csv, ptp.csv in %.2f s\n", gen_out.c_str(),
+                 gen_format.c_str(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return 0;
+  }
   if (check->parsed()) return RunCheck(ca);
   if (stats->parsed()) return RunStats(stats_path, stats_threads);
   if (lint->parsed()) return RunLint(lint_path);

@@ -7,27 +7,39 @@
 
 namespace sanad {
 
-StringDictionary::StringDictionary() : offsets_{0}, slots_(16, kAbsent), mask_(15) {}
+StringDictionary::StringDictionary() : offsets_{0}, slots_(16, 0), mask_(15) {}
+
+namespace {
+inline uint64_t Tag(uint64_t hash) { return hash & 0xFFFFFFFF00000000ULL; }
+}  // namespace
 
 uint64_t StringDictionary::Hash(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
 
 int32_t StringDictionary::Find(std::string_view s, uint64_t hash) const {
+  const uint64_t tag = Tag(hash);
   for (uint64_t i = hash & mask_;; i = (i + 1) & mask_) {
-    const int32_t c = slots_[i];
-    if (c == kAbsent) return kAbsent;
-    if (hashes_[c] == hash && View(c) == s) return c;
+    const uint64_t slot = slots_[i];
+    if (slot == 0) return kAbsent;
+    if (Tag(slot) == tag) {
+      const int32_t c = static_cast<int32_t>(static_cast<uint32_t>(slot) - 1);
+      if (View(c) == s) return c;
+    }
   }
 }
 
 int32_t StringDictionary::Intern(std::string_view s, uint64_t hash) {
+  const uint64_t tag = Tag(hash);
   uint64_t i = hash & mask_;
   for (;; i = (i + 1) & mask_) {
-    const int32_t c = slots_[i];
-    if (c == kAbsent) break;
-    if (hashes_[c] == hash && View(c) == s) return c;
+    const uint64_t slot = slots_[i];
+    if (slot == 0) break;
+    if (Tag(slot) == tag) {
+      const int32_t c = static_cast<int32_t>(static_cast<uint32_t>(slot) - 1);
+      if (View(c) == s) return c;
+    }
   }
   const int32_t code = size();
-  slots_[i] = code;
+  slots_[i] = tag | static_cast<uint32_t>(code + 1);
   hashes_.push_back(hash);
   arena_.insert(arena_.end(), s.begin(), s.end());
   offsets_.push_back(arena_.size());
@@ -38,12 +50,12 @@ int32_t StringDictionary::Intern(std::string_view s, uint64_t hash) {
 void StringDictionary::Grow() { Rehash(slots_.size() * 2); }
 
 void StringDictionary::Rehash(size_t slot_count) {
-  slots_.assign(slot_count, kAbsent);
+  slots_.assign(slot_count, 0);
   mask_ = slots_.size() - 1;
   for (int32_t c = 0; c < size(); ++c) {
     uint64_t i = hashes_[c] & mask_;
-    while (slots_[i] != kAbsent) i = (i + 1) & mask_;
-    slots_[i] = c;
+    while (slots_[i] != 0) i = (i + 1) & mask_;
+    slots_[i] = Tag(hashes_[c]) | static_cast<uint32_t>(c + 1);
   }
 }
 
@@ -58,7 +70,7 @@ void StringDictionary::Reserve(size_t entries, size_t bytes) {
 
 size_t StringDictionary::MemoryBytes() const {
   return arena_.capacity() + offsets_.capacity() * sizeof(uint64_t) + hashes_.capacity() * sizeof(uint64_t) +
-         slots_.capacity() * sizeof(int32_t);
+         slots_.capacity() * sizeof(uint64_t);
 }
 
 }  // namespace sanad

@@ -45,7 +45,9 @@ class StringDictionary {
   std::vector<char> arena_;
   std::vector<uint64_t> offsets_;  // size() + 1 entries
   std::vector<uint64_t> hashes_;   // per code
-  std::vector<int32_t> slots_;     // open addressing, kAbsent = empty
+  // Open addressing; a slot holds (hash >> 32) << 32 | (code + 1), 0 = empty,
+  // so most mismatches are rejected without touching the per-code arrays.
+  std::vector<uint64_t> slots_;
   uint64_t mask_ = 0;
 };
 

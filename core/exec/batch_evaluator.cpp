@@ -1,6 +1,7 @@
 #include "core/exec/batch_evaluator.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <thread>
 
@@ -69,71 +70,149 @@ class Evaluator {
         buckets_(days_, n_, plan_.calendar) {}
 
   Verdicts Run() {
+    using Clock = std::chrono::steady_clock;
+    auto secs = [](Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); };
+    EvalProfile prof;
+    auto t = Clock::now();
     order_ = ComputeLineOrder(batch_);
+    rank_.resize(n_);
+    days_s_.resize(n_);
+    tbb::parallel_for(tbb::blocked_range<RowIndex>(0, n_, 1 << 16), [&](const tbb::blocked_range<RowIndex>& b) {
+      for (RowIndex k = b.begin(); k < b.end(); ++k) {
+        rank_[order_[k]] = k;
+        days_s_[k] = days_[order_[k]];
+      }
+    });
     alive_.assign(n_, 1);
-    // One grouping pass per distinct key tuple, shared by the rules using it.
+    alive_s_.assign(n_, 1);
+    prof.order = secs(t);
+    t = Clock::now();
+    // One grouping pass per distinct key tuple, shared by the rules using it;
+    // group ids are then laid out in line order for the scans.
     std::map<std::vector<int>, size_t> key_sets;
     for (const RulePlan& r : plan_.rules)
       if (r.check != CheckKind::kNone && !key_sets.count(r.keys)) key_sets.emplace(r.keys, key_sets.size());
     groups_.resize(key_sets.size());
+    gid_s_.resize(key_sets.size());
     std::vector<const std::vector<int>*> key_list(key_sets.size());
     for (auto& [k, i] : key_sets) key_list[i] = &k;
-    tbb::parallel_for(size_t{0}, key_list.size(), [&](size_t i) { groups_[i] = BuildGroupIndex(batch_, *key_list[i]); });
+    tbb::parallel_for(size_t{0}, key_list.size(), [&](size_t i) {
+      groups_[i] = BuildGroupIndex(batch_, *key_list[i]);
+      gid_s_[i] = Gather(groups_[i].gid);
+    });
     rule_group_.assign(plan_.rules.size(), -1);
     for (size_t r = 0; r < plan_.rules.size(); ++r)
       if (plan_.rules[r].check != CheckKind::kNone) rule_group_[r] = static_cast<int>(key_sets[plan_.rules[r].keys]);
+    // Sorted copies of the int fields that `sum()` reads, and of service codes for pairs.
+    for (const RulePlan& r : plan_.rules) {
+      if (r.is_sum && !sorted_ints_.count(r.sum_field)) {
+        sorted_ints_[r.sum_field] = Gather(batch_.column(r.sum_field).ints);
+        if (batch_.column(r.sum_field).nullable) {
+          std::vector<uint8_t> valid(n_);
+          const Column& c = batch_.column(r.sum_field);
+          for (RowIndex k = 0; k < n_; ++k) valid[k] = c.valid.Get(order_[k]);
+          sorted_valid_[r.sum_field] = std::move(valid);
+        }
+      }
+      if (r.check == CheckKind::kConflictPairs && codes_s_.empty()) codes_s_ = Gather(batch_.column(kServiceCode).codes);
+    }
+    prof.grouping = secs(t);
+    prof.rule_seconds.assign(plan_.rules.size(), 0);
 
     std::map<int64_t, std::vector<int>> stages;
     for (size_t r = 0; r < plan_.rules.size(); ++r) stages[plan_.rules[r].stage].push_back(static_cast<int>(r));
     std::vector<RuleOutput> outputs(plan_.rules.size());
     for (auto& [stage, rules] : stages) {
-      tbb::parallel_for(size_t{0}, rules.size(), [&](size_t i) { outputs[static_cast<size_t>(rules[i])] = EvalRule(rules[i]); });
+      t = Clock::now();
+      tbb::parallel_for(size_t{0}, rules.size(), [&](size_t i) {
+        const auto rt = Clock::now();
+        outputs[static_cast<size_t>(rules[i])] = EvalRule(rules[i]);
+        prof.rule_seconds[static_cast<size_t>(rules[i])] = secs(rt);
+      });
       for (int r : rules)
         if (plan_.rules[static_cast<size_t>(r)].reject)
-          for (const Hit& h : outputs[static_cast<size_t>(r)].hits) alive_[h.row] = 0;
+          for (const Hit& h : outputs[static_cast<size_t>(r)].hits) {
+            alive_[h.row] = 0;
+            alive_s_[rank_[h.row]] = 0;
+          }
+      prof.stage_seconds.push_back(secs(t));
     }
-    return Assemble(outputs);
+    t = Clock::now();
+    Verdicts v = Assemble(outputs);
+    prof.assemble = secs(t);
+    v.profile = std::move(prof);
+    return v;
   }
 
  private:
-  // Population of rule r: alive, `when` true, keys and sum field present.
-  std::vector<uint8_t> Population(int r) {
-    const RulePlan& rule = plan_.rules[static_cast<size_t>(r)];
-    const BoundProgram& when = bound_.rules[static_cast<size_t>(r)].when;
-    const int32_t* gid = rule_group_[static_cast<size_t>(r)] >= 0 ? groups_[static_cast<size_t>(rule_group_[static_cast<size_t>(r)])].gid.data() : nullptr;
-    const Column* sum = rule.is_sum ? &batch_.column(rule.sum_field) : nullptr;
-    std::vector<uint8_t> pop(n_);
+  // values[order[k]] for every k: a column laid out in line order.
+  template <typename T>
+  std::vector<T> Gather(const std::vector<T>& values) const {
+    std::vector<T> out(n_);
+    tbb::parallel_for(tbb::blocked_range<RowIndex>(0, n_, 1 << 16), [&](const tbb::blocked_range<RowIndex>& b) {
+      for (RowIndex k = b.begin(); k < b.end(); ++k) out[k] = values[order_[k]];
+    });
+    return out;
+  }
+
+  // Evaluates a condition for every line in input order (vectorised), AND-ed with `mask`.
+  std::vector<uint8_t> ConditionInInputOrder(const BoundProgram& prog, const std::vector<uint8_t>& mask) {
+    std::vector<uint8_t> out(n_);
     tbb::enumerable_thread_specific<ExprEvaluator> evs([&] { return ExprEvaluator(bound_); });
     const RowIndex chunks = (n_ + kChunk - 1) / kChunk;
     tbb::parallel_for(RowIndex{0}, chunks, [&](RowIndex c) {
       const RowIndex begin = c * kChunk;
       const int n = static_cast<int>(std::min<RowIndex>(kChunk, n_ - begin));
-      uint8_t* p = pop.data() + begin;
-      const uint8_t* alive = alive_.data() + begin;
-      if (!when.empty()) {
-        ExprEvaluator& ev = evs.local();
-        ev.Run(when, bound_.source, begin, nullptr, n);
-        ev.Condition(n, p);
-        for (int k = 0; k < n; ++k) p[k] &= alive[k];
-      } else {
-        for (int k = 0; k < n; ++k) p[k] = alive[k];
-      }
-      if (gid) for (int k = 0; k < n; ++k) p[k] &= static_cast<uint8_t>(gid[begin + static_cast<RowIndex>(k)] >= 0);
-      if (sum && sum->nullable)
-        for (int k = 0; k < n; ++k) p[k] &= static_cast<uint8_t>(sum->valid.Get(begin + static_cast<RowIndex>(k)));
+      ExprEvaluator& ev = evs.local();
+      ev.Run(prog, bound_.source, begin, nullptr, n);
+      ev.Condition(n, out.data() + begin);
+      for (int k = 0; k < n; ++k) out[begin + static_cast<RowIndex>(k)] &= mask[begin + static_cast<RowIndex>(k)];
     });
+    return out;
+  }
+
+  // Population of rule r in line order: visible, `when` true, keys and sum field present.
+  std::vector<uint8_t> Population(int r) {
+    const RulePlan& rule = plan_.rules[static_cast<size_t>(r)];
+    const BoundProgram& when = bound_.rules[static_cast<size_t>(r)].when;
+    const int32_t* gid = rule_group_[static_cast<size_t>(r)] >= 0 ? gid_s_[static_cast<size_t>(rule_group_[static_cast<size_t>(r)])].data() : nullptr;
+    const uint8_t* sum_valid = nullptr;
+    if (rule.is_sum) {
+      auto it = sorted_valid_.find(rule.sum_field);
+      if (it != sorted_valid_.end()) sum_valid = it->second.data();
+    }
+    std::vector<uint8_t> pop;
+    if (!when.empty()) {
+      std::vector<uint8_t> in_input = ConditionInInputOrder(when, alive_);
+      pop = Gather(in_input);
+    } else {
+      pop = alive_s_;
+    }
+    uint8_t* p = pop.data();
+    if (gid) for (RowIndex k = 0; k < n_; ++k) p[k] &= static_cast<uint8_t>(gid[k] >= 0);
+    if (sum_valid) for (RowIndex k = 0; k < n_; ++k) p[k] &= sum_valid[k];
     return pop;
   }
 
   RuleOutput EvalRule(int r) {
     const RulePlan& rule = plan_.rules[static_cast<size_t>(r)];
     RuleOutput out;
+    if (rule.check == CheckKind::kNone) {
+      // No stateful check: the population is the hit list, in input order; no line order needed.
+      const BoundProgram& when = bound_.rules[static_cast<size_t>(r)].when;
+      std::vector<uint8_t> pop = when.empty() ? alive_ : ConditionInInputOrder(when, alive_);
+      for (RowIndex row = 0; row < n_; ++row)
+        if (pop[row]) out.hits.push_back(Hit{row, r, EvidenceKind::kNone, 0, 0, 0, 0});
+      out.population = static_cast<int64_t>(out.hits.size());
+      Deduct(r, out);
+      return out;
+    }
     std::vector<uint8_t> pop = Population(r);
-    for (RowIndex i = 0; i < n_; ++i) out.population += pop[i];
+    for (RowIndex k = 0; k < n_; ++k) out.population += pop[k];
     switch (rule.check) {
       case CheckKind::kNone:
-        for (RowIndex i = 0; i < n_; ++i)
-          if (pop[i]) out.hits.push_back(Hit{i, r, EvidenceKind::kNone, 0, 0, 0, 0});
+        for (RowIndex k = 0; k < n_; ++k)
+          if (pop[k]) out.hits.push_back(Hit{order_[k], r, EvidenceKind::kNone, 0, 0, 0, 0});
         break;
       case CheckKind::kLimit: ScanLimit(r, pop, out); break;
       case CheckKind::kRepeat: ScanRepeat(r, pop, out); break;
@@ -144,63 +223,87 @@ class Evaluator {
     return out;
   }
 
-  const GroupIndex& Groups(int r) const { return groups_[static_cast<size_t>(rule_group_[static_cast<size_t>(r)])]; }
+  const int32_t* SortedGroups(int r) const { return gid_s_[static_cast<size_t>(rule_group_[static_cast<size_t>(r)])].data(); }
+  int32_t GroupCount(int r) const { return groups_[static_cast<size_t>(rule_group_[static_cast<size_t>(r)])].groups; }
 
-  // Calls fn(rows, n) for blocks of up to kChunk rows of the order with pop set.
+  // The cap of a limit: a constant, or evaluated per block of population lines.
+  class CapSource {
+   public:
+    CapSource(const BoundPlan& bound, const BoundProgram& cap) : cap_(cap), ev_(bound) {
+      const ExprNode& root = cap.nodes[static_cast<size_t>(cap.root)];
+      constant_ = root.op == ExprOp::kConst;
+      const_valid_ = !root.is_null;
+      const_value_ = root.i;
+    }
+    void Load(const RowSource& src, const RowIndex* rows, int n) {
+      if (!constant_) ev_.Run(cap_, src, 0, rows, n);
+    }
+    bool Valid(int k) const { return constant_ ? const_valid_ : ev_.valid()[k] != 0; }
+    int64_t Value(int k) const { return constant_ ? const_value_ : ev_.values()[k]; }
+
+   private:
+    const BoundProgram& cap_;
+    ExprEvaluator ev_;
+    bool constant_ = false, const_valid_ = false;
+    int64_t const_value_ = 0;
+  };
+
+  // Calls fn(ks, rows, n) for blocks of up to kChunk population lines in line order.
   template <typename Fn>
   void ForPopulationBlocks(const std::vector<uint8_t>& pop, Fn fn) const {
-    RowIndex block[kChunk];
+    RowIndex ks[kChunk], rows[kChunk];
     int n = 0;
-    for (RowIndex r : order_) {
-      if (!pop[r]) continue;
-      block[n++] = r;
-      if (n == kChunk) { fn(block, n); n = 0; }
+    for (RowIndex k = 0; k < n_; ++k) {
+      if (!pop[k]) continue;
+      ks[n] = k;
+      rows[n++] = order_[k];
+      if (n == kChunk) { fn(ks, rows, n); n = 0; }
     }
-    if (n) fn(block, n);
+    if (n) fn(ks, rows, n);
   }
 
   void ScanLimit(int r, const std::vector<uint8_t>& pop, RuleOutput& out) {
     const RulePlan& rule = plan_.rules[static_cast<size_t>(r)];
-    const GroupIndex& g = Groups(r);
-    const int32_t* gid = g.gid.data();
-    const int64_t* sum_vals = rule.is_sum ? batch_.column(rule.sum_field).ints.data() : nullptr;
-    const BoundProgram& cap = bound_.rules[static_cast<size_t>(r)].cap;
-    ExprEvaluator ev(bound_);
-    std::vector<__int128> total(static_cast<size_t>(g.groups), 0);
+    const int32_t* gid = SortedGroups(r);
+    const size_t groups = static_cast<size_t>(GroupCount(r));
+    const int64_t* vals = rule.is_sum ? sorted_ints_.at(rule.sum_field).data() : nullptr;
+    CapSource cap(bound_, bound_.rules[static_cast<size_t>(r)].cap);
+    std::vector<__int128> total(groups, 0);
+    const int32_t* day = days_s_.data();
     if (rule.period == Period::kRolling) {
-      std::vector<int32_t> head(static_cast<size_t>(g.groups), -1), tail(static_cast<size_t>(g.groups), -1);
+      std::vector<int32_t> head(groups, -1), tail(groups, -1);
       std::vector<int32_t> next(n_, -1);
       const int64_t window = rule.days;
-      ForPopulationBlocks(pop, [&](const RowIndex* rows, int n) {
-        ev.Run(cap, bound_.source, 0, rows, n);
-        for (int k = 0; k < n; ++k) {
-          const RowIndex row = rows[k];
-          const size_t grp = static_cast<size_t>(gid[row]);
-          const int64_t v = sum_vals ? sum_vals[row] : 1;
-          if (tail[grp] >= 0) next[static_cast<size_t>(tail[grp])] = static_cast<int32_t>(row);
-          else head[grp] = static_cast<int32_t>(row);
-          tail[grp] = static_cast<int32_t>(row);
+      ForPopulationBlocks(pop, [&](const RowIndex* ks, const RowIndex* rows, int n) {
+        cap.Load(bound_.source, rows, n);
+        for (int i = 0; i < n; ++i) {
+          const RowIndex k = ks[i];
+          const size_t grp = static_cast<size_t>(gid[k]);
+          const int64_t v = vals ? vals[k] : 1;
+          if (tail[grp] >= 0) next[static_cast<size_t>(tail[grp])] = static_cast<int32_t>(k);
+          else head[grp] = static_cast<int32_t>(k);
+          tail[grp] = static_cast<int32_t>(k);
           total[grp] += v;
-          while (static_cast<int64_t>(days_[row]) - days_[head[grp]] >= window) {
-            total[grp] -= sum_vals ? sum_vals[head[grp]] : 1;
+          while (static_cast<int64_t>(day[k]) - day[head[grp]] >= window) {
+            total[grp] -= vals ? vals[head[grp]] : 1;
             head[grp] = next[static_cast<size_t>(head[grp])];
           }
-          if (ev.valid()[k] && total[grp] > ev.values()[k]) AddLimitHit(out, row, r, total[grp], ev.values()[k], v);
+          if (cap.Valid(i) && total[grp] > cap.Value(i)) AddLimitHit(out, rows[i], r, total[grp], cap.Value(i), v);
         }
       });
       return;
     }
-    std::vector<int32_t> bucket(static_cast<size_t>(g.groups), INT32_MIN);
-    ForPopulationBlocks(pop, [&](const RowIndex* rows, int n) {
-      ev.Run(cap, bound_.source, 0, rows, n);
-      for (int k = 0; k < n; ++k) {
-        const RowIndex row = rows[k];
-        const size_t grp = static_cast<size_t>(gid[row]);
-        const int32_t b = buckets_.Bucket(rule.period, days_[row]);
+    std::vector<int32_t> bucket(groups, INT32_MIN);
+    ForPopulationBlocks(pop, [&](const RowIndex* ks, const RowIndex* rows, int n) {
+      cap.Load(bound_.source, rows, n);
+      for (int i = 0; i < n; ++i) {
+        const RowIndex k = ks[i];
+        const size_t grp = static_cast<size_t>(gid[k]);
+        const int32_t b = buckets_.Bucket(rule.period, day[k]);
         if (bucket[grp] != b) { bucket[grp] = b; total[grp] = 0; }
-        const int64_t v = sum_vals ? sum_vals[row] : 1;
+        const int64_t v = vals ? vals[k] : 1;
         total[grp] += v;
-        if (ev.valid()[k] && total[grp] > ev.values()[k]) AddLimitHit(out, row, r, total[grp], ev.values()[k], v);
+        if (cap.Valid(i) && total[grp] > cap.Value(i)) AddLimitHit(out, rows[i], r, total[grp], cap.Value(i), v);
       }
     });
   }
@@ -225,72 +328,59 @@ class Evaluator {
   }
 
   void ScanRepeat(int r, const std::vector<uint8_t>& pop, RuleOutput& out) {
-    const GroupIndex& g = Groups(r);
+    const int32_t* gid = SortedGroups(r);
     const int64_t window = plan_.rules[static_cast<size_t>(r)].days;
-    std::vector<int32_t> last(static_cast<size_t>(g.groups), -1);
-    for (RowIndex row : order_) {
-      if (!pop[row]) continue;
-      const size_t grp = static_cast<size_t>(g.gid[row]);
+    std::vector<int32_t> last(static_cast<size_t>(GroupCount(r)), -1);
+    const int32_t* day = days_s_.data();
+    for (RowIndex k = 0; k < n_; ++k) {
+      if (!pop[k]) continue;
+      const size_t grp = static_cast<size_t>(gid[k]);
       const int32_t j = last[grp];
-      if (j >= 0 && static_cast<int64_t>(days_[row]) - days_[j] < window) AddOtherHit(out, row, r, static_cast<RowIndex>(j));
-      last[grp] = static_cast<int32_t>(row);
+      if (j >= 0 && static_cast<int64_t>(day[k]) - day[j] < window) AddOtherHit(out, order_[k], r, order_[static_cast<size_t>(j)]);
+      last[grp] = static_cast<int32_t>(k);
     }
   }
 
   void ScanConflictWith(int r, const std::vector<uint8_t>& pop, RuleOutput& out) {
-    const GroupIndex& g = Groups(r);
+    const int32_t* gid = SortedGroups(r);
     const int64_t window = plan_.rules[static_cast<size_t>(r)].days;
-    const BoundProgram& cond = bound_.rules[static_cast<size_t>(r)].conflict;
-    std::vector<int32_t> last(static_cast<size_t>(g.groups), -1);
-    ExprEvaluator ev(bound_);
-    uint8_t is_j[kChunk];
-    RowIndex block[kChunk];
-    int n = 0;
-    auto flush = [&] {
-      ev.Run(cond, bound_.source, 0, block, n);
-      ev.Condition(n, is_j);
-      for (int k = 0; k < n; ++k) {
-        const RowIndex row = block[k];
-        const size_t grp = static_cast<size_t>(g.gid[row]);
-        if (pop[row]) {
-          const int32_t j = last[grp];
-          if (j >= 0 && static_cast<int64_t>(days_[row]) - days_[j] < window) AddOtherHit(out, row, r, static_cast<RowIndex>(j));
-        }
-        if (is_j[k]) last[grp] = static_cast<int32_t>(row);
+    // The j side: any line still visible at this stage with the same keys and the condition true.
+    std::vector<uint8_t> is_j = Gather(ConditionInInputOrder(bound_.rules[static_cast<size_t>(r)].conflict, alive_));
+    std::vector<int32_t> last(static_cast<size_t>(GroupCount(r)), -1);
+    const int32_t* day = days_s_.data();
+    for (RowIndex k = 0; k < n_; ++k) {
+      const int32_t g = gid[k];
+      if (g < 0) continue;
+      if (pop[k]) {
+        const int32_t j = last[static_cast<size_t>(g)];
+        if (j >= 0 && static_cast<int64_t>(day[k]) - day[j] < window) AddOtherHit(out, order_[k], r, order_[static_cast<size_t>(j)]);
       }
-      n = 0;
-    };
-    // The j side: any line still visible at this stage with the same keys.
-    for (RowIndex row : order_) {
-      if (!alive_[row] || g.gid[row] < 0) continue;
-      block[n++] = row;
-      if (n == kChunk) flush();
+      if (is_j[k]) last[static_cast<size_t>(g)] = static_cast<int32_t>(k);
     }
-    if (n) flush();
   }
 
   void ScanConflictPairs(int r, const std::vector<uint8_t>& pop, RuleOutput& out) {
-    const GroupIndex& g = Groups(r);
     const RulePlan& rule = plan_.rules[static_cast<size_t>(r)];
+    const int32_t* gid = SortedGroups(r);
     const int64_t window = rule.days;
     const CodePairSet& pairs = bound_.pairs[static_cast<size_t>(rule.pairs)];
-    const int32_t* code = batch_.column(kServiceCode).codes.data();
-    std::vector<int32_t> head(static_cast<size_t>(g.groups), -1);
+    const int32_t* code = codes_s_.data();
+    const int32_t* day = days_s_.data();
+    std::vector<int32_t> head(static_cast<size_t>(GroupCount(r)), -1);
     std::vector<int32_t> prev(n_, -1);
-    for (RowIndex row : order_) {
-      if (!pop[row]) continue;
-      const size_t grp = static_cast<size_t>(g.gid[row]);
-      if (pairs.IsSecond(code[row])) {
-        for (int32_t j = head[grp]; j >= 0 && static_cast<int64_t>(days_[row]) - days_[j] < window;
-             j = prev[static_cast<size_t>(j)]) {
-          if (pairs.Contains(code[j], code[row])) {
-            AddOtherHit(out, row, r, static_cast<RowIndex>(j));
+    for (RowIndex k = 0; k < n_; ++k) {
+      if (!pop[k]) continue;
+      const size_t grp = static_cast<size_t>(gid[k]);
+      if (pairs.IsSecond(code[k])) {
+        for (int32_t j = head[grp]; j >= 0 && static_cast<int64_t>(day[k]) - day[j] < window; j = prev[static_cast<size_t>(j)]) {
+          if (pairs.Contains(code[j], code[k])) {
+            AddOtherHit(out, order_[k], r, order_[static_cast<size_t>(j)]);
             break;
           }
         }
       }
-      prev[row] = head[grp];
-      head[grp] = static_cast<int32_t>(row);
+      prev[k] = head[grp];
+      head[grp] = static_cast<int32_t>(k);
     }
   }
 
@@ -384,10 +474,16 @@ class Evaluator {
   const int32_t* days_;
   const int64_t* amount_;
   BucketTable buckets_;
-  std::vector<RowIndex> order_;
-  std::vector<uint8_t> alive_;
+  std::vector<RowIndex> order_;  // line order k -> row
+  std::vector<RowIndex> rank_;   // row -> k
+  std::vector<int32_t> days_s_;  // service_date in line order
+  std::vector<uint8_t> alive_, alive_s_;  // visible at the current stage (input order, line order)
   std::vector<GroupIndex> groups_;
+  std::vector<std::vector<int32_t>> gid_s_;  // group ids in line order, per key set
   std::vector<int> rule_group_;
+  std::map<int, std::vector<int64_t>> sorted_ints_;
+  std::map<int, std::vector<uint8_t>> sorted_valid_;
+  std::vector<int32_t> codes_s_;
 };
 
 }  // namespace

@@ -4,35 +4,92 @@
 #include <xxhash.h>
 
 namespace sanad {
+namespace {
+
+inline uint64_t Mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+// Key value of one field as int64 (string codes, days, ints, bools); false if null.
+inline bool KeyValue(const Column& c, RowIndex r, int64_t* out) {
+  if (!c.IsValid(r)) return false;
+  switch (c.type) {
+    case ValueType::kString: *out = c.codes[r]; return c.codes[r] >= 0;
+    case ValueType::kDate: *out = c.codes[r]; return true;
+    case ValueType::kInt: *out = c.ints[r]; return true;
+    case ValueType::kBool: *out = c.bits.Get(r); return true;
+  }
+  return false;
+}
+
+bool Fits32(const Column& c) { return c.type != ValueType::kInt; }
+
+// Dense ids for 64-bit packed keys through an open-addressing table.
+GroupIndex GroupPacked(RowIndex n, const std::vector<uint64_t>& keys, const std::vector<uint8_t>& valid) {
+  GroupIndex g;
+  g.gid.assign(n, -1);
+  size_t cap = 1024;
+  while (cap < static_cast<size_t>(n) * 2) cap *= 2;
+  std::vector<uint64_t> slot_key(cap);
+  std::vector<int32_t> slot_id(cap, -1);
+  const uint64_t mask = cap - 1;
+  for (RowIndex r = 0; r < n; ++r) {
+    if (!valid[r]) continue;
+    const uint64_t k = keys[r];
+    uint64_t i = Mix64(k) & mask;
+    while (slot_id[i] >= 0 && slot_key[i] != k) i = (i + 1) & mask;
+    if (slot_id[i] < 0) {
+      slot_id[i] = g.groups++;
+      slot_key[i] = k;
+    }
+    g.gid[r] = slot_id[i];
+  }
+  return g;
+}
+
+}  // namespace
 
 GroupIndex BuildGroupIndex(const ClaimBatch& batch, const std::vector<int>& keys) {
   GroupIndex g;
   const RowIndex n = batch.size();
-  g.gid.assign(n, -1);
   if (keys.size() == 1 && batch.column(keys[0]).type == ValueType::kString) {
     const Column& c = batch.column(keys[0]);
-    for (RowIndex r = 0; r < n; ++r) g.gid[r] = c.codes[r];  // -1 for null
+    g.gid.assign(c.codes.begin(), c.codes.end());  // -1 for null
     g.groups = c.dict.size();
     return g;
   }
+  // One key of any type, or two keys of at most 32 bits: pack into 64 bits.
+  if (keys.size() == 1 || (keys.size() == 2 && Fits32(batch.column(keys[0])) && Fits32(batch.column(keys[1])))) {
+    std::vector<uint64_t> packed(n);
+    std::vector<uint8_t> valid(n, 1);
+    const Column& a = batch.column(keys[0]);
+    const Column* b = keys.size() == 2 ? &batch.column(keys[1]) : nullptr;
+    for (RowIndex r = 0; r < n; ++r) {
+      int64_t x = 0, y = 0;
+      bool ok = KeyValue(a, r, &x);
+      if (b) ok = ok && KeyValue(*b, r, &y);
+      valid[r] = ok;
+      packed[r] = b ? (static_cast<uint64_t>(static_cast<uint32_t>(x)) << 32) | static_cast<uint32_t>(y)
+                    : static_cast<uint64_t>(x);
+    }
+    return GroupPacked(n, packed, valid);
+  }
+  // General tuples: XXH3 of the packed values, tuples kept for equality.
   const size_t k = keys.size();
-  std::vector<int64_t> tuples;  // k values per group
+  g.gid.assign(n, -1);
+  std::vector<int64_t> tuples;
   std::vector<uint64_t> hashes;
   size_t cap = 1024;
   std::vector<int32_t> slots(cap, -1);
   std::vector<int64_t> tuple(k);
   for (RowIndex r = 0; r < n; ++r) {
     bool valid = true;
-    for (size_t i = 0; i < k && valid; ++i) {
-      const Column& c = batch.column(keys[i]);
-      if (!c.IsValid(r)) { valid = false; break; }
-      switch (c.type) {
-        case ValueType::kString: tuple[i] = c.codes[r]; valid = c.codes[r] >= 0; break;
-        case ValueType::kDate: tuple[i] = c.codes[r]; break;
-        case ValueType::kInt: tuple[i] = c.ints[r]; break;
-        case ValueType::kBool: tuple[i] = c.bits.Get(r); break;
-      }
-    }
+    for (size_t i = 0; i < k && valid; ++i) valid = KeyValue(batch.column(keys[i]), r, &tuple[i]);
     if (!valid) continue;
     const uint64_t h = XXH3_64bits(tuple.data(), k * sizeof(int64_t));
     size_t i = h & (cap - 1);

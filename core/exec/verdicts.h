@@ -31,6 +31,13 @@ struct RuleStats {
   __int128 deduction = 0;  // sum of the hits' deductions
 };
 
+/// Where evaluation time went (seconds), for --timings and benchmarks.
+struct EvalProfile {
+  double order = 0, grouping = 0, assemble = 0;
+  std::vector<double> stage_seconds;  // per stage, ascending
+  std::vector<double> rule_seconds;   // per rule (CPU time of its task)
+};
+
 struct Verdicts {
   std::vector<LineStatus> status;
   std::vector<int64_t> deduction;
@@ -38,6 +45,7 @@ struct Verdicts {
   std::vector<uint32_t> hit_begin;    // hits of row r: hits[hit_begin[r] .. hit_begin[r+1])
   std::vector<Hit> hits;              // by row, then rule declaration order
   std::vector<RuleStats> rules;
+  EvalProfile profile;
 };
 
 }  // namespace sanad

@@ -22,6 +22,7 @@ ChunkBuilder::ChunkBuilder(const Schema& schema, const LoadOptions& options)
     // line_no and seq track "explicitly given" in their validity until assembled.
     c.nullable = schema.field(f).nullable || f == kLineNo || f == kSeq;
   }
+  last_.resize(static_cast<size_t>(schema.size()));
 }
 
 void ChunkBuilder::BeginRecord(int64_t line) {
@@ -83,7 +84,21 @@ bool ChunkBuilder::AppendLine(const RawValue* v, LoadError* err) {
     if (!has && f == kQuantity) { has = true; iv = 1; }
     if (!has && f == kReferral) { has = true; iv = 0; }
     switch (c.type) {
-      case ValueType::kString: c.codes.push_back(has ? c.dict.Intern(rv.s) : -1); break;
+      case ValueType::kString: {
+        int32_t code = -1;
+        if (has) {
+          LastString& last = last_[static_cast<size_t>(f)];
+          if (last.code >= 0 && last.bytes == rv.s) {
+            code = last.code;
+          } else {
+            code = c.dict.Intern(rv.s);
+            last.bytes.assign(rv.s);
+            last.code = code;
+          }
+        }
+        c.codes.push_back(code);
+        break;
+      }
       case ValueType::kDate: c.codes.push_back(has ? static_cast<int32_t>(iv) : 0); break;
       case ValueType::kInt: c.ints.push_back(has ? iv : 0); break;
       case ValueType::kBool: c.bits.PushBack(has && iv != 0); break;
@@ -163,7 +178,17 @@ Result<LoadedClaims> AssembleChunks(std::vector<ChunkBuilder>& chunks, const Sch
     dst.nullable = chunks.empty() ? dst.nullable : chunks[0].columns[static_cast<size_t>(f)].nullable;
     std::vector<std::vector<int32_t>> remap(nchunks);
     if (dst.type == ValueType::kString) {
-      for (size_t c = 0; c < nchunks; ++c) {
+      // The first chunk's dictionary is adopted as is (its codes stay); later
+      // chunks' strings are interned after it, in chunk order.
+      size_t first = 0;
+      if (nchunks > 0) {
+        StringDictionary& d0 = chunks[0].columns[static_cast<size_t>(f)].dict;
+        remap[0].resize(static_cast<size_t>(d0.size()));
+        for (int32_t k = 0; k < d0.size(); ++k) remap[0][static_cast<size_t>(k)] = k;
+        dst.dict = std::move(d0);
+        first = 1;
+      }
+      for (size_t c = first; c < nchunks; ++c) {
         const StringDictionary& d = chunks[c].columns[static_cast<size_t>(f)].dict;
         remap[c].resize(static_cast<size_t>(d.size()));
         for (int32_t k = 0; k < d.size(); ++k) remap[c][static_cast<size_t>(k)] = dst.dict.Intern(d.View(k), d.HashOf(k));

@@ -53,6 +53,13 @@ class ChunkBuilder {
 
  private:
   void Truncate(RowIndex rows);
+  // Per string column: the last value interned and its code (consecutive
+  // lines, and the items of a nested claim, often repeat a value).
+  struct LastString {
+    std::string bytes;
+    int32_t code = -1;
+  };
+  std::vector<LastString> last_;
   const Schema* schema_;
   const LoadOptions* options_;
   RowIndex rows_ = 0;

@@ -24,7 +24,7 @@ int ArenaThreads(int threads) {
 size_t ChunkCount(size_t bytes, int threads) {
   constexpr size_t kMinChunk = 1 << 20;
   size_t by_size = std::max<size_t>(1, bytes / kMinChunk);
-  return std::min<size_t>(by_size, static_cast<size_t>(ResolveThreads(threads)) * 4);
+  return std::min<size_t>(by_size, static_cast<size_t>(ResolveThreads(threads)) * 2);
 }
 
 std::vector<size_t> SplitAtNewlines(std::string_view data, size_t begin, size_t parts, bool csv_quotes) {

@@ -33,12 +33,11 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-bool ParseCsvValue(std::string_view text, ValueType type, size_t max_string, RawValue* out, std::string* msg) {
+bool ParseCsvValue(std::string_view text, ValueType type, bool utf8_known_valid, RawValue* out, std::string* msg) {
   out->state = RawValue::kValue;
   switch (type) {
     case ValueType::kString:
-      if (!simdjson::validate_utf8(text.data(), text.size())) { *msg = "invalid UTF-8"; return false; }
-      (void)max_string;
+      if (!utf8_known_valid && !simdjson::validate_utf8(text.data(), text.size())) { *msg = "invalid UTF-8"; return false; }
       out->s = text;
       return true;
     case ValueType::kInt: {
@@ -85,6 +84,9 @@ class CsvChunkParser {
       : schema_(schema), column_field_(column_field), out_(out) {}
 
   void ParseChunk(std::string_view d, size_t begin, size_t end) {
+    // One UTF-8 check for the whole chunk; cells are checked one by one only
+    // when it fails, to name the bad field.
+    utf8_valid_ = simdjson::validate_utf8(d.data() + begin, end - begin);
     int64_t line = 1;  // chunk-relative line where the next record starts
     size_t pos = begin;
     std::vector<RawValue> vals(static_cast<size_t>(schema_.size()));
@@ -138,7 +140,7 @@ class CsvChunkParser {
       }
       if (text.empty()) continue;  // absent
       std::string msg;
-      if (!ParseCsvValue(text, schema_.field(f).type, out_.options().max_string_bytes, &vals[static_cast<size_t>(f)], &msg)) {
+      if (!ParseCsvValue(text, schema_.field(f).type, utf8_valid_, &vals[static_cast<size_t>(f)], &msg)) {
         err.field = schema_.field(f).name;
         err.message = std::move(msg);
         out_.FailRecord(std::move(err));
@@ -154,6 +156,7 @@ class CsvChunkParser {
   ChunkBuilder& out_;
   std::vector<CsvCell> cells_;
   std::string scratch_;
+  bool utf8_valid_ = false;
 };
 
 }  // namespace

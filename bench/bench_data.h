@@ -1,0 +1,27 @@
+#pragma once
+/// Shared benchmark inputs: generated claims (cached per size and format),
+/// the example rule set with generated reference data, loaded batches.
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/ingest/claims_reader.h"
+#include "engine/rules.h"
+
+namespace sanad::bench {
+
+/// Generated claims text (seed 1), cached.
+const std::string& ClaimsText(int64_t lines, bool csv);
+
+/// The example rule set (examples/outpatient.sanad) with reference data
+/// generated like `sanad gen` (1M ptp pairs), cached.
+Rules& ExampleRules();
+
+/// `lines` generated claims loaded against the example's schema, cached.
+const LoadedClaims& ExampleClaims(int64_t lines);
+
+/// Peak resident set size of this process, from the OS (bytes).
+size_t PeakRssBytes();
+
+}  // namespace sanad::bench

@@ -1,0 +1,26 @@
+#include <cstdio>
+#include "bench/bench_data.h"
+#include "core/exec/batch_evaluator.h"
+#include "core/exec/bound_plan.h"
+#include <chrono>
+using namespace sanad;
+int main(int argc, char** argv) {
+  int64_t n = argc > 1 ? atoll(argv[1]) : 1000000;
+  int threads = argc > 2 ? atoi(argv[2]) : 1;
+  const LoadedClaims& c = bench::ExampleClaims(n);
+  const Plan& plan = *bench::ExampleRules().plan();
+  for (int it = 0; it < 3; ++it) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto bound = Bind(plan, c.batch);
+    auto t1 = std::chrono::steady_clock::now();
+    EvalOptions eo; eo.threads = threads;
+    Verdicts v = EvaluateBatch(*bound, c.batch, eo);
+    auto t2 = std::chrono::steady_clock::now();
+    auto& p = v.profile;
+    printf("bind %.3f eval %.3f | order %.3f group %.3f stages", std::chrono::duration<double>(t1-t0).count(), std::chrono::duration<double>(t2-t1).count(), p.order, p.grouping);
+    for (double s : p.stage_seconds) printf(" %.3f", s);
+    printf(" assemble %.3f\n  rules:", p.assemble);
+    for (size_t i = 0; i < p.rule_seconds.size(); ++i) printf(" %s=%.3f", plan.rules[i].name.c_str(), p.rule_seconds[i]);
+    printf("\n");
+  }
+}
