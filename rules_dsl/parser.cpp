@@ -58,8 +58,8 @@ bool StartsOperand(Tok t) {
 
 class Parser {
  public:
-  Parser(const SourceFile& src, std::vector<Token> tokens, DiagnosticBag& diags, const ParseOptions& opt)
-      : src_(src), toks_(std::move(tokens)), diags_(diags), opt_(opt) {}
+  Parser(std::vector<Token> tokens, DiagnosticBag& diags, const ParseOptions& opt)
+      : toks_(std::move(tokens)), diags_(diags), opt_(opt) {}
 
   Program Run() {
     while (Peek().kind != Tok::kEof) {
@@ -653,7 +653,6 @@ class Parser {
     }
   }
 
-  const SourceFile& src_;
   std::vector<Token> toks_;
   DiagnosticBag& diags_;
   const ParseOptions& opt_;
@@ -673,7 +672,7 @@ ParseResult Parse(const SourceFile& source, DiagnosticBag& diags, const ParseOpt
   }
   LexResult lex = Lex(source, diags, options.lex);
   out.comments = std::move(lex.comments);
-  out.program = Parser(source, std::move(lex.tokens), diags, options).Run();
+  out.program = Parser(std::move(lex.tokens), diags, options).Run();
   return out;
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test: the Release suite (C++ tests via
 # ctest, Python tests via pytest), then the whole C++ suite again under
-# AddressSanitizer + UndefinedBehaviorSanitizer (Debug).
+# AddressSanitizer + UndefinedBehaviorSanitizer (Debug), then a bounded
+# libFuzzer run of every fuzz target (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -25,4 +26,6 @@ cmake --build build/asan -j "$JOBS"
 echo "== ASan+UBSan tests"
 SANAD_PROPERTY_CASES=400 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure -j "$JOBS"
+echo "== Fuzzing (bounded)"
+bash scripts/fuzz.sh
 echo "== all tests passed"

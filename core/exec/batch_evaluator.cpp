@@ -28,7 +28,7 @@ int64_t ClampToInt64(__int128 v) {
 // Per-row calendar buckets for `per month` / `per year`, from a day-range table.
 class BucketTable {
  public:
-  BucketTable(const int32_t* days, RowIndex n, Calendar cal) : cal_(cal) {
+  BucketTable(const int32_t* days, RowIndex n, Calendar cal) {
     if (n == 0) return;
     auto [lo, hi] = std::minmax_element(days, days + n);
     lo_ = *lo;
@@ -51,7 +51,6 @@ class BucketTable {
   }
 
  private:
-  Calendar cal_;
   int64_t lo_ = 0;
   std::vector<int32_t> month_, year_;
 };
@@ -99,6 +98,8 @@ class Evaluator {
     tbb::parallel_for(size_t{0}, key_list.size(), [&](size_t i) {
       groups_[i] = BuildGroupIndex(batch_, *key_list[i]);
       gid_s_[i] = Gather(groups_[i].gid);
+      RenumberInLineOrder(gid_s_[i], groups_[i].groups);
+      std::vector<int32_t>().swap(groups_[i].gid);  // only the line-order ids are used from here on
     });
     rule_group_.assign(plan_.rules.size(), -1);
     for (size_t r = 0; r < plan_.rules.size(); ++r)
@@ -122,7 +123,8 @@ class Evaluator {
     std::map<int64_t, std::vector<int>> stages;
     for (size_t r = 0; r < plan_.rules.size(); ++r) stages[plan_.rules[r].stage].push_back(static_cast<int>(r));
     std::vector<RuleOutput> outputs(plan_.rules.size());
-    for (auto& [stage, rules] : stages) {
+    for (auto& stage_rules : stages) {
+      const std::vector<int>& rules = stage_rules.second;
       t = Clock::now();
       tbb::parallel_for(size_t{0}, rules.size(), [&](size_t i) {
         const auto rt = Clock::now();
@@ -153,6 +155,20 @@ class Evaluator {
       for (RowIndex k = b.begin(); k < b.end(); ++k) out[k] = values[order_[k]];
     });
     return out;
+  }
+
+  // Renumbers group ids by first appearance in line order, so groups that are
+  // active at the same time (a claim's lines, a day's visits) have nearby ids
+  // and per-group state is touched almost sequentially by the scans.
+  static void RenumberInLineOrder(std::vector<int32_t>& gid_s, int32_t groups) {
+    std::vector<int32_t> renamed(static_cast<size_t>(groups), -1);
+    int32_t next = 0;
+    for (int32_t& g : gid_s) {
+      if (g < 0) continue;
+      int32_t& r = renamed[static_cast<size_t>(g)];
+      if (r < 0) r = next++;
+      g = r;
+    }
   }
 
   // Evaluates a condition for every line in input order (vectorised), AND-ed with `mask`.
@@ -422,48 +438,89 @@ class Evaluator {
     }
   }
 
+  // Sorts a rule's hits by row (stateful scans emit them in line order):
+  // LSD radix sort of (row, index) pairs, then one gather of the hits.
+  static void SortHitsByRow(RuleOutput& o) {
+    const size_t m = o.hits.size();
+    bool sorted = true;
+    for (size_t i = 1; i < m && sorted; ++i) sorted = o.hits[i - 1].row < o.hits[i].row;
+    if (sorted) return;
+    std::vector<uint64_t> keys(m), tmp(m);
+    for (size_t i = 0; i < m; ++i) keys[i] = (static_cast<uint64_t>(o.hits[i].row) << 32) | i;
+    for (int shift = 32; shift < 64; shift += 16) {
+      std::vector<size_t> count(65537, 0);
+      for (uint64_t k : keys) ++count[((k >> shift) & 0xFFFF) + 1];
+      for (size_t i = 1; i < count.size(); ++i) count[i] += count[i - 1];
+      for (uint64_t k : keys) tmp[count[(k >> shift) & 0xFFFF]++] = k;
+      keys.swap(tmp);
+    }
+    std::vector<Hit> hits(m);
+    std::vector<int64_t> v(o.v.empty() ? 0 : m);
+    for (size_t i = 0; i < m; ++i) {
+      const size_t src = static_cast<uint32_t>(keys[i]);
+      hits[i] = o.hits[src];
+      if (!v.empty()) v[i] = o.v[src];
+    }
+    o.hits.swap(hits);
+    o.v.swap(v);
+  }
+
+  // Merges the rules' row-sorted hit lists into (row, rule) order and
+  // computes every line's verdict, in one sequential pass.
   Verdicts Assemble(std::vector<RuleOutput>& outputs) {
     Verdicts v;
-    v.rules.resize(plan_.rules.size());
-    v.hit_begin.assign(static_cast<size_t>(n_) + 1, 0);
+    const size_t nr = outputs.size();
+    v.rules.resize(nr);
     size_t total = 0;
-    for (size_t r = 0; r < outputs.size(); ++r) {
+    tbb::parallel_for(size_t{0}, nr, [&](size_t r) {
+      SortHitsByRow(outputs[r]);
       RuleStats& s = v.rules[r];
       s.population = outputs[r].population;
       s.hits = static_cast<int64_t>(outputs[r].hits.size());
-      for (const Hit& h : outputs[r].hits) {
-        s.deduction += h.deduction;
-        ++v.hit_begin[h.row + 1];
-      }
-      total += outputs[r].hits.size();
-    }
-    for (RowIndex i = 0; i < n_; ++i) v.hit_begin[i + 1] += v.hit_begin[i];
+      for (const Hit& h : outputs[r].hits) s.deduction += h.deduction;
+    });
+    for (const RuleOutput& o : outputs) total += o.hits.size();
     v.hits.resize(total);
-    std::vector<uint32_t> fill(v.hit_begin.begin(), v.hit_begin.end() - 1);
-    for (RuleOutput& o : outputs) {  // declaration order: hits of a row stay sorted by rule
-      for (const Hit& h : o.hits) v.hits[fill[h.row]++] = h;
-      o = RuleOutput();
-    }
+    v.hit_begin.resize(static_cast<size_t>(n_) + 1);
     v.status.resize(n_);
     v.deduction.resize(n_);
     v.primary_rule.resize(n_);
-    tbb::parallel_for(tbb::blocked_range<RowIndex>(0, n_, 4096), [&](const tbb::blocked_range<RowIndex>& range) {
-      for (RowIndex row = range.begin(); row < range.end(); ++row) {
-        LineStatus st = LineStatus::kAccepted;
-        int64_t best = -1;
-        int32_t primary = -1;
-        for (uint32_t k = v.hit_begin[row]; k < v.hit_begin[row + 1]; ++k) {
-          const Hit& h = v.hits[k];
-          const bool reject = plan_.rules[static_cast<size_t>(h.rule)].reject;
-          if (reject) st = LineStatus::kRejected;
-          else if (st == LineStatus::kAccepted) st = LineStatus::kWarned;
-          if (h.deduction > best) { best = h.deduction; primary = h.rule; }  // ties keep the earlier rule
-        }
-        v.status[row] = st;
-        v.deduction[row] = primary < 0 ? 0 : std::min(best, amount_[row]);
-        v.primary_rule[row] = primary;
+    std::vector<size_t> pos(nr, 0);
+    std::vector<uint8_t> reject(nr);
+    for (size_t r = 0; r < nr; ++r) reject[r] = plan_.rules[r].reject;
+    // Next row with a hit in any rule; rules are few, so a linear scan of heads is fine.
+    size_t out = 0;
+    RowIndex row = 0;
+    while (row < n_) {
+      RowIndex next_hit = n_;
+      for (size_t r = 0; r < nr; ++r)
+        if (pos[r] < outputs[r].hits.size()) next_hit = std::min(next_hit, outputs[r].hits[pos[r]].row);
+      for (; row < next_hit; ++row) {  // lines without hits
+        v.hit_begin[row] = static_cast<uint32_t>(out);
+        v.status[row] = LineStatus::kAccepted;
+        v.deduction[row] = 0;
+        v.primary_rule[row] = -1;
       }
-    });
+      if (row >= n_) break;
+      v.hit_begin[row] = static_cast<uint32_t>(out);
+      LineStatus st = LineStatus::kAccepted;
+      int64_t best = -1;
+      int32_t primary = -1;
+      for (size_t r = 0; r < nr; ++r) {  // declaration order
+        if (pos[r] >= outputs[r].hits.size() || outputs[r].hits[pos[r]].row != row) continue;
+        const Hit& h = outputs[r].hits[pos[r]++];
+        v.hits[out++] = h;
+        if (reject[r]) st = LineStatus::kRejected;
+        else if (st == LineStatus::kAccepted) st = LineStatus::kWarned;
+        if (h.deduction > best) { best = h.deduction; primary = h.rule; }  // ties keep the earlier rule
+      }
+      v.status[row] = st;
+      v.deduction[row] = std::min(best, amount_[row]);
+      v.primary_rule[row] = primary;
+      ++row;
+    }
+    v.hit_begin[n_] = static_cast<uint32_t>(out);
+    for (RuleOutput& o : outputs) o = RuleOutput();
     return v;
   }
 

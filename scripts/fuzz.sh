@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan+UBSan) and runs each for a
+# bounded time (FUZZ_SECONDS, default 60) from its committed seed corpus.
+# Any crash, leak, timeout or sanitizer report fails the run; the input is
+# left in build/fuzz/artifacts/ to become a regression test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_EACH=${FUZZ_SECONDS:-60}
+CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSANAD_BUILD_FUZZ=ON \
+  -DSANAD_BUILD_TESTS=OFF -DSANAD_BUILD_BENCH=OFF -DSANAD_BUILD_PYTHON=OFF >/dev/null
+TARGETS=(rules)
+cmake --build build/fuzz -j "$(nproc)" --target "${TARGETS[@]/#/fuzz_}"
+mkdir -p build/fuzz/artifacts
+status=0
+for target in "${TARGETS[@]}"; do
+  work=build/fuzz/corpus-$target
+  rm -rf "$work" && mkdir -p "$work"
+  cp fuzz/corpus/$target/* "$work"/
+  echo "== fuzz_$target for ${SECONDS_EACH}s"
+  log=build/fuzz/fuzz_$target.log
+  rc=0
+  ./build/fuzz/fuzz/fuzz_$target "$work" -dict=fuzz/$target.dict -max_total_time="$SECONDS_EACH" \
+    -max_len=4096 -timeout=10 -rss_limit_mb=2048 -artifact_prefix=build/fuzz/artifacts/ -print_final_stats=1 \
+    >"$log" 2>&1 || rc=$?
+  grep -E "^(Done|stat::number_of_executed_units)" "$log" || true
+  if [ "$rc" -ne 0 ]; then
+    echo "fuzz_$target FAILED (exit $rc); see $log and build/fuzz/artifacts/"
+    grep -E "ERROR|SUMMARY|crash-|leak-|timeout-" "$log" | head -20 || true
+    status=1
+  fi
+done
+exit $status
