@@ -9,6 +9,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
+#include "core/big_vector.h"
 #include "core/check.h"
 #include "core/exec/expr_evaluator.h"
 #include "core/exec/group_index.h"
@@ -52,12 +53,12 @@ class BucketTable {
 
  private:
   int64_t lo_ = 0;
-  std::vector<int32_t> month_, year_;
+  BigVector<int32_t> month_, year_;
 };
 
 struct RuleOutput {
-  std::vector<Hit> hits;
-  std::vector<int64_t> v;  // limit: v_i per hit (for excess)
+  BigVector<Hit> hits;
+  BigVector<int64_t> v;  // limit: v_i per hit (for excess)
   int64_t population = 0;
 };
 
@@ -99,7 +100,7 @@ class Evaluator {
       groups_[i] = BuildGroupIndex(batch_, *key_list[i]);
       gid_s_[i] = Gather(groups_[i].gid);
       RenumberInLineOrder(gid_s_[i], groups_[i].groups);
-      std::vector<int32_t>().swap(groups_[i].gid);  // only the line-order ids are used from here on
+      BigVector<int32_t>().swap(groups_[i].gid);  // only the line-order ids are used from here on
     });
     rule_group_.assign(plan_.rules.size(), -1);
     for (size_t r = 0; r < plan_.rules.size(); ++r)
@@ -109,7 +110,7 @@ class Evaluator {
       if (r.is_sum && !sorted_ints_.count(r.sum_field)) {
         sorted_ints_[r.sum_field] = Gather(batch_.column(r.sum_field).ints);
         if (batch_.column(r.sum_field).nullable) {
-          std::vector<uint8_t> valid(n_);
+          BigVector<uint8_t> valid(n_);
           const Column& c = batch_.column(r.sum_field);
           for (RowIndex k = 0; k < n_; ++k) valid[k] = c.valid.Get(order_[k]);
           sorted_valid_[r.sum_field] = std::move(valid);
@@ -148,9 +149,9 @@ class Evaluator {
 
  private:
   // values[order[k]] for every k: a column laid out in line order.
-  template <typename T>
-  std::vector<T> Gather(const std::vector<T>& values) const {
-    std::vector<T> out(n_);
+  template <typename T, typename A>
+  BigVector<T> Gather(const std::vector<T, A>& values) const {
+    BigVector<T> out(n_);
     tbb::parallel_for(tbb::blocked_range<RowIndex>(0, n_, 1 << 16), [&](const tbb::blocked_range<RowIndex>& b) {
       for (RowIndex k = b.begin(); k < b.end(); ++k) out[k] = values[order_[k]];
     });
@@ -160,8 +161,8 @@ class Evaluator {
   // Renumbers group ids by first appearance in line order, so groups that are
   // active at the same time (a claim's lines, a day's visits) have nearby ids
   // and per-group state is touched almost sequentially by the scans.
-  static void RenumberInLineOrder(std::vector<int32_t>& gid_s, int32_t groups) {
-    std::vector<int32_t> renamed(static_cast<size_t>(groups), -1);
+  static void RenumberInLineOrder(BigVector<int32_t>& gid_s, int32_t groups) {
+    BigVector<int32_t> renamed(static_cast<size_t>(groups), -1);
     int32_t next = 0;
     for (int32_t& g : gid_s) {
       if (g < 0) continue;
@@ -172,8 +173,8 @@ class Evaluator {
   }
 
   // Evaluates a condition for every line in input order (vectorised), AND-ed with `mask`.
-  std::vector<uint8_t> ConditionInInputOrder(const BoundProgram& prog, const std::vector<uint8_t>& mask) {
-    std::vector<uint8_t> out(n_);
+  BigVector<uint8_t> ConditionInInputOrder(const BoundProgram& prog, const BigVector<uint8_t>& mask) {
+    BigVector<uint8_t> out(n_);
     tbb::enumerable_thread_specific<ExprEvaluator> evs([&] { return ExprEvaluator(bound_); });
     const RowIndex chunks = (n_ + kChunk - 1) / kChunk;
     tbb::parallel_for(RowIndex{0}, chunks, [&](RowIndex c) {
@@ -188,7 +189,7 @@ class Evaluator {
   }
 
   // Population of rule r in line order: visible, `when` true, keys and sum field present.
-  std::vector<uint8_t> Population(int r) {
+  BigVector<uint8_t> Population(int r) {
     const RulePlan& rule = plan_.rules[static_cast<size_t>(r)];
     const BoundProgram& when = bound_.rules[static_cast<size_t>(r)].when;
     const int32_t* gid = rule_group_[static_cast<size_t>(r)] >= 0 ? gid_s_[static_cast<size_t>(rule_group_[static_cast<size_t>(r)])].data() : nullptr;
@@ -197,9 +198,9 @@ class Evaluator {
       auto it = sorted_valid_.find(rule.sum_field);
       if (it != sorted_valid_.end()) sum_valid = it->second.data();
     }
-    std::vector<uint8_t> pop;
+    BigVector<uint8_t> pop;
     if (!when.empty()) {
-      std::vector<uint8_t> in_input = ConditionInInputOrder(when, alive_);
+      BigVector<uint8_t> in_input = ConditionInInputOrder(when, alive_);
       pop = Gather(in_input);
     } else {
       pop = alive_s_;
@@ -216,14 +217,14 @@ class Evaluator {
     if (rule.check == CheckKind::kNone) {
       // No stateful check: the population is the hit list, in input order; no line order needed.
       const BoundProgram& when = bound_.rules[static_cast<size_t>(r)].when;
-      std::vector<uint8_t> pop = when.empty() ? alive_ : ConditionInInputOrder(when, alive_);
+      BigVector<uint8_t> pop = when.empty() ? alive_ : ConditionInInputOrder(when, alive_);
       for (RowIndex row = 0; row < n_; ++row)
         if (pop[row]) out.hits.push_back(Hit{row, r, EvidenceKind::kNone, 0, 0, 0, 0});
       out.population = static_cast<int64_t>(out.hits.size());
       Deduct(r, out);
       return out;
     }
-    std::vector<uint8_t> pop = Population(r);
+    BigVector<uint8_t> pop = Population(r);
     for (RowIndex k = 0; k < n_; ++k) out.population += pop[k];
     switch (rule.check) {
       case CheckKind::kNone:
@@ -266,7 +267,7 @@ class Evaluator {
 
   // Calls fn(ks, rows, n) for blocks of up to kChunk population lines in line order.
   template <typename Fn>
-  void ForPopulationBlocks(const std::vector<uint8_t>& pop, Fn fn) const {
+  void ForPopulationBlocks(const BigVector<uint8_t>& pop, Fn fn) const {
     RowIndex ks[kChunk], rows[kChunk];
     int n = 0;
     for (RowIndex k = 0; k < n_; ++k) {
@@ -278,17 +279,17 @@ class Evaluator {
     if (n) fn(ks, rows, n);
   }
 
-  void ScanLimit(int r, const std::vector<uint8_t>& pop, RuleOutput& out) {
+  void ScanLimit(int r, const BigVector<uint8_t>& pop, RuleOutput& out) {
     const RulePlan& rule = plan_.rules[static_cast<size_t>(r)];
     const int32_t* gid = SortedGroups(r);
     const size_t groups = static_cast<size_t>(GroupCount(r));
     const int64_t* vals = rule.is_sum ? sorted_ints_.at(rule.sum_field).data() : nullptr;
     CapSource cap(bound_, bound_.rules[static_cast<size_t>(r)].cap);
-    std::vector<__int128> total(groups, 0);
+    BigVector<__int128> total(groups, 0);
     const int32_t* day = days_s_.data();
     if (rule.period == Period::kRolling) {
-      std::vector<int32_t> head(groups, -1), tail(groups, -1);
-      std::vector<int32_t> next(n_, -1);
+      BigVector<int32_t> head(groups, -1), tail(groups, -1);
+      BigVector<int32_t> next(n_, -1);
       const int64_t window = rule.days;
       ForPopulationBlocks(pop, [&](const RowIndex* ks, const RowIndex* rows, int n) {
         cap.Load(bound_.source, rows, n);
@@ -309,7 +310,7 @@ class Evaluator {
       });
       return;
     }
-    std::vector<int32_t> bucket(groups, INT32_MIN);
+    BigVector<int32_t> bucket(groups, INT32_MIN);
     ForPopulationBlocks(pop, [&](const RowIndex* ks, const RowIndex* rows, int n) {
       cap.Load(bound_.source, rows, n);
       for (int i = 0; i < n; ++i) {
@@ -343,10 +344,10 @@ class Evaluator {
     out.hits.push_back(h);
   }
 
-  void ScanRepeat(int r, const std::vector<uint8_t>& pop, RuleOutput& out) {
+  void ScanRepeat(int r, const BigVector<uint8_t>& pop, RuleOutput& out) {
     const int32_t* gid = SortedGroups(r);
     const int64_t window = plan_.rules[static_cast<size_t>(r)].days;
-    std::vector<int32_t> last(static_cast<size_t>(GroupCount(r)), -1);
+    BigVector<int32_t> last(static_cast<size_t>(GroupCount(r)), -1);
     const int32_t* day = days_s_.data();
     for (RowIndex k = 0; k < n_; ++k) {
       if (!pop[k]) continue;
@@ -357,12 +358,12 @@ class Evaluator {
     }
   }
 
-  void ScanConflictWith(int r, const std::vector<uint8_t>& pop, RuleOutput& out) {
+  void ScanConflictWith(int r, const BigVector<uint8_t>& pop, RuleOutput& out) {
     const int32_t* gid = SortedGroups(r);
     const int64_t window = plan_.rules[static_cast<size_t>(r)].days;
     // The j side: any line still visible at this stage with the same keys and the condition true.
-    std::vector<uint8_t> is_j = Gather(ConditionInInputOrder(bound_.rules[static_cast<size_t>(r)].conflict, alive_));
-    std::vector<int32_t> last(static_cast<size_t>(GroupCount(r)), -1);
+    BigVector<uint8_t> is_j = Gather(ConditionInInputOrder(bound_.rules[static_cast<size_t>(r)].conflict, alive_));
+    BigVector<int32_t> last(static_cast<size_t>(GroupCount(r)), -1);
     const int32_t* day = days_s_.data();
     for (RowIndex k = 0; k < n_; ++k) {
       const int32_t g = gid[k];
@@ -375,15 +376,15 @@ class Evaluator {
     }
   }
 
-  void ScanConflictPairs(int r, const std::vector<uint8_t>& pop, RuleOutput& out) {
+  void ScanConflictPairs(int r, const BigVector<uint8_t>& pop, RuleOutput& out) {
     const RulePlan& rule = plan_.rules[static_cast<size_t>(r)];
     const int32_t* gid = SortedGroups(r);
     const int64_t window = rule.days;
     const CodePairSet& pairs = bound_.pairs[static_cast<size_t>(rule.pairs)];
     const int32_t* code = codes_s_.data();
     const int32_t* day = days_s_.data();
-    std::vector<int32_t> head(static_cast<size_t>(GroupCount(r)), -1);
-    std::vector<int32_t> prev(n_, -1);
+    BigVector<int32_t> head(static_cast<size_t>(GroupCount(r)), -1);
+    BigVector<int32_t> prev(n_, -1);
     for (RowIndex k = 0; k < n_; ++k) {
       if (!pop[k]) continue;
       const size_t grp = static_cast<size_t>(gid[k]);
@@ -445,7 +446,7 @@ class Evaluator {
     bool sorted = true;
     for (size_t i = 1; i < m && sorted; ++i) sorted = o.hits[i - 1].row < o.hits[i].row;
     if (sorted) return;
-    std::vector<uint64_t> keys(m), tmp(m);
+    BigVector<uint64_t> keys(m), tmp(m);
     for (size_t i = 0; i < m; ++i) keys[i] = (static_cast<uint64_t>(o.hits[i].row) << 32) | i;
     for (int shift = 32; shift < 64; shift += 16) {
       std::vector<size_t> count(65537, 0);
@@ -454,8 +455,8 @@ class Evaluator {
       for (uint64_t k : keys) tmp[count[(k >> shift) & 0xFFFF]++] = k;
       keys.swap(tmp);
     }
-    std::vector<Hit> hits(m);
-    std::vector<int64_t> v(o.v.empty() ? 0 : m);
+    BigVector<Hit> hits(m);
+    BigVector<int64_t> v(o.v.empty() ? 0 : m);
     for (size_t i = 0; i < m; ++i) {
       const size_t src = static_cast<uint32_t>(keys[i]);
       hits[i] = o.hits[src];
@@ -486,7 +487,7 @@ class Evaluator {
     v.deduction.resize(n_);
     v.primary_rule.resize(n_);
     std::vector<size_t> pos(nr, 0);
-    std::vector<uint8_t> reject(nr);
+    BigVector<uint8_t> reject(nr);
     for (size_t r = 0; r < nr; ++r) reject[r] = plan_.rules[r].reject;
     // Next row with a hit in any rule; rules are few, so a linear scan of heads is fine.
     size_t out = 0;
@@ -531,16 +532,16 @@ class Evaluator {
   const int32_t* days_;
   const int64_t* amount_;
   BucketTable buckets_;
-  std::vector<RowIndex> order_;  // line order k -> row
-  std::vector<RowIndex> rank_;   // row -> k
-  std::vector<int32_t> days_s_;  // service_date in line order
-  std::vector<uint8_t> alive_, alive_s_;  // visible at the current stage (input order, line order)
+  BigVector<RowIndex> order_;  // line order k -> row
+  BigVector<RowIndex> rank_;   // row -> k
+  BigVector<int32_t> days_s_;  // service_date in line order
+  BigVector<uint8_t> alive_, alive_s_;  // visible at the current stage (input order, line order)
   std::vector<GroupIndex> groups_;
-  std::vector<std::vector<int32_t>> gid_s_;  // group ids in line order, per key set
+  std::vector<BigVector<int32_t>> gid_s_;  // group ids in line order, per key set
   std::vector<int> rule_group_;
-  std::map<int, std::vector<int64_t>> sorted_ints_;
-  std::map<int, std::vector<uint8_t>> sorted_valid_;
-  std::vector<int32_t> codes_s_;
+  std::map<int, BigVector<int64_t>> sorted_ints_;
+  std::map<int, BigVector<uint8_t>> sorted_valid_;
+  BigVector<int32_t> codes_s_;
 };
 
 }  // namespace

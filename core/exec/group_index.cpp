@@ -1,5 +1,7 @@
 #include "core/exec/group_index.h"
 
+#include <tbb/parallel_for.h>
+
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
@@ -29,26 +31,59 @@ inline bool KeyValue(const Column& c, RowIndex r, int64_t* out) {
 
 bool Fits32(const Column& c) { return c.type != ValueType::kInt; }
 
-// Dense ids for 64-bit packed keys through an open-addressing table.
-GroupIndex GroupPacked(RowIndex n, const std::vector<uint64_t>& keys, const std::vector<uint8_t>& valid) {
+// Dense ids for 64-bit packed keys. Rows are radix-partitioned by hash so
+// that each partition's hash table fits in cache; partitions are grouped in
+// parallel and numbered in partition order (deterministic for any thread count).
+GroupIndex GroupPacked(RowIndex n, const BigVector<uint64_t>& keys, const BigVector<uint8_t>& valid) {
   GroupIndex g;
   g.gid.assign(n, -1);
-  size_t cap = 1024;
-  while (cap < static_cast<size_t>(n) * 2) cap *= 2;
-  std::vector<uint64_t> slot_key(cap);
-  std::vector<int32_t> slot_id(cap, -1);
-  const uint64_t mask = cap - 1;
+  int bits = 0;
+  while (bits < 12 && (static_cast<size_t>(n) >> bits) > (size_t{1} << 15)) ++bits;
+  const size_t parts = size_t{1} << bits;
+  auto part_of = [bits](uint64_t h) { return bits == 0 ? size_t{0} : static_cast<size_t>(h >> (64 - bits)); };
+  std::vector<size_t> start(parts + 1, 0);
+  BigVector<uint64_t> hashes(n);
   for (RowIndex r = 0; r < n; ++r) {
     if (!valid[r]) continue;
-    const uint64_t k = keys[r];
-    uint64_t i = Mix64(k) & mask;
-    while (slot_id[i] >= 0 && slot_key[i] != k) i = (i + 1) & mask;
-    if (slot_id[i] < 0) {
-      slot_id[i] = g.groups++;
-      slot_key[i] = k;
-    }
-    g.gid[r] = slot_id[i];
+    hashes[r] = Mix64(keys[r]);
+    ++start[part_of(hashes[r]) + 1];
   }
+  for (size_t p = 0; p < parts; ++p) start[p + 1] += start[p];
+  BigVector<RowIndex> rows(start[parts]);
+  {
+    std::vector<size_t> fill(start.begin(), start.end() - 1);
+    for (RowIndex r = 0; r < n; ++r)
+      if (valid[r]) rows[fill[part_of(hashes[r])]++] = r;
+  }
+  std::vector<int32_t> groups_in(parts, 0);
+  tbb::parallel_for(size_t{0}, parts, [&](size_t p) {
+    const size_t m = start[p + 1] - start[p];
+    if (m == 0) return;
+    size_t cap = 16;
+    while (cap < m * 2) cap *= 2;
+    const uint64_t mask = cap - 1;
+    std::vector<uint64_t> slot_key(cap);
+    std::vector<int32_t> slot_id(cap, -1);
+    int32_t next = 0;
+    for (size_t i = start[p]; i < start[p + 1]; ++i) {
+      const RowIndex r = rows[i];
+      const uint64_t k = keys[r];
+      uint64_t j = hashes[r] & mask;
+      while (slot_id[j] >= 0 && slot_key[j] != k) j = (j + 1) & mask;
+      if (slot_id[j] < 0) {
+        slot_id[j] = next++;
+        slot_key[j] = k;
+      }
+      g.gid[r] = slot_id[j];  // local id for now
+    }
+    groups_in[p] = next;
+  });
+  std::vector<int32_t> offset(parts, 0);
+  for (size_t p = 1; p < parts; ++p) offset[p] = offset[p - 1] + groups_in[p - 1];
+  g.groups = parts ? offset[parts - 1] + groups_in[parts - 1] : 0;
+  tbb::parallel_for(size_t{0}, parts, [&](size_t p) {
+    for (size_t i = start[p]; i < start[p + 1]; ++i) g.gid[rows[i]] += offset[p];
+  });
   return g;
 }
 
@@ -65,8 +100,8 @@ GroupIndex BuildGroupIndex(const ClaimBatch& batch, const std::vector<int>& keys
   }
   // One key of any type, or two keys of at most 32 bits: pack into 64 bits.
   if (keys.size() == 1 || (keys.size() == 2 && Fits32(batch.column(keys[0])) && Fits32(batch.column(keys[1])))) {
-    std::vector<uint64_t> packed(n);
-    std::vector<uint8_t> valid(n, 1);
+    BigVector<uint64_t> packed(n);
+    BigVector<uint8_t> valid(n, 1);
     const Column& a = batch.column(keys[0]);
     const Column* b = keys.size() == 2 ? &batch.column(keys[1]) : nullptr;
     for (RowIndex r = 0; r < n; ++r) {

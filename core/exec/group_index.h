@@ -7,12 +7,13 @@
 
 #include <vector>
 
+#include "core/big_vector.h"
 #include "core/claim_batch.h"
 
 namespace sanad {
 
 struct GroupIndex {
-  std::vector<int32_t> gid;  // per row
+  BigVector<int32_t> gid;  // per row
   int32_t groups = 0;
 };
 

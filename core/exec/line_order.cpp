@@ -4,9 +4,9 @@
 
 namespace sanad {
 
-std::vector<RowIndex> ComputeLineOrder(const ClaimBatch& batch) {
+BigVector<RowIndex> ComputeLineOrder(const ClaimBatch& batch) {
   const RowIndex n = batch.size();
-  std::vector<RowIndex> order(n);
+  BigVector<RowIndex> order(n);
   if (n == 0) return order;
   const int32_t* day = batch.column(kServiceDate).codes.data();
   const int64_t* seq = batch.column(kSeq).ints.data();

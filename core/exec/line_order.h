@@ -5,10 +5,11 @@
 
 #include <vector>
 
+#include "core/big_vector.h"
 #include "core/claim_batch.h"
 
 namespace sanad {
 
-std::vector<RowIndex> ComputeLineOrder(const ClaimBatch& batch);
+BigVector<RowIndex> ComputeLineOrder(const ClaimBatch& batch);
 
 }  // namespace sanad

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/big_vector.h"
 #include "core/types.h"
 
 namespace sanad {
@@ -39,11 +40,11 @@ struct EvalProfile {
 };
 
 struct Verdicts {
-  std::vector<LineStatus> status;
-  std::vector<int64_t> deduction;
-  std::vector<int32_t> primary_rule;  // -1: no hit
-  std::vector<uint32_t> hit_begin;    // hits of row r: hits[hit_begin[r] .. hit_begin[r+1])
-  std::vector<Hit> hits;              // by row, then rule declaration order
+  BigVector<LineStatus> status;
+  BigVector<int64_t> deduction;
+  BigVector<int32_t> primary_rule;  // -1: no hit
+  BigVector<uint32_t> hit_begin;    // hits of row r: hits[hit_begin[r] .. hit_begin[r+1])
+  BigVector<Hit> hits;              // by row, then rule declaration order
   std::vector<RuleStats> rules;
   EvalProfile profile;
 };
