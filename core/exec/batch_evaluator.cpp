@@ -11,6 +11,7 @@
 
 #include "core/big_vector.h"
 #include "core/check.h"
+#include "core/exec/deduction.h"
 #include "core/exec/expr_evaluator.h"
 #include "core/exec/group_index.h"
 #include "core/exec/line_order.h"
@@ -19,12 +20,6 @@ namespace sanad {
 namespace {
 
 constexpr int kChunk = ExprEvaluator::kChunk;
-
-int64_t ClampToInt64(__int128 v) {
-  if (v > INT64_MAX) return INT64_MAX;
-  if (v < INT64_MIN) return INT64_MIN;
-  return static_cast<int64_t>(v);
-}
 
 // Per-row calendar buckets for `per month` / `per year`, from a day-range table.
 class BucketTable {
@@ -403,38 +398,24 @@ class Evaluator {
 
   void Deduct(int r, RuleOutput& out) {
     const RulePlan& rule = plan_.rules[static_cast<size_t>(r)];
-    switch (rule.deduct) {
-      case DeductKind::kNone:
-        for (Hit& h : out.hits) h.deduction = rule.reject ? amount_[h.row] : 0;
-        break;
-      case DeductKind::kPercent:
-        for (Hit& h : out.hits)
-          h.deduction = ClampToInt64(static_cast<__int128>(amount_[h.row]) * rule.percent_hundredths / 10000);
-        break;
-      case DeductKind::kExcess:
-        for (size_t i = 0; i < out.hits.size(); ++i) {
-          Hit& h = out.hits[i];
-          const int64_t v = out.v[i];
-          if (v <= 0) { h.deduction = 0; continue; }
-          __int128 over = h.total - std::max<__int128>(h.cap, h.total - v);
-          over = std::clamp<__int128>(over, 0, v);
-          h.deduction = ClampToInt64(static_cast<__int128>(amount_[h.row]) * over / v);
-        }
-        break;
-      case DeductKind::kExpr: {
-        ExprEvaluator ev(bound_);
-        const BoundProgram& prog = bound_.rules[static_cast<size_t>(r)].deduct_expr;
-        RowIndex rows[kChunk];
-        for (size_t b = 0; b < out.hits.size(); b += kChunk) {
-          const int n = static_cast<int>(std::min<size_t>(kChunk, out.hits.size() - b));
-          for (int k = 0; k < n; ++k) rows[k] = out.hits[b + static_cast<size_t>(k)].row;
-          ev.Run(prog, bound_.source, 0, rows, n);
-          for (int k = 0; k < n; ++k) {
-            Hit& h = out.hits[b + static_cast<size_t>(k)];
-            h.deduction = ev.valid()[k] ? std::clamp<int64_t>(ev.values()[k], 0, amount_[h.row]) : 0;
-          }
-        }
-        break;
+    if (rule.deduct != DeductKind::kExpr) {
+      for (size_t i = 0; i < out.hits.size(); ++i) {
+        Hit& h = out.hits[i];
+        const int64_t v = out.v.empty() ? 0 : out.v[i];
+        h.deduction = HitDeduction(rule, amount_[h.row], h.total, h.cap, v, false, 0);
+      }
+      return;
+    }
+    ExprEvaluator ev(bound_);
+    const BoundProgram& prog = bound_.rules[static_cast<size_t>(r)].deduct_expr;
+    RowIndex rows[kChunk];
+    for (size_t b = 0; b < out.hits.size(); b += kChunk) {
+      const int n = static_cast<int>(std::min<size_t>(kChunk, out.hits.size() - b));
+      for (int k = 0; k < n; ++k) rows[k] = out.hits[b + static_cast<size_t>(k)].row;
+      ev.Run(prog, bound_.source, 0, rows, n);
+      for (int k = 0; k < n; ++k) {
+        Hit& h = out.hits[b + static_cast<size_t>(k)];
+        h.deduction = HitDeduction(rule, amount_[h.row], 0, 0, 0, ev.valid()[k] != 0, ev.values()[k]);
       }
     }
   }
@@ -504,20 +485,16 @@ class Evaluator {
       }
       if (row >= n_) break;
       v.hit_begin[row] = static_cast<uint32_t>(out);
-      LineStatus st = LineStatus::kAccepted;
-      int64_t best = -1;
-      int32_t primary = -1;
+      VerdictAccumulator acc;
       for (size_t r = 0; r < nr; ++r) {  // declaration order
         if (pos[r] >= outputs[r].hits.size() || outputs[r].hits[pos[r]].row != row) continue;
         const Hit& h = outputs[r].hits[pos[r]++];
         v.hits[out++] = h;
-        if (reject[r]) st = LineStatus::kRejected;
-        else if (st == LineStatus::kAccepted) st = LineStatus::kWarned;
-        if (h.deduction > best) { best = h.deduction; primary = h.rule; }  // ties keep the earlier rule
+        acc.Add(h.rule, reject[r] != 0, h.deduction);
       }
-      v.status[row] = st;
-      v.deduction[row] = std::min(best, amount_[row]);
-      v.primary_rule[row] = primary;
+      v.status[row] = acc.status;
+      v.deduction[row] = acc.Deduction(amount_[row]);
+      v.primary_rule[row] = acc.primary;
       ++row;
     }
     v.hit_begin[n_] = static_cast<uint32_t>(out);

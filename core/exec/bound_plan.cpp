@@ -54,6 +54,31 @@ int32_t CopySubtree(const std::vector<ExprNode>& from, int32_t idx, std::vector<
   return static_cast<int32_t>(to.size() - 1);
 }
 
+// Fills t.values/t.valid for every code of t.field's dictionary not yet
+// tabulated (all of them the first time). Row 0 stands for the null value.
+void TabulateCodes(const BoundPlan& bound, const ClaimBatch& batch, CodeTable& t) {
+  const StringDictionary& dict = batch.column(t.field).dict;
+  const RowIndex rows = static_cast<RowIndex>(dict.size()) + 1;
+  const RowIndex first = static_cast<RowIndex>(t.values.size());
+  if (first >= rows) return;
+  std::vector<int32_t> codes(rows - first);
+  std::iota(codes.begin(), codes.end(), static_cast<int32_t>(first) - 1);
+  RowSource src = RowSource::FromBatch(batch);
+  src.size = rows - first;
+  FieldView& fv = src.fields[static_cast<size_t>(t.field)];
+  fv.codes = codes.data();
+  fv.valid = nullptr;
+  t.values.resize(rows);
+  t.valid.resize(rows);
+  ExprEvaluator ev(bound);
+  for (RowIndex begin = 0; begin < rows - first; begin += ExprEvaluator::kChunk) {
+    const int n = static_cast<int>(std::min<RowIndex>(ExprEvaluator::kChunk, rows - first - begin));
+    ev.Run(t.sub, src, begin, nullptr, n);
+    std::copy(ev.values(), ev.values() + n, t.values.begin() + first + begin);
+    std::copy(ev.valid(), ev.valid() + n, t.valid.begin() + first + begin);
+  }
+}
+
 class Binder {
  public:
   Binder(const Plan& plan, const ClaimBatch& batch, BoundPlan& out) : plan_(plan), batch_(batch), out_(out) {}
@@ -138,29 +163,11 @@ class Binder {
   }
 
   ExprNode MakeCodeTable(const BoundProgram& b, int32_t idx, int field) {
-    BoundProgram sub;
-    sub.root = CopySubtree(b.nodes, idx, sub.nodes);
-    PostOrder(sub.nodes, sub.root, sub.order);
-    const StringDictionary& dict = batch_.column(field).dict;
-    const RowIndex rows = static_cast<RowIndex>(dict.size()) + 1;
-    std::vector<int32_t> codes(rows);
-    std::iota(codes.begin(), codes.end(), -1);  // row 0 is the null value
-    RowSource src = out_.source;
-    src.size = rows;
-    FieldView& fv = src.fields[static_cast<size_t>(field)];
-    fv.codes = codes.data();
-    fv.valid = nullptr;
     CodeTable t;
     t.field = field;
-    t.values.resize(rows);
-    t.valid.resize(rows);
-    ExprEvaluator ev(out_);
-    for (RowIndex begin = 0; begin < rows; begin += ExprEvaluator::kChunk) {
-      const int n = static_cast<int>(std::min<RowIndex>(ExprEvaluator::kChunk, rows - begin));
-      ev.Run(sub, src, begin, nullptr, n);
-      std::copy(ev.values(), ev.values() + n, t.values.begin() + begin);
-      std::copy(ev.valid(), ev.valid() + n, t.valid.begin() + begin);
-    }
+    t.sub.root = CopySubtree(b.nodes, idx, t.sub.nodes);
+    PostOrder(t.sub.nodes, t.sub.root, t.sub.order);
+    TabulateCodes(out_, batch_, t);
     ExprNode node;
     node.op = ExprOp::kCodeTable;
     node.type = b.nodes[static_cast<size_t>(idx)].type;
@@ -176,6 +183,10 @@ class Binder {
 };
 
 }  // namespace
+
+void ExtendCodeTables(BoundPlan& bound, const ClaimBatch& batch) {
+  for (CodeTable& t : bound.code_tables) TabulateCodes(bound, batch, t);
+}
 
 std::unique_ptr<BoundPlan> Bind(const Plan& plan, const ClaimBatch& batch) {
   SANAD_CHECK(plan.schema == batch.schema());

@@ -20,19 +20,20 @@
 
 namespace sanad {
 
-/// Per-code values of a tabulated subexpression; index code + 1 (0 = null field).
-struct CodeTable {
-  int field = -1;
-  std::vector<int64_t> values;
-  std::vector<uint8_t> valid;
-};
-
 /// An expression program ready to run: nodes plus the live evaluation order.
 struct BoundProgram {
   std::vector<ExprNode> nodes;
   std::vector<int32_t> order;  // children before parents, only nodes reachable from root
   int32_t root = -1;
   bool empty() const { return root < 0; }
+};
+
+/// Per-code values of a tabulated subexpression; index code + 1 (0 = null field).
+struct CodeTable {
+  int field = -1;
+  std::vector<int64_t> values;
+  std::vector<uint8_t> valid;
+  BoundProgram sub;  // the subexpression, to tabulate codes added later (online)
 };
 
 struct BoundSet {
@@ -100,5 +101,10 @@ struct BoundPlan {
 
 /// Binds `plan` to `batch` (whose schema must equal the plan's).
 std::unique_ptr<BoundPlan> Bind(const Plan& plan, const ClaimBatch& batch);
+
+/// After `batch` (the one `bound` was bound to) grew its dictionaries,
+/// tabulates the new codes so kCodeTable lookups cover them. Used by the
+/// online engine, whose history store gains strings as claims arrive.
+void ExtendCodeTables(BoundPlan& bound, const ClaimBatch& batch);
 
 }  // namespace sanad

@@ -9,13 +9,15 @@ void ExprEvaluator::Prepare(const BoundProgram& prog) {
   if (prepared_ == &prog) return;
   prepared_ = &prog;
   const size_t n = prog.nodes.size();
-  vals_.assign(n * kChunk, 0);
-  valid_.assign(n * kChunk, 0);
+  // Every node writes rows [0, n) before its parents read them, so the
+  // scratch is only grown, never cleared (programs switch often online).
+  if (vals_.size() < n * kChunk) vals_.resize(n * kChunk);
+  if (valid_.size() < n * kChunk) valid_.resize(n * kChunk);
   str_slot_.assign(n, -1);
   int slots = 0;
   for (size_t i = 0; i < n; ++i)
     if (prog.nodes[i].type == ValueType::kString) str_slot_[i] = slots++;
-  strs_.assign(static_cast<size_t>(slots) * kChunk, std::string_view());
+  if (strs_.size() < static_cast<size_t>(slots) * kChunk) strs_.resize(static_cast<size_t>(slots) * kChunk);
 }
 
 namespace {
