@@ -30,4 +30,25 @@ size_t ClaimBatch::DictionaryBytes() const {
   return n;
 }
 
+void AppendRows(const ClaimBatch& src, RowIndex from, RowIndex to, ClaimBatch& dst) {
+  for (int f = 0; f < src.schema().size(); ++f) {
+    const Column& s = src.column(f);
+    Column& d = dst.column(f);
+    for (RowIndex r = from; r < to; ++r) {
+      switch (s.type) {
+        case ValueType::kString: {
+          const int32_t c = s.codes[r];
+          d.codes.push_back(c < 0 ? -1 : d.dict.Intern(s.dict.View(c), s.dict.HashOf(c)));
+          break;
+        }
+        case ValueType::kDate: d.codes.push_back(s.codes[r]); break;
+        case ValueType::kInt: d.ints.push_back(s.ints[r]); break;
+        case ValueType::kBool: d.bits.PushBack(s.bits.Get(r)); break;
+      }
+      if (d.nullable) d.valid.PushBack(s.IsValid(r));
+    }
+  }
+  dst.SetSize(dst.size() + (to - from));
+}
+
 }  // namespace sanad

@@ -66,4 +66,8 @@ class ClaimBatch {
   RowIndex size_ = 0;
 };
 
+/// Appends rows [from, to) of `src` to `dst` (same schema), re-interning
+/// strings into dst's dictionaries. For small batches (online claims, tests).
+void AppendRows(const ClaimBatch& src, RowIndex from, RowIndex to, ClaimBatch& dst);
+
 }  // namespace sanad

@@ -9,6 +9,7 @@ PACKAGES=(
   libtbb-dev libsimdjson-dev libxxhash-dev
   libbenchmark-dev libgtest-dev libgmock-dev
   libcli11-dev libfmt-dev             # CLI parsing and formatting (see README)
+  libabsl-dev                         # absl::flat_hash_map: online engine key state
   libicu-dev                          # tests only: Jalali calendar cross-check against ICU
   pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest python3-matplotlib
 )

@@ -12,33 +12,12 @@
 #include "core/ingest/claims_reader.h"
 #include "engine/rules.h"
 #include "rules_dsl/parser.h"
+#include "tests/engine/reference_lines.h"
 #include "tests/property/random_case.h"
 #include "tests/reference/reference_evaluator.h"
 
 namespace sanad {
 namespace {
-
-std::vector<reference::Line> ToReferenceLines(const ClaimBatch& b) {
-  std::vector<reference::Line> out(b.size());
-  for (RowIndex r = 0; r < b.size(); ++r) {
-    for (int f = 0; f < b.schema().size(); ++f) {
-      const FieldDef& def = b.schema().field(f);
-      reference::Opt v;
-      if (b.IsValid(f, r)) {
-        reference::Value x;
-        switch (def.type) {
-          case ValueType::kString: x.is_string = true; x.s = std::string(b.String(f, r)); break;
-          case ValueType::kInt: x.i = b.Int(f, r); break;
-          case ValueType::kDate: x.i = b.Date(f, r); break;
-          case ValueType::kBool: x.i = b.Bool(f, r); break;
-        }
-        if (def.type != ValueType::kString || b.column(f).codes[r] >= 0) v = x;
-      }
-      out[r].fields[def.name] = v;
-    }
-  }
-  return out;
-}
 
 std::string Describe(const Verdicts& v, RowIndex r) {
   std::string s = "status " + std::to_string(static_cast<int>(v.status[r])) + " deduction " + std::to_string(v.deduction[r]) +
