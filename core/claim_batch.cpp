@@ -31,14 +31,22 @@ size_t ClaimBatch::DictionaryBytes() const {
 }
 
 void AppendRows(const ClaimBatch& src, RowIndex from, RowIndex to, ClaimBatch& dst) {
+  std::vector<int32_t> remap;  // src code -> dst code, each distinct string interned once
   for (int f = 0; f < src.schema().size(); ++f) {
     const Column& s = src.column(f);
     Column& d = dst.column(f);
+    if (s.type == ValueType::kString) remap.assign(static_cast<size_t>(s.dict.size()), -2);
     for (RowIndex r = from; r < to; ++r) {
       switch (s.type) {
         case ValueType::kString: {
           const int32_t c = s.codes[r];
-          d.codes.push_back(c < 0 ? -1 : d.dict.Intern(s.dict.View(c), s.dict.HashOf(c)));
+          if (c < 0) {
+            d.codes.push_back(-1);
+            break;
+          }
+          int32_t& m = remap[static_cast<size_t>(c)];
+          if (m == -2) m = d.dict.Intern(s.dict.View(c), s.dict.HashOf(c));
+          d.codes.push_back(m);
           break;
         }
         case ValueType::kDate: d.codes.push_back(s.codes[r]); break;

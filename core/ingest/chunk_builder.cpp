@@ -173,7 +173,7 @@ Result<LoadedClaims> AssembleChunks(std::vector<ChunkBuilder>& chunks, const Sch
   const int64_t first_error_line = errors.empty() ? INT64_MAX : errors.front().line;
 
   // Merge each column: dictionaries in chunk order, then copy with remapped codes.
-  tbb::parallel_for(0, nfields, [&](int f) {
+  auto merge_column = [&](int f) {
     Column& dst = out.batch.column(f);
     dst.nullable = chunks.empty() ? dst.nullable : chunks[0].columns[static_cast<size_t>(f)].nullable;
     std::vector<std::vector<int32_t>> remap(nchunks);
@@ -228,7 +228,13 @@ Result<LoadedClaims> AssembleChunks(std::vector<ChunkBuilder>& chunks, const Sch
       for (size_t c = 0; c < nchunks; ++c) dst.valid.Append(chunks[c].columns[static_cast<size_t>(f)].valid);
     }
     for (size_t c = 0; c < nchunks; ++c) chunks[c].columns[static_cast<size_t>(f)] = Column();  // free early
-  });
+  };
+  // One chunk (small inputs, online claims): no task scheduling at all.
+  if (nchunks <= 1) {
+    for (int f = 0; f < nfields; ++f) merge_column(f);
+  } else {
+    tbb::parallel_for(0, nfields, merge_column);
+  }
   out.batch.SetSize(nrows);
 
   // line_no defaults and duplicate (claim_id, line_no) detection, in input order.

@@ -266,6 +266,10 @@ Result<LoadedClaims> ReadNdjsonPadded(std::string_view data, const Schema& schem
     NdjsonChunkParser parser(schema, chunks[c]);
     parser.ParseChunk(data, bounds[c], bounds[c + 1], capacity_end);
   };
+  if (n == 1) {  // one chunk (small inputs, online claims): no task scheduling
+    parse(0);
+    return AssembleChunks(chunks, schema, options);
+  }
   Result<LoadedClaims> out = Status::Invalid("");
   tbb::task_arena arena(internal::ArenaThreads(options.threads));
   arena.execute([&] {

@@ -160,6 +160,8 @@ struct OnlineEngine::State {
   bool has_horizon = false;
   Days horizon = 0;
   std::vector<RuleValues> vals;
+  static constexpr int32_t kUnknownGroup = -2;
+  std::vector<int32_t> group_cache;
 
   explicit State(const Plan& p) : plan(p), store(p.schema) {
     std::map<std::vector<int>, int> ks;
@@ -304,6 +306,8 @@ struct OnlineEngine::State {
     const Days day = store.column(kServiceDate).codes[row];
     const int32_t code = store.column(kServiceCode).codes[row];
     int64_t rejected_at = judge ? kNeverRejected : rej_stage[row];
+    // Group ids per key set, looked up once per line (rules share key sets).
+    group_cache.assign(key_sets.size(), kUnknownGroup);
     for (const auto& [stage, stage_rules] : stages) {
       if (rejected_at < stage) break;
       bool reject_hit = false;
@@ -320,7 +324,13 @@ struct OnlineEngine::State {
           hit = when;
         } else {
           const bool need_group = when || rule.check == CheckKind::kConflictWith;
-          const int32_t g = need_group ? GroupOf(rules[static_cast<size_t>(r)].key_set, row) : -1;
+          int32_t g = -1;
+          if (need_group) {
+            const int ks = rules[static_cast<size_t>(r)].key_set;
+            int32_t& cached = group_cache[static_cast<size_t>(ks)];
+            if (cached == kUnknownGroup) cached = GroupOf(ks, row);
+            g = cached;
+          }
           if (g < 0) continue;
           switch (rule.check) {
             case CheckKind::kLimit: {
@@ -484,7 +494,7 @@ OnlineEngine::OnlineEngine(const Plan& plan) : plan_(plan), s_(std::make_unique<
 OnlineEngine::~OnlineEngine() = default;
 
 Status OnlineEngine::Preload(const ClaimBatch& history, int threads) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinMutex> lock(mu_);
   State& s = *s_;
   if (s.store.size() != 0) return Status::Invalid("preload: the engine already holds history");
   if (!(history.schema() == plan_.schema)) return Status::Invalid("preload: the batch's fields differ from the rule set's");
@@ -516,12 +526,12 @@ Status OnlineEngine::Preload(const ClaimBatch& history, int threads) {
 }
 
 Result<ClaimVerdict> OnlineEngine::Check(const ClaimBatch& claim) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinMutex> lock(mu_);
   return Judge(claim, false);
 }
 
 Result<ClaimVerdict> OnlineEngine::CheckAndCommit(const ClaimBatch& claim) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinMutex> lock(mu_);
   return Judge(claim, true);
 }
 
@@ -531,7 +541,7 @@ Result<ClaimVerdict> OnlineEngine::CheckJson(std::string_view record, bool commi
   Result<LoadedClaims> loaded = ReadNdjson(record, plan_.schema, opt);
   if (!loaded.ok()) return loaded.status();
   if (loaded->records_read != 1) return Status::Invalid("expected one NDJSON record (one claim), got " + std::to_string(loaded->records_read));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinMutex> lock(mu_);
   return Judge(loaded->batch, commit);
 }
 
@@ -638,7 +648,7 @@ Result<ClaimVerdict> OnlineEngine::Judge(const ClaimBatch& claim, bool commit) {
 }
 
 Status OnlineEngine::Retract(std::string_view claim_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinMutex> lock(mu_);
   State& s = *s_;
   const int32_t code = s.store.column(kClaimId).dict.Find(claim_id);
   auto it = code < 0 ? s.claims.end() : s.claims.find(code);
@@ -676,7 +686,7 @@ Status OnlineEngine::Retract(std::string_view claim_id) {
 }
 
 Status OnlineEngine::Compact(Days before) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinMutex> lock(mu_);
   State& s = *s_;
   if (s.has_horizon && before <= s.horizon) return Status::Ok();
   s.has_horizon = true;
@@ -691,7 +701,7 @@ Result<std::vector<ReconcileDiff>> OnlineEngine::Reconcile(const ClaimBatch& bat
   EvalOptions opt;
   opt.threads = threads;
   const Verdicts v = EvaluateBatch(*bound, batch, opt);
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinMutex> lock(mu_);
   const State& s = *s_;
   std::vector<ReconcileDiff> out;
   for (RowIndex r = 0; r < batch.size(); ++r) {
@@ -719,7 +729,7 @@ Result<std::vector<ReconcileDiff>> OnlineEngine::Reconcile(const ClaimBatch& bat
 }
 
 Status OnlineEngine::Snapshot(const std::string& path) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinMutex> lock(mu_);
   const State& s = *s_;
   Writer w;
   w.Pod<uint64_t>(XXH3_64bits(ExplainPlan(plan_).data(), ExplainPlan(plan_).size()));
@@ -822,13 +832,13 @@ Status OnlineEngine::Restore(const std::string& path) {
     if (!s.retracted[row]) s.claims[s.store.column(kClaimId).codes[row]].push_back(row);
   s.Rebind();
   s.RebuildLogs(/*judge=*/false);
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinMutex> lock(mu_);
   s_ = std::move(fresh);
   return Status::Ok();
 }
 
 OnlineMemory OnlineEngine::Memory() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<SpinMutex> lock(mu_);
   const State& s = *s_;
   OnlineMemory m;
   for (const auto& [code, rows] : s.claims) m.history_lines += static_cast<int64_t>(rows.size());

@@ -29,6 +29,29 @@ inline Days BucketStart(Calendar cal, Period p, Days d) {
   return cal == Calendar::kJalali ? DaysFromJalali(ymd.year, month, 1) : DaysFromCivil(ymd.year, month, 1);
 }
 
+/// Searches of a day-sorted log that start from its end: new lines are
+/// usually dated at or after the last entry and windows reach back a few
+/// entries, so galloping backwards touches O(log distance) recent entries
+/// instead of a binary search over a provider's whole history.
+template <typename Entry>
+size_t TailLowerBound(const std::vector<Entry>& e, Days d) {  // first entry with day >= d
+  size_t hi = e.size(), step = 1;
+  while (hi > 0 && e[hi - 1].day >= d) {
+    const size_t lo = hi > step ? hi - step : 0;
+    if (e[lo].day < d) {
+      return static_cast<size_t>(std::lower_bound(e.begin() + static_cast<std::ptrdiff_t>(lo), e.begin() + static_cast<std::ptrdiff_t>(hi), d,
+                                                  [](const Entry& y, Days x) { return y.day < x; }) - e.begin());
+    }
+    hi = lo;
+    step *= 2;
+  }
+  return hi;
+}
+template <typename Entry>
+size_t TailUpperBound(const std::vector<Entry>& e, Days d) {  // first entry with day > d
+  return d == INT32_MAX ? e.size() : TailLowerBound(e, d + 1);
+}
+
 /// limit count/sum: entries carry v and the running total up to themselves
 /// (absolute, including entries already compacted away: `base`).
 struct LimitEntry {
@@ -42,12 +65,8 @@ struct LimitLog {
   std::vector<LimitEntry> e;
   __int128 base = 0;  // total of the entries dropped by compaction
 
-  size_t UpperBound(Days d) const {
-    return static_cast<size_t>(std::upper_bound(e.begin(), e.end(), d, [](Days x, const LimitEntry& y) { return x < y.day; }) - e.begin());
-  }
-  size_t LowerBound(Days d) const {
-    return static_cast<size_t>(std::lower_bound(e.begin(), e.end(), d, [](const LimitEntry& y, Days x) { return y.day < x; }) - e.begin());
-  }
+  size_t UpperBound(Days d) const { return TailUpperBound(e, d); }
+  size_t LowerBound(Days d) const { return TailLowerBound(e, d); }
   __int128 CumBefore(size_t pos) const { return pos == 0 ? base : e[pos - 1].cum; }
 
   /// R_i for a new line of day d and value v (§4.1).
@@ -88,9 +107,7 @@ struct EventEntry {
 struct EventLog {
   std::vector<EventEntry> e;
 
-  size_t UpperBound(Days d) const {
-    return static_cast<size_t>(std::upper_bound(e.begin(), e.end(), d, [](Days x, const EventEntry& y) { return x < y.day; }) - e.begin());
-  }
+  size_t UpperBound(Days d) const { return TailUpperBound(e, d); }
   /// The latest entry before a line of day d within `window` days (§4.2, §4.3 with).
   const EventEntry* Latest(Days d, int64_t window) const {
     const size_t pos = UpperBound(d);
@@ -111,10 +128,7 @@ struct EventLog {
     return pos;
   }
   void RemoveAt(size_t pos) { e.erase(e.begin() + static_cast<std::ptrdiff_t>(pos)); }
-  void DropBefore(Days keep_from) {
-    const auto it = std::lower_bound(e.begin(), e.end(), keep_from, [](const EventEntry& y, Days x) { return y.day < x; });
-    e.erase(e.begin(), it);
-  }
+  void DropBefore(Days keep_from) { e.erase(e.begin(), e.begin() + static_cast<std::ptrdiff_t>(TailLowerBound(e, keep_from))); }
 };
 
 }  // namespace sanad
