@@ -1,0 +1,595 @@
+"""Sanad for analysts: compile rule sets, evaluate claims, compare rule changes.
+
+Quick start::
+
+    import sanad
+    rules = sanad.compile("examples/outpatient.sanad",
+                          refs={"mri": "examples/mri.csv", "tariff": "examples/tariff.csv",
+                                "ptp": "examples/ptp.csv"})
+    claims = sanad.read_ndjson("examples/claims.ndjson", ruleset=rules)
+    result = rules.evaluate(claims)
+    result.verdicts            # one row per claim line (pandas DataFrame)
+    result.hits                # one row per (line, rule) hit, with evidence
+    result.summary             # per rule: population, hits, deduction
+    result.explain("C-1", 1)   # every rule's decision for one line
+
+    cheaper = sanad.compile(text_with_gp_cap_30, refs=...)
+    diff = sanad.compare(rules, cheaper, claims)
+    diff.lines, diff.by_rule, diff.by_provider; diff.plot(); diff.to_html()
+
+Money is integer minor units (rials) everywhere; no floats in verdicts.
+String columns come back as pandas Categoricals built from the engine's
+dictionaries, so large results cost no per-line Python objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+from typing import Any, Iterable, Mapping, Optional, Union
+
+import numpy as np
+import pandas as pd
+
+from . import _sanad
+
+__all__ = [
+    "CompileError", "Diagnostic", "RuleSet", "Claims", "Result", "Comparison", "Engine",
+    "compile", "read_ndjson", "read_csv", "compare",
+]
+
+_STATUS = ["accepted", "warned", "rejected"]
+
+
+class Diagnostic:
+    """One compile diagnostic: stable code (e.g. ``E0301``), severity
+    (``error``/``warning``), message, 1-based line and column, and the
+    rendered caret view."""
+
+    __slots__ = ("code", "severity", "message", "line", "column", "rendered")
+
+    def __init__(self, code, severity, message, line, column, rendered):
+        self.code, self.severity, self.message = code, severity, message
+        self.line, self.column, self.rendered = line, column, rendered
+
+    def __repr__(self):
+        return f"Diagnostic({self.code} {self.severity} {self.line}:{self.column} {self.message!r})"
+
+
+class CompileError(Exception):
+    """The rule set has errors. ``.diagnostics`` lists every one (and the
+    warnings); ``str(err)`` shows them with the source line and a caret."""
+
+    def __init__(self, diagnostics, rendered):
+        super().__init__(rendered)
+        self.diagnostics = diagnostics
+        self.rendered = rendered
+
+    def __str__(self):
+        return self.rendered
+
+
+def _read_text_or_path(text_or_path: Union[str, os.PathLike]):
+    if isinstance(text_or_path, os.PathLike) or (
+        isinstance(text_or_path, str) and "\n" not in text_or_path and os.path.isfile(text_or_path)
+    ):
+        path = os.fspath(text_or_path)
+        with open(path, encoding="utf-8") as f:
+            return path, f.read()
+    if not isinstance(text_or_path, str):
+        raise TypeError(f"compile() takes rules text or a path, got {type(text_or_path).__name__}")
+    return "<rules>", text_or_path
+
+
+def _ref_rows(name: str, kind: str, value) -> list:
+    """Reference data in memory as rows of text cells, checked against the object's kind."""
+    def cell(x):
+        if isinstance(x, bool):
+            return "true" if x else "false"
+        return str(x)
+
+    if isinstance(value, pd.DataFrame):
+        want = 1 if kind == "set" else 2
+        if value.shape[1] != want:
+            raise TypeError(f"refs[{name!r}]: a {kind} needs a DataFrame of {want} column(s), got {value.shape[1]}")
+        return [[cell(x) for x in row] for row in value.itertuples(index=False, name=None)]
+    if kind == "set":
+        if isinstance(value, (Mapping, str, bytes)) or not isinstance(value, Iterable):
+            raise TypeError(f"refs[{name!r}]: a set takes a list, set or 1-column DataFrame, got {type(value).__name__}")
+        return [[cell(x)] for x in value]
+    if kind == "table":
+        if isinstance(value, Mapping):
+            return [[cell(k), cell(v)] for k, v in value.items()]
+        raise TypeError(f"refs[{name!r}]: a table takes a dict or 2-column DataFrame, got {type(value).__name__}")
+    # pairs
+    if isinstance(value, (Mapping, str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(f"refs[{name!r}]: pairs take a list of (first, second) tuples or a 2-column DataFrame, got {type(value).__name__}")
+    rows = []
+    for p in value:
+        if isinstance(p, (str, bytes)) or len(p) != 2:
+            raise TypeError(f"refs[{name!r}]: every pair needs exactly two codes, got {p!r}")
+        rows.append([cell(p[0]), cell(p[1])])
+    return rows
+
+
+def compile(text_or_path: Union[str, os.PathLike], refs: Optional[Mapping[str, Any]] = None) -> "RuleSet":
+    """Compiles a rule set from ``.sanad`` text or a file path.
+
+    ``refs`` supplies the ``external`` objects: a path to a CSV file, or in
+    memory a list/set (sets), a dict (tables), a list of pairs (pairs), or a
+    DataFrame of 1 or 2 columns. Raises :class:`CompileError` on errors,
+    ``KeyError`` for an unknown external name, ``TypeError`` for data of the
+    wrong shape and ``ValueError`` for values of the wrong type.
+    """
+    name, text = _read_text_or_path(text_or_path)
+    core, diags, rendered = _sanad.compile(name, text)
+    diagnostics = [Diagnostic(*d) for d in diags]
+    if core is None:
+        raise CompileError(diagnostics, rendered)
+    rs = RuleSet(core, diagnostics, text)
+    for ref_name, value in (refs or {}).items():
+        rs._bind(ref_name, value)
+    return rs
+
+
+class RuleSet:
+    """A compiled rule set with its reference data. Evaluate claims with
+    :meth:`evaluate`; open an online engine with :class:`Engine`."""
+
+    def __init__(self, core, diagnostics, text):
+        self._core = core
+        self.diagnostics = diagnostics  #: warnings (a RuleSet never has errors)
+        self.text = text
+
+    @property
+    def name(self) -> str:
+        """The ``ruleset`` name from the header."""
+        return self._core.name
+
+    @property
+    def rule_names(self) -> list:
+        """Rule names in declaration order."""
+        return self._core.rule_names
+
+    def explain_plan(self) -> str:
+        """The execution plan, as ``sanad explain-plan`` prints it."""
+        return self._core.explain_plan()
+
+    def _bind(self, name, value):
+        kinds = {n: k for n, k, _ in self._core.externals()}
+        if name not in kinds:
+            raise KeyError(f"refs: the rule set declares no external object {name!r} (externals: {sorted(kinds)})")
+        if isinstance(value, (str, os.PathLike)) and not isinstance(value, bytes):
+            self._core.bind_file(name, os.fspath(value))
+        else:
+            self._core.bind_rows(name, _ref_rows(name, kinds[name], value))
+
+    def _check_bound(self):
+        try:
+            self._core.check_bound()
+        except ValueError as e:
+            msg = str(e).split(" (pass --ref")[0]
+            raise ValueError(f"{msg}: pass it in refs= to sanad.compile") from None
+
+    def evaluate(self, claims, threads: Optional[int] = None) -> "Result":
+        """Evaluates every rule over ``claims`` (a :class:`Claims`, or a
+        DataFrame converted with :meth:`Claims.from_pandas`). Releases the
+        GIL while it runs; ``threads`` defaults to all cores."""
+        self._check_bound()
+        if isinstance(claims, pd.DataFrame):
+            claims = Claims.from_pandas(claims, ruleset=self)
+        if not isinstance(claims, Claims):
+            raise TypeError(f"evaluate() takes Claims or a DataFrame, got {type(claims).__name__}")
+        return Result(self, claims, _sanad.evaluate(self._core, claims._core, threads or 0))
+
+    def __repr__(self):
+        return f"<sanad.RuleSet {self.name!r}: {len(self.rule_names)} rules>"
+
+
+def _on_error(on_error: str) -> bool:
+    if on_error not in ("fail", "skip"):
+        raise ValueError(f"on_error must be 'fail' or 'skip', got {on_error!r}")
+    return on_error == "skip"
+
+
+def read_ndjson(path: Union[str, os.PathLike], ruleset: Optional[RuleSet] = None, on_error: str = "fail",
+                threads: Optional[int] = None) -> "Claims":
+    """Loads claims from an NDJSON file (flat lines and nested claims).
+
+    Pass ``ruleset`` when it declares extra fields, so they are read too.
+    ``on_error="skip"`` keeps going past bad records; they are listed in
+    :attr:`Claims.errors`. With ``"fail"`` the first bad record raises ValueError.
+    """
+    return Claims(_sanad.read_file(os.fspath(path), ruleset._core if ruleset else None, _on_error(on_error), threads or 0))
+
+
+def read_csv(path: Union[str, os.PathLike], ruleset: Optional[RuleSet] = None, on_error: str = "fail",
+             threads: Optional[int] = None) -> "Claims":
+    """Loads claims from a CSV file with a header row; see :func:`read_ndjson`."""
+    return Claims(_sanad.read_file(os.fspath(path), ruleset._core if ruleset else None, _on_error(on_error), threads or 0))
+
+
+def _fields(ruleset):
+    return dict(ruleset._core.fields()) if ruleset else dict(_sanad.standard_fields())
+
+
+def _normalise_column(name: str, ftype: str, values):
+    """A column as the extension expects it (see sanad_module.cpp FromColumns)."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    if ftype == "string":
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = s.cat.categories
+            codes = s.cat.codes.to_numpy(dtype=np.int32)
+        else:
+            codes, cats = pd.factorize(s, use_na_sentinel=True)
+            codes = codes.astype(np.int32, copy=False)
+        bad = [c for c in cats if not isinstance(c, str)]
+        if bad:
+            raise TypeError(f"column {name!r} must hold strings, found {type(bad[0]).__name__} {bad[0]!r}")
+        return ("cat", codes, list(cats))
+    present = (~s.isna()).to_numpy(dtype=np.uint8)
+    if ftype == "date":
+        if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+            parsed = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
+            wrong = parsed.isna() & ~s.isna()
+            if wrong.any():
+                row = int(np.flatnonzero(wrong.to_numpy())[0])
+                raise ValueError(f"column {name!r} row {row + 1}: not a valid YYYY-MM-DD date: {s.iloc[row]!r}")
+            s = parsed
+        days = s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+        days[present == 0] = 0
+        return ("date", days, present)
+    if ftype == "bool":
+        if not (pd.api.types.is_bool_dtype(s.dtype) or s.dtype == object):
+            raise TypeError(f"column {name!r} must hold bools, got dtype {s.dtype}")
+        vals = s.fillna(False)
+        if vals.dtype == object and not all(isinstance(v, (bool, np.bool_)) for v in vals):
+            raise TypeError(f"column {name!r} must hold bools")
+        return ("bool", vals.to_numpy(dtype=np.int64), present)
+    # int
+    if pd.api.types.is_bool_dtype(s.dtype) or not (pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_float_dtype(s.dtype)):
+        raise TypeError(f"column {name!r} must hold integers, got dtype {s.dtype}")
+    if pd.api.types.is_float_dtype(s.dtype):
+        f = s.to_numpy(dtype=np.float64, na_value=0.0)
+        if not np.all(np.floor(f) == f):
+            raise TypeError(f"column {name!r} must hold whole numbers (money is in minor units)")
+        ints = f.astype(np.int64)
+    else:
+        ints = s.to_numpy(dtype=np.int64, na_value=0) if s.hasnans else s.to_numpy(dtype=np.int64)
+    return ("int", np.ascontiguousarray(ints), present)
+
+
+class Claims:
+    """Claim lines loaded into Sanad's columnar store."""
+
+    def __init__(self, core):
+        self._core = core
+
+    @classmethod
+    def from_pandas(cls, df: pd.DataFrame, ruleset: Optional[RuleSet] = None, on_error: str = "fail") -> "Claims":
+        """Claims from a DataFrame with one column per field (DATA.md names).
+
+        Strings may be object or Categorical columns (categoricals are read
+        through their codes: each distinct string is converted once); ints
+        int64 (copied once, no per-row work) or nullable Int64; dates
+        datetime64 or ``YYYY-MM-DD`` strings; bools bool or object with None.
+        Rows are validated like file records (row k is "line k").
+        """
+        return cls.from_arrays({c: df[c] for c in df.columns}, ruleset=ruleset, on_error=on_error, _rows=len(df))
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, Any], ruleset: Optional[RuleSet] = None, on_error: str = "fail",
+                    _rows: Optional[int] = None) -> "Claims":
+        """Claims from a dict of NumPy arrays (or lists / Series), one per field."""
+        fields = _fields(ruleset)
+        rows = _rows if _rows is not None else (len(next(iter(arrays.values()))) if arrays else 0)
+        cols = {}
+        for name, values in arrays.items():
+            if name in fields:
+                cols[name] = _normalise_column(name, fields[name], values)
+        return cls(_sanad.from_columns(cols, rows, ruleset._core if ruleset else None, _on_error(on_error)))
+
+    def __len__(self):
+        return len(self._core)
+
+    @property
+    def records_read(self) -> int:
+        """Input records read (lines loaded + records refused)."""
+        return self._core.records_read
+
+    @property
+    def errors(self) -> pd.DataFrame:
+        """Refused records (``on_error="skip"``): line, field, message."""
+        return pd.DataFrame(self._core.errors())
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The loaded lines (with defaults applied) as a DataFrame."""
+        out = {}
+        for name, col in self._core.columns().items():
+            kind = col[0]
+            if kind == "cat":
+                out[name] = pd.Categorical.from_codes(col[1], categories=col[2]) if len(col[2]) else pd.Categorical([None] * len(col[1]))
+            elif kind == "date":
+                s = pd.Series(col[1].astype("datetime64[D]"))
+                out[name] = s.where(col[2].astype(bool))
+            elif kind == "bool":
+                out[name] = pd.array(np.where(col[2].astype(bool), col[1].astype(bool), None), dtype="boolean")
+            else:
+                out[name] = pd.array(col[1], dtype="Int64") if not col[2].all() else col[1]
+                if not col[2].all():
+                    out[name][~col[2].astype(bool)] = pd.NA
+        return pd.DataFrame(out)
+
+    def __repr__(self):
+        return f"<sanad.Claims: {len(self)} lines>"
+
+
+def _categorical(codes, categories):
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=pd.Index(list(categories)).astype(object)) \
+        if len(categories) else pd.Categorical([None] * len(codes))
+
+
+class Result:
+    """The outcome of :meth:`RuleSet.evaluate` (DATA.md §4), lines in input order."""
+
+    def __init__(self, ruleset, claims, core):
+        self.ruleset, self.claims, self._core = ruleset, claims, core
+        self._verdicts = self._hits = self._summary = None
+
+    @property
+    def seconds(self) -> float:
+        """Bind + evaluation time in the engine (no conversion to pandas)."""
+        return self._core.seconds
+
+    @property
+    def verdicts(self) -> pd.DataFrame:
+        """claim_id, line_no, status, amount, deduction, payable, primary_rule,
+        rules (hit rule names joined by ';'), provider_id — one row per line."""
+        if self._verdicts is None:
+            c = self._core.verdict_columns()
+            names = c["rule_names"]
+            self._verdicts = pd.DataFrame({
+                "claim_id": _categorical(*c["claim_id"]),
+                "line_no": c["line_no"],
+                "status": pd.Categorical.from_codes(c["status"].astype(np.int64), categories=_STATUS),
+                "amount": c["amount"],
+                "deduction": c["deduction"],
+                "payable": c["payable"],
+                "primary_rule": pd.Categorical.from_codes(c["primary_rule"].astype(np.int64), categories=names) if names
+                else pd.Categorical([None] * len(c["line_no"])),
+                "rules": _categorical(*c["rules"]),
+                "provider_id": _categorical(*c["provider_id"]),
+            })
+        return self._verdicts
+
+    @property
+    def hits(self) -> pd.DataFrame:
+        """One row per (line, rule) hit: claim_id, line_no, rule, action,
+        deduction, and evidence — ``total``/``cap`` for limits (R_i, L_i),
+        ``other_claim_id``/``other_line_no`` for repeat and conflict."""
+        if self._hits is None:
+            c = self._core.hit_columns()
+            ev = c["evidence"]
+            is_limit, is_other = ev == 1, ev == 2
+            total = pd.array(c["total"], dtype="Int64")
+            total[~is_limit | (c["total_fits"] == 0)] = pd.NA
+            cap = pd.array(c["cap"], dtype="Int64")
+            cap[~is_limit] = pd.NA
+            other_line = pd.array(c["other_line_no"], dtype="Int64")
+            other_line[~is_other] = pd.NA
+            self._hits = pd.DataFrame({
+                "claim_id": _categorical(c["claim_id"], c["claim_ids"]),
+                "line_no": c["line_no"],
+                "rule": pd.Categorical.from_codes(c["rule"].astype(np.int64), categories=c["rule_names"]) if c["rule_names"]
+                else pd.Categorical([]),
+                "action": pd.Categorical.from_codes(c["action"].astype(np.int64), categories=["warn", "reject"]),
+                "deduction": c["deduction"],
+                "total": total,
+                "cap": cap,
+                "other_claim_id": _categorical(c["other_claim_id"], c["claim_ids"]),
+                "other_line_no": other_line,
+            })
+        return self._hits
+
+    def _summary_columns(self):
+        if self._summary is None:
+            self._summary = self._core.summary_columns()
+        return self._summary
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Per rule, in declaration order: population, hits, deduction."""
+        s = self._summary_columns()
+        return pd.DataFrame({"rule": s["rule"], "population": s["population"], "hits": s["hits"],
+                             "deduction": pd.array(s["deduction"], dtype=object)})
+
+    @property
+    def provider_summary(self) -> pd.DataFrame:
+        """Per provider (sorted by id): lines, rejected, warned, deduction."""
+        s = self._summary_columns()
+        df = pd.DataFrame({"provider_id": s["provider_id"], "lines": s["provider_lines"], "rejected": s["provider_rejected"],
+                           "warned": s["provider_warned"], "deduction": s["provider_deduction"]})
+        return df.sort_values("provider_id", kind="stable").reset_index(drop=True)
+
+    @property
+    def totals(self) -> dict:
+        """Totals: lines, accepted, warned, rejected, amount, deduction, payable, load_errors."""
+        return dict(self._summary_columns()["totals"])
+
+    def explain(self, claim_id: str, line_no: int = 1) -> pd.DataFrame:
+        """Every rule's decision for one line, in declaration order:
+        ``hit`` (with deduction and evidence), ``pass`` (in the population,
+        the check did not fire), ``not in population`` (with the reason) or
+        ``hidden`` (rejected by an earlier stage)."""
+        rows = self._core.explain(str(claim_id), int(line_no))
+        cols = ["rule", "stage", "decision", "action", "deduction", "total", "cap", "other_claim_id", "other_line_no", "reason"]
+        return pd.DataFrame([{k: r.get(k) for k in cols} for r in rows], columns=cols)
+
+    def write(self, verdicts: Optional[str] = None, hits: Optional[str] = None) -> None:
+        """Writes verdicts/hits files exactly as ``sanad check`` does (.csv or .ndjson)."""
+        self._core.write(verdicts or "", hits or "")
+
+    def __repr__(self):
+        t = self.totals
+        return f"<sanad.Result: {t['lines']} lines, {t['rejected']} rejected, {t['warned']} warned, deduction {t['deduction']}>"
+
+
+class Comparison:
+    """What changes between two rule sets on the same claims (:func:`compare`)."""
+
+    def __init__(self, old: Result, new: Result):
+        self.old, self.new = old, new
+        a, b = old.verdicts, new.verdicts
+        changed = (a["status"].astype(str) != b["status"].astype(str)) | (a["deduction"] != b["deduction"])
+        idx = np.flatnonzero(changed.to_numpy())
+        #: Lines whose status or deduction changed, with both verdicts.
+        self.lines = pd.DataFrame({
+            "claim_id": a["claim_id"].iloc[idx].astype(str).to_numpy(),
+            "line_no": a["line_no"].iloc[idx].to_numpy(),
+            "provider_id": a["provider_id"].iloc[idx].astype(str).to_numpy(),
+            "old_status": a["status"].iloc[idx].astype(str).to_numpy(),
+            "new_status": b["status"].iloc[idx].astype(str).to_numpy(),
+            "old_deduction": a["deduction"].iloc[idx].to_numpy(),
+            "new_deduction": b["deduction"].iloc[idx].to_numpy(),
+            "old_rules": a["rules"].iloc[idx].astype(str).to_numpy(),
+            "new_rules": b["rules"].iloc[idx].astype(str).to_numpy(),
+        })
+        self.lines["delta"] = self.lines["new_deduction"] - self.lines["old_deduction"]
+        # Per rule (by name; a rule in one set only counts 0 in the other).
+        so = old.summary.set_index("rule")[["hits", "deduction"]]
+        sn = new.summary.set_index("rule")[["hits", "deduction"]]
+        rules = list(dict.fromkeys(list(so.index) + list(sn.index)))
+        so, sn = so.reindex(rules, fill_value=0), sn.reindex(rules, fill_value=0)
+        #: Per rule: hits and deduction before and after, and the change.
+        self.by_rule = pd.DataFrame({
+            "rule": rules,
+            "old_hits": so["hits"].to_numpy(dtype=np.int64), "new_hits": sn["hits"].to_numpy(dtype=np.int64),
+            "old_deduction": [int(x) for x in so["deduction"]], "new_deduction": [int(x) for x in sn["deduction"]],
+        })
+        self.by_rule["hits_delta"] = self.by_rule["new_hits"] - self.by_rule["old_hits"]
+        self.by_rule["deduction_delta"] = [n - o for n, o in zip(self.by_rule["new_deduction"], self.by_rule["old_deduction"])]
+        #: Per provider with changed lines: lines changed and deduction change, largest change first.
+        g = self.lines.groupby("provider_id", sort=True)
+        self.by_provider = pd.DataFrame({
+            "lines_changed": g.size(), "old_deduction": g["old_deduction"].sum(),
+            "new_deduction": g["new_deduction"].sum(), "deduction_delta": g["delta"].sum(),
+        }).reset_index().sort_values(["deduction_delta", "provider_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+        #: Totals: lines changed and the change in total deduction.
+        self.totals = {"lines_changed": len(self.lines),
+                       "old_deduction": old.totals["deduction"], "new_deduction": new.totals["deduction"],
+                       "deduction_delta": new.totals["deduction"] - old.totals["deduction"]}
+
+    def plot(self, ax=None):
+        """A bar chart of the deduction change by rule (matplotlib); returns the Axes."""
+        import matplotlib
+        if ax is None:
+            if matplotlib.get_backend().lower() == "agg" or not os.environ.get("DISPLAY"):
+                matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+            _, ax = plt.subplots(figsize=(8, 0.5 + 0.4 * max(1, len(self.by_rule))))
+        colors = ["#b03030" if d > 0 else "#3060b0" for d in self.by_rule["deduction_delta"]]
+        ax.barh(self.by_rule["rule"], [float(d) for d in self.by_rule["deduction_delta"]], color=colors)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_xlabel("change in deduction (minor units)")
+        ax.set_title(f"{self.totals['lines_changed']} lines change; deduction {self.totals['deduction_delta']:+d}")
+        ax.invert_yaxis()
+        ax.figure.tight_layout()
+        return ax
+
+    def to_html(self) -> str:
+        """A self-contained HTML report: totals, the chart (embedded PNG), and the tables."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        ax = self.plot()
+        buf = io.BytesIO()
+        ax.figure.savefig(buf, format="png", dpi=100)
+        plt.close(ax.figure)
+        png = base64.b64encode(buf.getvalue()).decode("ascii")
+        t = self.totals
+        return (
+            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Sanad rule change report</title>"
+            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}</style></head><body>"
+            f"<h1>Rule change: {self.old.ruleset.name} &rarr; {self.new.ruleset.name}</h1>"
+            f"<p>{t['lines_changed']} lines change; total deduction {t['old_deduction']} &rarr; {t['new_deduction']} "
+            f"({t['deduction_delta']:+d}).</p>"
+            f"<img alt='deduction change by rule' src='data:image/png;base64,{png}'/>"
+            "<h2>By rule</h2>" + self.by_rule.to_html(index=False) +
+            "<h2>By provider</h2>" + self.by_provider.to_html(index=False) +
+            "<h2>Changed lines</h2>" + self.lines.to_html(index=False) + "</body></html>"
+        )
+
+    def __repr__(self):
+        return f"<sanad.Comparison: {self.totals['lines_changed']} lines change, deduction {self.totals['deduction_delta']:+d}>"
+
+
+def compare(old: RuleSet, new: RuleSet, claims, threads: Optional[int] = None) -> Comparison:
+    """Evaluates ``claims`` under both rule sets and reports what changes:
+    ``.lines`` (status or deduction changed), ``.by_rule``, ``.by_provider``,
+    ``.totals``; ``.plot()`` and ``.to_html()`` for notebooks and reports.
+    Both rule sets must declare the same extra fields."""
+    if isinstance(claims, pd.DataFrame):
+        claims = Claims.from_pandas(claims, ruleset=old)
+    return Comparison(old.evaluate(claims, threads), new.evaluate(claims, threads))
+
+
+class Engine:
+    """The online engine (LANGUAGE.md §5): judges one claim at a time
+    against history, in-process, thread-safe. A claim is a dict in the
+    DATA.md form (flat line, or claim fields plus a ``lines`` list) or its
+    JSON text. Verdicts come back as a list of dicts, one per line."""
+
+    def __init__(self, ruleset: RuleSet):
+        ruleset._check_bound()
+        self.ruleset = ruleset
+        self._core = _sanad.Engine(ruleset._core)
+
+    @staticmethod
+    def _json(claim) -> str:
+        if isinstance(claim, str):
+            return claim
+        if isinstance(claim, Mapping):
+            return json.dumps(claim, ensure_ascii=False)
+        raise TypeError(f"a claim is a dict or JSON text, got {type(claim).__name__}")
+
+    def preload(self, claims: Claims, threads: Optional[int] = None) -> None:
+        """Loads history from a batch (judged as a batch); only while empty."""
+        self._core.preload(claims._core, threads or 0)
+
+    def check(self, claim) -> list:
+        """Judges the claim without changing history (a dry run)."""
+        return self._core.check_json(self._json(claim), False)
+
+    def check_and_commit(self, claim) -> list:
+        """Judges the claim and appends it to history, atomically."""
+        return self._core.check_json(self._json(claim), True)
+
+    def retract(self, claim_id: str) -> None:
+        """Voids a committed claim: history as if it never arrived. KeyError if unknown."""
+        self._core.retract(claim_id)
+
+    def compact(self, before: str) -> None:
+        """Drops state no claim dated on or after ``before`` (YYYY-MM-DD) can see;
+        later claims dated before it are refused."""
+        self._core.compact(before)
+
+    def snapshot(self, path: Union[str, os.PathLike]) -> None:
+        """Writes the whole state (versioned, checksummed)."""
+        self._core.snapshot(os.fspath(path))
+
+    def restore(self, path: Union[str, os.PathLike]) -> None:
+        """Replaces the state with a snapshot; a bad snapshot raises ValueError and changes nothing."""
+        self._core.restore(os.fspath(path))
+
+    def reconcile(self, claims: Claims) -> pd.DataFrame:
+        """Lines whose batch verdict (authoritative) differs from the verdict they got online."""
+        cols = ["claim_id", "line_no", "seen_online", "online_status", "batch_status", "online_deduction",
+                "batch_deduction", "online_primary_rule", "batch_primary_rule"]
+        return pd.DataFrame(self._core.reconcile(claims._core), columns=cols)
+
+    def memory(self) -> dict:
+        """history_lines, groups, entries, state_bytes, history_bytes."""
+        return dict(self._core.memory())

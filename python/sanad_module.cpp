@@ -1,0 +1,639 @@
+// _sanad: the pybind11 core of the `sanad` Python package (python/sanad/).
+// It exposes compiled rule sets, loaded claims, batch results as NumPy
+// arrays (string columns as dictionary codes + categories, so no per-line
+// Python objects are built here), and the online engine. The pandas-facing
+// API, compare() and reports live in sanad/__init__.py.
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "compiler/reference_data.h"
+#include "core/exec/batch_evaluator.h"
+#include "core/exec/bound_plan.h"
+#include "core/exec/expr_evaluator.h"
+#include "core/exec/plan_printer.h"
+#include "core/ingest/chunk_builder.h"
+#include "core/ingest/claims_reader.h"
+#include "core/online/online_engine.h"
+#include "engine/output.h"
+#include "engine/rules.h"
+
+namespace py = pybind11;
+
+namespace sanad::python {
+namespace {
+
+[[noreturn]] void Throw(const Status& st) {
+  if (st.code() == StatusCode::kIoError) throw std::runtime_error(st.message());
+  if (st.code() == StatusCode::kNotFound) throw py::key_error(st.message());
+  throw py::value_error(st.message());
+}
+
+template <typename T>
+py::array_t<T> ToArray(const T* data, size_t n) {
+  py::array_t<T> a(static_cast<py::ssize_t>(n));
+  if (n) std::copy(data, data + n, a.mutable_data());
+  return a;
+}
+
+std::vector<std::string> DictStrings(const StringDictionary& d) {
+  std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(d.size()));
+  for (int32_t c = 0; c < d.size(); ++c) out.emplace_back(d.View(c));
+  return out;
+}
+
+// ---- rule sets ----
+
+struct RuleSet {
+  std::unique_ptr<Rules> rules;
+  std::string rendered;
+};
+
+py::tuple Compile(const std::string& name, const std::string& text) {
+  auto rs = std::make_shared<RuleSet>();
+  rs->rules = Rules::FromText(name, text);
+  py::list diags;
+  for (const dsl::Diagnostic& d : rs->rules->diagnostics().diagnostics()) {
+    const dsl::SourceFile& src = rs->rules->source();
+    diags.append(py::make_tuple(d.code, d.severity == dsl::Severity::kError ? "error" : "warning", d.message,
+                                src.Line(d.span.begin), src.Column(d.span.begin), dsl::Render(d, src)));
+  }
+  rs->rendered = rs->rules->RenderDiagnostics();
+  return py::make_tuple(rs->rules->ok() ? py::cast(rs) : py::none(), diags, rs->rendered);
+}
+
+// ---- claims ----
+
+struct Claims {
+  LoadedClaims loaded;
+};
+
+std::shared_ptr<Claims> ReadFile(const std::string& path, const RuleSet* rs, bool skip_errors, int threads) {
+  LoadOptions opt;
+  opt.on_error = skip_errors ? OnError::kSkip : OnError::kFail;
+  opt.threads = threads;
+  const Schema schema = rs ? rs->rules->plan()->schema : Schema::Standard();
+  Result<LoadedClaims> r = [&] {
+    py::gil_scoped_release nogil;
+    return ReadClaimsFile(path, schema, opt);
+  }();
+  if (!r.ok()) Throw(r.status());
+  auto c = std::make_shared<Claims>();
+  c->loaded = std::move(r.value());
+  return c;
+}
+
+std::shared_ptr<Claims> ReadText(const std::string& text, bool csv, const RuleSet* rs, bool skip_errors) {
+  LoadOptions opt;
+  opt.on_error = skip_errors ? OnError::kSkip : OnError::kFail;
+  const Schema schema = rs ? rs->rules->plan()->schema : Schema::Standard();
+  Result<LoadedClaims> r = csv ? ReadCsv(text, schema, opt) : ReadNdjson(text, schema, opt);
+  if (!r.ok()) Throw(r.status());
+  auto c = std::make_shared<Claims>();
+  c->loaded = std::move(r.value());
+  return c;
+}
+
+// Columns prepared by Python (sanad/__init__.py, _normalise_column):
+//   ("int"|"date"|"bool", values int64 array, present uint8 array)
+//   ("cat", codes int32 array (-1 = null), categories list of str)
+// Each row goes through the same validation as file input (ChunkBuilder).
+std::shared_ptr<Claims> FromColumns(const py::dict& columns, int64_t rows, const RuleSet* rs, bool skip_errors) {
+  const Schema schema = rs ? rs->rules->plan()->schema : Schema::Standard();
+  LoadOptions opt;
+  opt.on_error = skip_errors ? OnError::kSkip : OnError::kFail;
+  struct Col {
+    int kind = -1;  // 0 ints, 1 strings
+    py::array_t<int64_t> values;
+    py::array_t<uint8_t> present;
+    py::array_t<int32_t> codes;
+    std::vector<std::string> cats;
+  };
+  std::vector<Col> cols(static_cast<size_t>(schema.size()));
+  for (auto item : columns) {
+    const std::string name = py::cast<std::string>(item.first);
+    const int f = schema.Find(name);
+    if (f < 0) continue;  // undeclared fields are ignored, as in files
+    py::tuple t = py::reinterpret_borrow<py::tuple>(item.second);
+    const std::string kind = py::cast<std::string>(t[0]);
+    Col& c = cols[static_cast<size_t>(f)];
+    const ValueType type = schema.field(f).type;
+    if (kind == "cat") {
+      if (type != ValueType::kString) throw py::type_error("column '" + name + "' holds strings but the field is " + std::string(ValueTypeName(type)));
+      c.kind = 1;
+      c.codes = py::cast<py::array_t<int32_t>>(t[1]);
+      c.cats = py::cast<std::vector<std::string>>(t[2]);
+    } else {
+      if (type == ValueType::kString) throw py::type_error("column '" + name + "' must hold strings (field type string), got " + kind);
+      if ((kind == "date") != (type == ValueType::kDate) || (kind == "bool") != (type == ValueType::kBool))
+        throw py::type_error("column '" + name + "' holds " + kind + " values but the field is " + std::string(ValueTypeName(type)));
+      c.kind = 0;
+      c.values = py::cast<py::array_t<int64_t>>(t[1]);
+      c.present = py::cast<py::array_t<uint8_t>>(t[2]);
+    }
+    const int64_t len = c.kind == 1 ? c.codes.size() : c.values.size();
+    if (len != rows) throw py::value_error("column '" + name + "' has " + std::to_string(len) + " rows, expected " + std::to_string(rows));
+  }
+  auto out = std::make_shared<Claims>();
+  {
+    py::gil_scoped_release nogil;
+    std::vector<ChunkBuilder> chunks;
+    chunks.emplace_back(schema, opt);
+    ChunkBuilder& b = chunks[0];
+    std::vector<RawValue> raw(static_cast<size_t>(schema.size()));
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int f = 0; f < schema.size(); ++f) {
+        const Col& c = cols[static_cast<size_t>(f)];
+        RawValue& v = raw[static_cast<size_t>(f)];
+        v = RawValue();
+        if (c.kind == 1) {
+          const int32_t code = c.codes.data()[r];
+          if (code >= 0 && static_cast<size_t>(code) < c.cats.size()) {
+            v.state = RawValue::kValue;
+            v.s = c.cats[static_cast<size_t>(code)];
+          } else {
+            v.state = RawValue::kNull;
+          }
+        } else if (c.kind == 0) {
+          v.state = c.present.data()[r] ? RawValue::kValue : RawValue::kNull;
+          v.i = c.values.data()[r];
+        }
+      }
+      b.BeginRecord(r + 1);
+      LoadError err;
+      if (b.AppendLine(raw.data(), &err)) {
+        b.CommitRecord();
+      } else {
+        err.line = r + 1;
+        b.FailRecord(err);
+      }
+      ++b.line_count;
+    }
+    Result<LoadedClaims> res = AssembleChunks(chunks, schema, opt);
+    if (!res.ok()) {
+      py::gil_scoped_acquire gil;
+      Throw(res.status());
+    }
+    out->loaded = std::move(res.value());
+  }
+  return out;
+}
+
+py::dict ClaimsErrors(const Claims& c) {
+  std::vector<int64_t> line;
+  py::list field, message;
+  for (const LoadError& e : c.loaded.errors) {
+    line.push_back(e.line);
+    field.append(e.field);
+    message.append(e.message);
+  }
+  py::dict d;
+  d["line"] = ToArray(line.data(), line.size());
+  d["field"] = field;
+  d["message"] = message;
+  return d;
+}
+
+// Columns of the loaded claims: strings as (codes, categories).
+py::dict ClaimsColumns(const Claims& c) {
+  const ClaimBatch& b = c.loaded.batch;
+  py::dict out;
+  for (int f = 0; f < b.schema().size(); ++f) {
+    const Column& col = b.column(f);
+    const std::string& name = b.schema().field(f).name;
+    std::vector<uint8_t> present(b.size(), 1);
+    if (col.nullable)
+      for (RowIndex r = 0; r < b.size(); ++r) present[r] = col.valid.Get(r);
+    switch (col.type) {
+      case ValueType::kString:
+        out[name.c_str()] = py::make_tuple("cat", ToArray(col.codes.data(), b.size()), DictStrings(col.dict));
+        break;
+      case ValueType::kDate:
+        out[name.c_str()] = py::make_tuple("date", ToArray(col.codes.data(), b.size()), ToArray(present.data(), b.size()));
+        break;
+      case ValueType::kInt:
+        out[name.c_str()] = py::make_tuple("int", ToArray(col.ints.data(), b.size()), ToArray(present.data(), b.size()));
+        break;
+      case ValueType::kBool: {
+        std::vector<uint8_t> v(b.size());
+        for (RowIndex r = 0; r < b.size(); ++r) v[r] = col.bits.Get(r);
+        out[name.c_str()] = py::make_tuple("bool", ToArray(v.data(), b.size()), ToArray(present.data(), b.size()));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+// ---- batch results ----
+
+struct EvalResult {
+  std::shared_ptr<RuleSet> rules;
+  std::shared_ptr<Claims> claims;
+  std::unique_ptr<BoundPlan> bound;
+  Verdicts v;
+  double seconds = 0;
+};
+
+std::shared_ptr<EvalResult> Evaluate(const std::shared_ptr<RuleSet>& rs, const std::shared_ptr<Claims>& claims, int threads) {
+  const Plan& plan = *rs->rules->plan();
+  if (!(claims->loaded.batch.schema() == plan.schema))
+    throw py::value_error("the claims were loaded for other fields than this rule set declares; load them with ruleset=<this rule set>");
+  auto r = std::make_shared<EvalResult>();
+  r->rules = rs;
+  r->claims = claims;
+  {
+    py::gil_scoped_release nogil;
+    const auto t = std::chrono::steady_clock::now();
+    r->bound = Bind(plan, claims->loaded.batch);
+    EvalOptions opt;
+    opt.threads = threads;
+    r->v = EvaluateBatch(*r->bound, claims->loaded.batch, opt);
+    r->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
+  return r;
+}
+
+std::vector<std::string> RuleNames(const Plan& p) {
+  std::vector<std::string> n;
+  for (const RulePlan& r : p.rules) n.push_back(r.name);
+  return n;
+}
+
+py::dict VerdictColumns(const EvalResult& r) {
+  const ClaimBatch& b = r.claims->loaded.batch;
+  const RowIndex n = b.size();
+  std::vector<int64_t> payable(n);
+  std::vector<uint8_t> status(n);
+  std::vector<int32_t> combo(n);
+  std::map<std::vector<int32_t>, int32_t> combos;  // hit rule lists -> category
+  std::vector<std::string> combo_names;
+  std::vector<int32_t> key;
+  for (RowIndex row = 0; row < n; ++row) {
+    payable[row] = b.Int(kAmount, row) - r.v.deduction[row];
+    status[row] = static_cast<uint8_t>(r.v.status[row]);
+    key.clear();
+    for (uint32_t h = r.v.hit_begin[row]; h < r.v.hit_begin[row + 1]; ++h) key.push_back(r.v.hits[h].rule);
+    auto [it, fresh] = combos.try_emplace(key, static_cast<int32_t>(combo_names.size()));
+    if (fresh) {
+      std::string s;
+      for (int32_t k : key) s += (s.empty() ? "" : ";") + r.rules->rules->plan()->rules[static_cast<size_t>(k)].name;
+      combo_names.push_back(s);
+    }
+    combo[row] = it->second;
+  }
+  py::dict d;
+  d["claim_id"] = py::make_tuple(ToArray(b.column(kClaimId).codes.data(), n), DictStrings(b.column(kClaimId).dict));
+  d["line_no"] = ToArray(b.column(kLineNo).ints.data(), n);
+  d["status"] = ToArray(status.data(), n);
+  d["deduction"] = ToArray(r.v.deduction.data(), n);
+  d["payable"] = ToArray(payable.data(), n);
+  d["primary_rule"] = ToArray(r.v.primary_rule.data(), n);
+  d["rules"] = py::make_tuple(ToArray(combo.data(), n), combo_names);
+  d["rule_names"] = RuleNames(*r.rules->rules->plan());
+  d["provider_id"] = py::make_tuple(ToArray(b.column(kProviderId).codes.data(), n), DictStrings(b.column(kProviderId).dict));
+  d["amount"] = ToArray(b.column(kAmount).ints.data(), n);
+  return d;
+}
+
+py::dict HitColumns(const EvalResult& r) {
+  const ClaimBatch& b = r.claims->loaded.batch;
+  const size_t m = r.v.hits.size();
+  std::vector<int32_t> claim(m), rule(m), other_claim(m, -1);
+  std::vector<int64_t> line_no(m), deduction(m), total(m, 0), cap(m, 0), other_line(m, 0);
+  std::vector<uint8_t> action(m), kind(m), total_fits(m, 1);
+  for (size_t k = 0; k < m; ++k) {
+    const Hit& h = r.v.hits[k];
+    claim[k] = b.column(kClaimId).codes[h.row];
+    line_no[k] = b.Int(kLineNo, h.row);
+    rule[k] = h.rule;
+    action[k] = r.rules->rules->plan()->rules[static_cast<size_t>(h.rule)].reject ? 1 : 0;
+    deduction[k] = h.deduction;
+    kind[k] = static_cast<uint8_t>(h.evidence);
+    if (h.evidence == EvidenceKind::kLimit) {
+      total_fits[k] = h.total <= INT64_MAX && h.total >= INT64_MIN;
+      total[k] = total_fits[k] ? static_cast<int64_t>(h.total) : 0;
+      cap[k] = h.cap;
+    } else if (h.evidence == EvidenceKind::kOtherLine) {
+      other_claim[k] = b.column(kClaimId).codes[h.other];
+      other_line[k] = b.Int(kLineNo, h.other);
+    }
+  }
+  py::dict d;
+  d["claim_id"] = ToArray(claim.data(), m);
+  d["claim_ids"] = DictStrings(b.column(kClaimId).dict);
+  d["line_no"] = ToArray(line_no.data(), m);
+  d["rule"] = ToArray(rule.data(), m);
+  d["rule_names"] = RuleNames(*r.rules->rules->plan());
+  d["action"] = ToArray(action.data(), m);
+  d["deduction"] = ToArray(deduction.data(), m);
+  d["evidence"] = ToArray(kind.data(), m);
+  d["total"] = ToArray(total.data(), m);
+  d["total_fits"] = ToArray(total_fits.data(), m);
+  d["cap"] = ToArray(cap.data(), m);
+  d["other_claim_id"] = ToArray(other_claim.data(), m);
+  d["other_line_no"] = ToArray(other_line.data(), m);
+  return d;
+}
+
+py::dict SummaryColumns(const EvalResult& r) {
+  const Plan& plan = *r.rules->rules->plan();
+  const ClaimBatch& b = r.claims->loaded.batch;
+  std::vector<int64_t> pop, hits;
+  py::list ded;
+  for (const RuleStats& s : r.v.rules) {
+    pop.push_back(s.population);
+    hits.push_back(s.hits);
+    ded.append(py::int_(py::str(Int128ToString(s.deduction))));
+  }
+  const StringDictionary& pd = b.column(kProviderId).dict;
+  std::vector<int64_t> lines(static_cast<size_t>(pd.size())), rej(lines.size()), warn(lines.size()), pded(lines.size());
+  int64_t total_lines = b.size(), total_rej = 0, total_warn = 0;
+  __int128 total_ded = 0, total_amount = 0;
+  for (RowIndex row = 0; row < b.size(); ++row) {
+    const size_t p = static_cast<size_t>(b.column(kProviderId).codes[row]);
+    ++lines[p];
+    rej[p] += r.v.status[row] == LineStatus::kRejected;
+    warn[p] += r.v.status[row] == LineStatus::kWarned;
+    pded[p] += r.v.deduction[row];
+    total_rej += r.v.status[row] == LineStatus::kRejected;
+    total_warn += r.v.status[row] == LineStatus::kWarned;
+    total_ded += r.v.deduction[row];
+    total_amount += b.Int(kAmount, row);
+  }
+  py::dict d;
+  d["rule"] = RuleNames(plan);
+  d["population"] = ToArray(pop.data(), pop.size());
+  d["hits"] = ToArray(hits.data(), hits.size());
+  d["deduction"] = ded;
+  d["provider_id"] = DictStrings(pd);
+  d["provider_lines"] = ToArray(lines.data(), lines.size());
+  d["provider_rejected"] = ToArray(rej.data(), rej.size());
+  d["provider_warned"] = ToArray(warn.data(), warn.size());
+  d["provider_deduction"] = ToArray(pded.data(), pded.size());
+  py::dict totals;
+  totals["lines"] = total_lines;
+  totals["accepted"] = total_lines - total_rej - total_warn;
+  totals["warned"] = total_warn;
+  totals["rejected"] = total_rej;
+  totals["amount"] = py::int_(py::str(Int128ToString(total_amount)));
+  totals["deduction"] = py::int_(py::str(Int128ToString(total_ded)));
+  totals["payable"] = py::int_(py::str(Int128ToString(total_amount - total_ded)));
+  totals["load_errors"] = static_cast<int64_t>(r.claims->loaded.errors.size());
+  totals["evaluate_seconds"] = r.seconds;
+  d["totals"] = totals;
+  return d;
+}
+
+py::dict HitDict(const Plan& plan, int32_t rule, int64_t deduction, EvidenceKind ev, __int128 total, int64_t cap,
+                 const std::string& other_claim, int64_t other_line) {
+  py::dict h;
+  h["rule"] = plan.rules[static_cast<size_t>(rule)].name;
+  h["action"] = plan.rules[static_cast<size_t>(rule)].reject ? "reject" : "warn";
+  h["deduction"] = deduction;
+  if (ev == EvidenceKind::kLimit) {
+    h["total"] = py::int_(py::str(Int128ToString(total)));
+    h["cap"] = cap;
+  } else if (ev == EvidenceKind::kOtherLine) {
+    h["other_claim_id"] = other_claim;
+    h["other_line_no"] = other_line;
+  }
+  return h;
+}
+
+// Each rule's decision for one line, in declaration order.
+py::list Explain(const EvalResult& r, const std::string& claim_id, int64_t line_no) {
+  const ClaimBatch& b = r.claims->loaded.batch;
+  const Plan& plan = *r.rules->rules->plan();
+  const int32_t code = b.column(kClaimId).dict.Find(claim_id);
+  RowIndex row = b.size();
+  for (RowIndex k = 0; code >= 0 && k < b.size(); ++k)
+    if (b.column(kClaimId).codes[k] == code && b.Int(kLineNo, k) == line_no) { row = k; break; }
+  if (row == b.size()) throw py::key_error("no line " + claim_id + "/" + std::to_string(line_no));
+  // The stage at which the line was rejected, if any (it hides the line from later stages).
+  int64_t rejected_stage = INT64_MAX;
+  std::string rejected_by;
+  for (uint32_t h = r.v.hit_begin[row]; h < r.v.hit_begin[row + 1]; ++h) {
+    const RulePlan& rule = plan.rules[static_cast<size_t>(r.v.hits[h].rule)];
+    if (rule.reject && rule.stage < rejected_stage) { rejected_stage = rule.stage; rejected_by = rule.name; }
+  }
+  ExprEvaluator ev(*r.bound);
+  py::list out;
+  for (size_t k = 0; k < plan.rules.size(); ++k) {
+    const RulePlan& rule = plan.rules[k];
+    py::dict d;
+    d["rule"] = rule.name;
+    d["stage"] = rule.stage;
+    const Hit* hit = nullptr;
+    for (uint32_t h = r.v.hit_begin[row]; h < r.v.hit_begin[row + 1]; ++h)
+      if (r.v.hits[h].rule == static_cast<int32_t>(k)) hit = &r.v.hits[h];
+    if (hit) {
+      d["decision"] = "hit";
+      py::dict h = HitDict(plan, hit->rule, hit->deduction, hit->evidence, hit->total, hit->cap,
+                           hit->evidence == EvidenceKind::kOtherLine ? std::string(b.String(kClaimId, hit->other)) : "",
+                           hit->evidence == EvidenceKind::kOtherLine ? b.Int(kLineNo, hit->other) : 0);
+      for (auto item : h) d[item.first] = item.second;
+    } else if (rule.stage > rejected_stage) {
+      d["decision"] = "hidden";
+      d["reason"] = "rejected at stage " + std::to_string(rejected_stage) + " by " + rejected_by;
+    } else {
+      std::string reason;
+      const BoundProgram& when = r.bound->rules[k].when;
+      if (!when.empty()) {
+        ev.Run(when, r.bound->source, 0, &row, 1);
+        uint8_t ok;
+        ev.Condition(1, &ok);
+        if (!ok) reason = "when is not true";
+      }
+      for (int f : rule.keys)
+        if (reason.empty() && (!b.IsValid(f, row) || (b.schema().field(f).type == ValueType::kString && b.column(f).codes[row] < 0)))
+          reason = "key " + b.schema().field(f).name + " is null";
+      if (reason.empty() && rule.is_sum && !b.IsValid(rule.sum_field, row)) reason = "sum field " + b.schema().field(rule.sum_field).name + " is null";
+      d["decision"] = reason.empty() ? "pass" : "not in population";
+      d["reason"] = reason.empty() ? "in the population; the check did not fire" : reason;
+    }
+    out.append(d);
+  }
+  return out;
+}
+
+// ---- online engine ----
+
+struct PyEngine {
+  std::shared_ptr<RuleSet> rules;
+  std::unique_ptr<OnlineEngine> engine;
+};
+
+py::list VerdictToPython(const Plan& plan, const ClaimVerdict& v) {
+  py::list lines;
+  for (const OnlineLine& l : v.lines) {
+    py::dict d;
+    d["claim_id"] = l.claim_id;
+    d["line_no"] = l.line_no;
+    d["seq"] = l.seq;
+    d["status"] = l.status == LineStatus::kAccepted ? "accepted" : l.status == LineStatus::kWarned ? "warned" : "rejected";
+    d["amount"] = l.amount;
+    d["deduction"] = l.deduction;
+    d["payable"] = l.payable();
+    d["primary_rule"] = l.primary_rule < 0 ? py::object(py::none()) : py::object(py::str(plan.rules[static_cast<size_t>(l.primary_rule)].name));
+    py::list hits;
+    for (const OnlineHit& h : l.hits)
+      hits.append(HitDict(plan, h.rule, h.deduction, h.evidence, h.total, h.cap, h.other_claim_id, h.other_line_no));
+    d["hits"] = hits;
+    lines.append(d);
+  }
+  return lines;
+}
+
+}  // namespace
+}  // namespace sanad::python
+
+PYBIND11_MODULE(_sanad, m) {
+  using namespace sanad;
+  using namespace sanad::python;
+  m.doc() = "Core of the sanad package (use `import sanad`).";
+
+  py::class_<RuleSet, std::shared_ptr<RuleSet>>(m, "RuleSet")
+      .def_property_readonly("name", [](const RuleSet& r) { return r.rules->plan()->ruleset_name; })
+      .def_property_readonly("rule_names", [](const RuleSet& r) { return RuleNames(*r.rules->plan()); })
+      .def_property_readonly("rendered_diagnostics", [](const RuleSet& r) { return r.rendered; })
+      .def("explain_plan", [](const RuleSet& r) { return ExplainPlan(*r.rules->plan()); })
+      .def("externals", [](const RuleSet& r) {
+        py::list out;
+        const Plan& p = *r.rules->plan();
+        for (const PlanSet& s : p.sets) if (s.external) out.append(py::make_tuple(s.name, "set", s.bound));
+        for (const PlanTable& t : p.tables) if (t.external) out.append(py::make_tuple(t.name, "table", t.bound));
+        for (const PlanPairs& q : p.pairs) if (q.external) out.append(py::make_tuple(q.name, "pairs", q.bound));
+        return out;
+      })
+      .def("bind_rows", [](RuleSet& r, const std::string& name, const std::vector<std::vector<std::string>>& rows) {
+        Status st = compiler::BindReferenceRows(*r.rules->mutable_plan(), name, rows, name);
+        if (!st.ok()) Throw(st);
+      })
+      .def("bind_file", [](RuleSet& r, const std::string& name, const std::string& path) {
+        Status st = compiler::BindReferenceFile(*r.rules->mutable_plan(), name, path);
+        if (!st.ok()) Throw(st);
+      })
+      .def("check_bound", [](const RuleSet& r) {
+        Status st = compiler::CheckReferencesBound(*r.rules->plan());
+        if (!st.ok()) throw py::value_error(st.message());
+      })
+      .def("fields", [](const RuleSet& r) {
+        py::list out;
+        const Schema& s = r.rules->plan()->schema;
+        for (int f = 0; f < s.size(); ++f) out.append(py::make_tuple(s.field(f).name, std::string(ValueTypeName(s.field(f).type))));
+        return out;
+      });
+  m.def("compile", &Compile, py::arg("name"), py::arg("text"));
+
+  py::class_<Claims, std::shared_ptr<Claims>>(m, "Claims")
+      .def("__len__", [](const Claims& c) { return c.loaded.batch.size(); })
+      .def_property_readonly("records_read", [](const Claims& c) { return c.loaded.records_read; })
+      .def("errors", &ClaimsErrors)
+      .def("columns", &ClaimsColumns);
+  m.def("read_file", [](const std::string& path, const RuleSet* rs, bool skip, int threads) { return ReadFile(path, rs, skip, threads); },
+        py::arg("path"), py::arg("ruleset") = nullptr, py::arg("skip_errors") = false, py::arg("threads") = 0);
+  m.def("read_text", &ReadText, py::arg("text"), py::arg("csv"), py::arg("ruleset") = nullptr, py::arg("skip_errors") = false);
+  m.def("from_columns", &FromColumns, py::arg("columns"), py::arg("rows"), py::arg("ruleset") = nullptr, py::arg("skip_errors") = false);
+  m.def("standard_fields", [] {
+    py::list out;
+    const Schema s = Schema::Standard();
+    for (int f = 0; f < s.size(); ++f) out.append(py::make_tuple(s.field(f).name, std::string(ValueTypeName(s.field(f).type))));
+    return out;
+  });
+
+  py::class_<EvalResult, std::shared_ptr<EvalResult>>(m, "EvalResult")
+      .def("verdict_columns", &VerdictColumns)
+      .def("hit_columns", &HitColumns)
+      .def("summary_columns", &SummaryColumns)
+      .def("explain", &Explain)
+      .def_property_readonly("seconds", [](const EvalResult& r) { return r.seconds; })
+      .def("write", [](const EvalResult& r, const std::string& verdicts, const std::string& hits) {
+        const Plan& p = *r.rules->rules->plan();
+        if (!verdicts.empty()) { Status st = WriteVerdicts(verdicts, p, r.claims->loaded.batch, r.v); if (!st.ok()) Throw(st); }
+        if (!hits.empty()) { Status st = WriteHits(hits, p, r.claims->loaded.batch, r.v); if (!st.ok()) Throw(st); }
+      });
+  m.def("evaluate", &Evaluate, py::arg("ruleset"), py::arg("claims"), py::arg("threads") = 0);
+
+  py::class_<PyEngine, std::shared_ptr<PyEngine>>(m, "Engine")
+      .def(py::init([](const std::shared_ptr<RuleSet>& rs) {
+        auto e = std::make_shared<PyEngine>();
+        e->rules = rs;
+        e->engine = std::make_unique<OnlineEngine>(*rs->rules->plan());
+        return e;
+      }))
+      .def("preload", [](PyEngine& e, const std::shared_ptr<Claims>& c, int threads) {
+        Status st;
+        { py::gil_scoped_release nogil; st = e.engine->Preload(c->loaded.batch, threads); }
+        if (!st.ok()) Throw(st);
+      })
+      .def("check_json", [](PyEngine& e, const std::string& json, bool commit) {
+        Result<ClaimVerdict> v = Status::Invalid("");
+        { py::gil_scoped_release nogil; v = e.engine->CheckJson(json, commit); }
+        if (!v.ok()) Throw(v.status());
+        return VerdictToPython(*e.rules->rules->plan(), v.value());
+      })
+      .def("retract", [](PyEngine& e, const std::string& id) {
+        Status st;
+        { py::gil_scoped_release nogil; st = e.engine->Retract(id); }
+        if (!st.ok()) Throw(st);
+      })
+      .def("compact", [](PyEngine& e, const std::string& date) {
+        Days d;
+        if (!ParseIsoDate(date, &d)) throw py::value_error("compact: not a YYYY-MM-DD date: '" + date + "'");
+        Status st = e.engine->Compact(d);
+        if (!st.ok()) Throw(st);
+      })
+      .def("snapshot", [](PyEngine& e, const std::string& path) {
+        Status st;
+        { py::gil_scoped_release nogil; st = e.engine->Snapshot(path); }
+        if (!st.ok()) Throw(st);
+      })
+      .def("restore", [](PyEngine& e, const std::string& path) {
+        Status st;
+        { py::gil_scoped_release nogil; st = e.engine->Restore(path); }
+        if (!st.ok()) Throw(st);
+      })
+      .def("reconcile", [](PyEngine& e, const std::shared_ptr<Claims>& c) {
+        Result<std::vector<ReconcileDiff>> r = Status::Invalid("");
+        { py::gil_scoped_release nogil; r = e.engine->Reconcile(c->loaded.batch); }
+        if (!r.ok()) Throw(r.status());
+        static const char* kStatus[] = {"accepted", "warned", "rejected"};
+        const Plan& p = *e.rules->rules->plan();
+        auto rule = [&](int32_t k) { return k < 0 ? py::object(py::none()) : py::object(py::str(p.rules[static_cast<size_t>(k)].name)); };
+        py::list out;
+        for (const ReconcileDiff& d : r.value()) {
+          py::dict x;
+          x["claim_id"] = d.claim_id;
+          x["line_no"] = d.line_no;
+          x["seen_online"] = d.seen_online;
+          x["online_status"] = d.seen_online ? py::object(py::str(kStatus[static_cast<int>(d.online_status)])) : py::object(py::none());
+          x["batch_status"] = kStatus[static_cast<int>(d.batch_status)];
+          x["online_deduction"] = d.seen_online ? py::object(py::int_(d.online_deduction)) : py::object(py::none());
+          x["batch_deduction"] = d.batch_deduction;
+          x["online_primary_rule"] = d.seen_online ? rule(d.online_primary) : py::object(py::none());
+          x["batch_primary_rule"] = rule(d.batch_primary);
+          out.append(x);
+        }
+        return out;
+      })
+      .def("memory", [](const PyEngine& e) {
+        const OnlineMemory mem = e.engine->Memory();
+        py::dict d;
+        d["history_lines"] = mem.history_lines;
+        d["groups"] = mem.groups;
+        d["entries"] = mem.entries;
+        d["state_bytes"] = mem.state_bytes;
+        d["history_bytes"] = mem.history_bytes;
+        return d;
+      });
+}

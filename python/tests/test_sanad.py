@@ -1,0 +1,276 @@
+"""Tests of the sanad Python package (run by scripts/test.sh with /usr/bin/python3)."""
+
+import json
+import os
+import pathlib
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sanad
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+EX = ROOT / "examples"
+REFS = {"mri": str(EX / "mri.csv"), "tariff": str(EX / "tariff.csv"), "ptp": str(EX / "ptp.csv")}
+CLI = pathlib.Path(sanad.__file__).resolve().parents[2] / "cli" / "sanad"
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return sanad.compile(EX / "outpatient.sanad", refs=REFS)
+
+
+@pytest.fixture(scope="module")
+def claims(rules):
+    return sanad.read_ndjson(EX / "claims.ndjson", ruleset=rules)
+
+
+# ---- compile ----
+
+def test_compile_from_path_and_text_agree(rules):
+    text = (EX / "outpatient.sanad").read_text(encoding="utf-8")
+    again = sanad.compile(text, refs=REFS)
+    assert again.rule_names == rules.rule_names
+    assert rules.name == "outpatient-example"
+    assert "gp_daily_cap" in rules.explain_plan()
+
+
+def test_compile_error_lists_every_diagnostic_with_position_and_caret():
+    text = 'ruleset "bad"\nrule a\n  when amout > 100\n  reject\nrule b\n  when fund == 3\n  reject\n'
+    with pytest.raises(sanad.CompileError) as err:
+        sanad.compile(text)
+    diags = [d for d in err.value.diagnostics if d.severity == "error"]
+    assert len(diags) >= 2
+    first = diags[0]
+    assert first.code.startswith("E") and first.line == 3 and first.column == 8
+    assert "amout" in first.message
+    assert "^" in str(err.value) and "when amout > 100" in str(err.value)
+
+
+REF_RULES = '''ruleset "refs"
+set codes = external
+table price : string -> int = external
+pairs ptp = external
+rule r1
+  when service_code in codes and amount > price[service_code]
+  reject
+rule r2
+  conflict pairs ptp per insured_id same day
+  warn
+'''
+
+
+def test_refs_from_python_objects_and_dataframes():
+    a = sanad.compile(REF_RULES, refs={"codes": ["A", "B"], "price": {"A": 10, "B": 20}, "ptp": [("A", "B")]})
+    b = sanad.compile(REF_RULES, refs={"codes": pd.DataFrame({"c": ["A", "B"]}),
+                                        "price": pd.DataFrame({"k": ["A", "B"], "v": [10, 20]}),
+                                        "ptp": pd.DataFrame({"x": ["A"], "y": ["B"]})})
+    df = pd.DataFrame({"claim_id": ["1", "2"], "insured_id": ["I", "I"], "fund": ["f", "f"], "provider_id": ["P", "P"],
+                       "provider_sector": ["public"] * 2, "service_code": ["A", "B"],
+                       "service_date": ["2025-01-01", "2025-01-01"], "amount": [50, 5]})
+    va, vb = a.evaluate(df).verdicts, b.evaluate(df).verdicts
+    assert list(va["status"].astype(str)) == ["rejected", "warned"]
+    pd.testing.assert_frame_equal(va, vb)
+
+
+def test_refs_of_the_wrong_shape_or_type_are_refused():
+    with pytest.raises(KeyError):
+        sanad.compile(REF_RULES, refs={"nope": []})
+    with pytest.raises(TypeError):
+        sanad.compile(REF_RULES, refs={"price": ["A", "B"]})
+    with pytest.raises(TypeError):
+        sanad.compile(REF_RULES, refs={"ptp": [("A", "B", "C")]})
+    with pytest.raises(ValueError):
+        sanad.compile(REF_RULES, refs={"price": {"A": "ten"}})
+    rs = sanad.compile(REF_RULES, refs={"codes": ["A"]})
+    with pytest.raises(ValueError, match="price"):
+        rs.evaluate(pd.DataFrame({"claim_id": ["1"]}))
+
+
+# ---- data in ----
+
+def test_read_csv_and_from_pandas_and_from_arrays_equal_ndjson(rules, claims, tmp_path):
+    df = claims.to_pandas()
+    assert len(df) == len(claims) == 21
+    csv = tmp_path / "claims.csv"
+    out = df.copy()
+    out["service_date"] = out["service_date"].dt.strftime("%Y-%m-%d")
+    out["referral"] = out["referral"].map({True: "true", False: "false"})
+    out.to_csv(csv, index=False)
+    base = rules.evaluate(claims).verdicts
+    for other in (sanad.read_csv(csv, ruleset=rules), sanad.Claims.from_pandas(df, ruleset=rules),
+                  sanad.Claims.from_arrays({c: df[c].to_numpy() for c in df.columns}, ruleset=rules)):
+        v = rules.evaluate(other).verdicts
+        assert list(v["status"]) == list(base["status"])
+        assert list(v["deduction"]) == list(base["deduction"])
+
+
+def test_bad_records_fail_or_are_listed_with_line_field_message(tmp_path, rules):
+    p = tmp_path / "bad.ndjson"
+    good = {"claim_id": "A", "insured_id": "I", "fund": "f", "provider_id": "P", "provider_sector": "public",
+            "service_code": "X", "service_date": "2025-01-01", "amount": 5}
+    lines = [json.dumps(good), json.dumps({**good, "claim_id": "B", "service_date": "2023-02-30"}), "{oops",
+             json.dumps({**good, "claim_id": "C", "amount": -5})]
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 2"):
+        sanad.read_ndjson(p)
+    c = sanad.read_ndjson(p, on_error="skip")
+    assert len(c) == 1 and c.records_read == 4
+    e = c.errors
+    assert list(e["line"]) == [2, 3, 4]
+    assert e["field"].iloc[0] == "service_date" and e["field"].iloc[2] == "amount"
+    df = pd.DataFrame({"claim_id": ["A", "B"], "insured_id": ["I", None], "fund": ["f", "f"], "provider_id": ["P", "P"],
+                       "provider_sector": ["public"] * 2, "service_code": ["X", "X"],
+                       "service_date": ["2025-01-01", "2025-01-01"], "amount": [5, 5]})
+    c = sanad.Claims.from_pandas(df, on_error="skip")
+    assert len(c) == 1 and list(c.errors["field"]) == ["insured_id"]
+    with pytest.raises(TypeError, match="amount"):
+        sanad.Claims.from_pandas(df.assign(amount=["5", "5"]))
+    with pytest.raises(ValueError, match="service_date"):
+        sanad.Claims.from_pandas(df.assign(service_date=["2025-01-01", "2025-02-30"]))
+
+
+# ---- results ----
+
+def test_results_equal_the_cli_byte_for_byte(rules, claims, tmp_path):
+    assert CLI.exists(), CLI
+    cli_v, cli_h = tmp_path / "cli_v.csv", tmp_path / "cli_h.csv"
+    refs = sum((["--ref", f"{k}={v}"] for k, v in REFS.items()), [])
+    subprocess.run([str(CLI), "check", str(EX / "outpatient.sanad"), str(EX / "claims.ndjson"), *refs,
+                    "--verdicts", str(cli_v), "--hits", str(cli_h)], check=True, capture_output=True)
+    result = rules.evaluate(claims)
+    py_v, py_h = tmp_path / "py_v.csv", tmp_path / "py_h.csv"
+    result.write(verdicts=str(py_v), hits=str(py_h))
+    assert py_v.read_bytes() == cli_v.read_bytes()
+    assert py_h.read_bytes() == cli_h.read_bytes()
+    # The DataFrames carry the same values as the CLI's files.
+    cv = pd.read_csv(cli_v, keep_default_na=False)
+    v = result.verdicts
+    assert list(v["claim_id"].astype(str)) == list(cv["claim_id"].astype(str))
+    assert list(v["status"].astype(str)) == list(cv["status"])
+    assert list(v["deduction"]) == list(cv["deduction"])
+    assert list(v["payable"]) == list(cv["payable"])
+    assert list(v["rules"].astype(str)) == list(cv["rules"].astype(str))
+    assert list(v["primary_rule"].astype(object).fillna("")) == list(cv["primary_rule"].astype(str))
+    assert len(result.hits) == len(pd.read_csv(cli_h))
+    assert result.totals["lines"] == 21 and result.totals["deduction"] == int(v["deduction"].sum())
+    assert int(result.summary["hits"].sum()) == len(result.hits)
+    assert result.provider_summary["lines"].sum() == 21
+
+
+def test_hits_carry_limit_and_other_line_evidence(rules, claims):
+    h = rules.evaluate(claims).hits
+    limit = h[h["rule"] == "annual_ceiling"].iloc[0]
+    assert limit["total"] > limit["cap"]
+    other = h[h["rule"] == "injection_after_visit"].iloc[0]
+    assert other["other_claim_id"] == "RX-1002" and other["other_line_no"] == 1
+
+
+def test_explain_gives_each_rules_decision(rules, claims):
+    r = rules.evaluate(claims)
+    e = r.explain("RX-1002", 2)
+    assert list(e["rule"]) == rules.rule_names
+    row = e.set_index("rule")
+    assert row.loc["injection_after_visit", "decision"] == "hit"
+    assert row.loc["injection_after_visit", "other_claim_id"] == "RX-1002"
+    assert set(e["decision"]) <= {"hit", "pass", "not in population", "hidden"}
+    with pytest.raises(KeyError):
+        r.explain("nope", 1)
+
+
+def test_evaluate_releases_the_gil(tmp_path):
+    # A larger generated batch so evaluation takes a while.
+    subprocess.run([str(CLI), "gen", "--lines", "300000", "--seed", "3", "--format", "ndjson", "--out", str(tmp_path)],
+                   check=True, capture_output=True)
+    refs = {k: str(tmp_path / f"{k}.csv") for k in ("mri", "tariff", "ptp")}
+    rs = sanad.compile(EX / "outpatient.sanad", refs=refs)
+    big = sanad.read_ndjson(tmp_path / "claims.ndjson", ruleset=rs)
+    spans, results = [], []
+
+    def run():
+        t0 = time.perf_counter()
+        results.append(rs.evaluate(big, threads=1))
+        spans.append((t0, time.perf_counter()))
+
+    ticks = 0
+    th = [threading.Thread(target=run) for _ in range(2)]
+    for t in th:
+        t.start()
+    while any(t.is_alive() for t in th):
+        ticks += 1  # the main thread keeps running Python while both evaluate
+    for t in th:
+        t.join()
+    (a0, a1), (b0, b1) = spans
+    assert max(a0, b0) < min(a1, b1), "the two evaluations did not overlap"
+    assert ticks > 1000
+    assert list(results[0].verdicts["deduction"]) == list(results[1].verdicts["deduction"])
+
+
+# ---- compare ----
+
+def test_compare_lowering_a_cap_lists_the_lines_rules_and_providers(rules, claims):
+    # Lower the monthly visit cap and make it reject with the excess deducted.
+    text = (EX / "outpatient.sanad").read_text(encoding="utf-8")
+    lower = text.replace("limit count per insured_id per month <= 6\n  warn", "limit count per insured_id per month <= 1\n  reject")
+    assert lower != text
+    new = sanad.compile(lower, refs=REFS)
+    diff = sanad.compare(rules, new, claims)
+    assert len(diff.lines) >= 1
+    assert (diff.lines["new_deduction"] >= diff.lines["old_deduction"]).all()
+    assert set(diff.lines["new_status"]) == {"rejected"}
+    row = diff.by_rule.set_index("rule").loc["insured_monthly_visits"]
+    assert row["hits_delta"] >= 1 and row["deduction_delta"] > 0
+    assert diff.by_provider["deduction_delta"].sum() == diff.totals["deduction_delta"]
+    ax = diff.plot()
+    assert len(ax.patches) == len(diff.by_rule)
+    html = diff.to_html()
+    assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html and "insured_monthly_visits" in html
+
+
+# ---- online ----
+
+def visit(cid, insured="I1", provider="P1", day="2025-05-01", code="V1"):
+    return {"claim_id": cid, "insured_id": insured, "fund": "rural", "provider_id": provider, "provider_sector": "public",
+            "service_date": day, "service_code": code, "amount": 100}
+
+
+def test_engine_check_commit_retract_snapshot_restore_reconcile(tmp_path):
+    rs = sanad.compile('ruleset "cap"\nrule cap\n  limit count per provider_id per day <= 2\n  reject\n')
+    eng = sanad.Engine(rs)
+    assert eng.check(visit("A"))[0]["status"] == "accepted"
+    assert eng.memory()["history_lines"] == 0
+    for cid in "ABC":
+        last = eng.check_and_commit(visit(cid, insured=cid))
+    assert last[0]["status"] == "rejected" and last[0]["hits"][0]["total"] == 3 and last[0]["seq"] == 3
+    with pytest.raises(ValueError, match="already in history"):
+        eng.check_and_commit(visit("A"))
+    eng.retract("B")
+    with pytest.raises(KeyError):
+        eng.retract("B")
+    snap = tmp_path / "s.snap"
+    eng.snapshot(snap)
+    other = sanad.Engine(rs)
+    other.restore(snap)
+    assert other.check(visit("D"))[0]["status"] == eng.check(visit("D"))[0]["status"] == "rejected"
+    snap.write_bytes(snap.read_bytes()[:-3])
+    with pytest.raises(ValueError, match="truncated"):
+        other.restore(snap)
+    # C was rejected online; without B the batch accepts it.
+    batch = sanad.Claims.from_pandas(pd.DataFrame([visit("A", insured="A"), visit("C", insured="C")]), ruleset=rs)
+    rec = eng.reconcile(batch)
+    assert list(rec["claim_id"]) == ["C"] and rec["online_status"][0] == "rejected" and rec["batch_status"][0] == "accepted"
+    with pytest.raises(ValueError, match="compaction horizon"):
+        eng.compact("2025-06-01")
+        eng.check_and_commit(visit("E", day="2025-05-02"))
+
+
+def test_public_objects_have_help():
+    for obj in (sanad, sanad.compile, sanad.read_ndjson, sanad.read_csv, sanad.compare, sanad.RuleSet.evaluate,
+                sanad.Claims.from_pandas, sanad.Result.explain, sanad.Result.verdicts, sanad.Comparison.to_html,
+                sanad.Engine.check_and_commit, sanad.CompileError):
+        assert obj.__doc__ and len(obj.__doc__.strip()) > 20, obj
+    assert (pathlib.Path(sanad.__file__).parent / "__init__.pyi").exists()
