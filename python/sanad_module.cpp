@@ -269,39 +269,61 @@ std::vector<std::string> RuleNames(const Plan& p) {
   return n;
 }
 
-py::dict VerdictColumns(const EvalResult& r) {
+py::dict VerdictColumns(const EvalResult& r, bool with_dictionaries) {
   const ClaimBatch& b = r.claims->loaded.batch;
   const RowIndex n = b.size();
-  std::vector<int64_t> payable(n);
-  std::vector<uint8_t> status(n);
-  std::vector<int32_t> combo(n);
-  std::map<std::vector<int32_t>, int32_t> combos;  // hit rule lists -> category
+  const Plan& plan = *r.rules->rules->plan();
+  // line_no, amount, deduction, payable as one column-major (Fortran) block,
+  // which pandas adopts as a single block without copying.
+  py::array_t<int64_t, py::array::f_style> ints({static_cast<py::ssize_t>(n), py::ssize_t{4}});
+  int64_t* col = ints.mutable_data();
+  py::array_t<int8_t> status(static_cast<py::ssize_t>(n));
+  py::array_t<int32_t> combo(static_cast<py::ssize_t>(n));
   std::vector<std::string> combo_names;
-  std::vector<int32_t> key;
-  for (RowIndex row = 0; row < n; ++row) {
-    payable[row] = b.Int(kAmount, row) - r.v.deduction[row];
-    status[row] = static_cast<uint8_t>(r.v.status[row]);
-    key.clear();
-    for (uint32_t h = r.v.hit_begin[row]; h < r.v.hit_begin[row + 1]; ++h) key.push_back(r.v.hits[h].rule);
-    auto [it, fresh] = combos.try_emplace(key, static_cast<int32_t>(combo_names.size()));
-    if (fresh) {
-      std::string s;
-      for (int32_t k : key) s += (s.empty() ? "" : ";") + r.rules->rules->plan()->rules[static_cast<size_t>(k)].name;
-      combo_names.push_back(s);
+  {
+    py::gil_scoped_release nogil;
+    const int64_t* amount = b.column(kAmount).ints.data();
+    std::copy(b.column(kLineNo).ints.data(), b.column(kLineNo).ints.data() + n, col);
+    std::copy(amount, amount + n, col + n);
+    std::copy(r.v.deduction.data(), r.v.deduction.data() + n, col + 2 * static_cast<size_t>(n));
+    for (RowIndex row = 0; row < n; ++row) col[3 * static_cast<size_t>(n) + row] = amount[row] - r.v.deduction[row];
+    int8_t* st = status.mutable_data();
+    int32_t* cb = combo.mutable_data();
+    // The set of hit rules per line, as a category: few distinct sets occur.
+    std::map<std::vector<int32_t>, int32_t> combos;
+    std::vector<int32_t> key;
+    int32_t last_single = -2, last_single_id = -1;
+    for (RowIndex row = 0; row < n; ++row) {
+      st[row] = static_cast<int8_t>(r.v.status[row]);
+      const uint32_t h0 = r.v.hit_begin[row], h1 = r.v.hit_begin[row + 1];
+      if (h1 - h0 == 1 && r.v.hits[h0].rule == last_single) {  // common case: the same single rule again
+        cb[row] = last_single_id;
+        continue;
+      }
+      key.clear();
+      for (uint32_t h = h0; h < h1; ++h) key.push_back(r.v.hits[h].rule);
+      auto [it, fresh] = combos.try_emplace(key, static_cast<int32_t>(combo_names.size()));
+      if (fresh) {
+        std::string s;
+        for (int32_t k : key) s += (s.empty() ? "" : ";") + plan.rules[static_cast<size_t>(k)].name;
+        combo_names.push_back(s);
+      }
+      cb[row] = it->second;
+      if (key.size() == 1) { last_single = key[0]; last_single_id = it->second; }
     }
-    combo[row] = it->second;
   }
   py::dict d;
-  d["claim_id"] = py::make_tuple(ToArray(b.column(kClaimId).codes.data(), n), DictStrings(b.column(kClaimId).dict));
-  d["line_no"] = ToArray(b.column(kLineNo).ints.data(), n);
-  d["status"] = ToArray(status.data(), n);
-  d["deduction"] = ToArray(r.v.deduction.data(), n);
-  d["payable"] = ToArray(payable.data(), n);
+  // The claim and provider dictionaries depend only on the claims: the
+  // Python side caches them per Claims and asks only once.
+  d["claim_id"] = py::make_tuple(ToArray(b.column(kClaimId).codes.data(), n),
+                                 with_dictionaries ? py::cast(DictStrings(b.column(kClaimId).dict)) : py::none());
+  d["ints"] = ints;
+  d["status"] = status;
   d["primary_rule"] = ToArray(r.v.primary_rule.data(), n);
-  d["rules"] = py::make_tuple(ToArray(combo.data(), n), combo_names);
-  d["rule_names"] = RuleNames(*r.rules->rules->plan());
-  d["provider_id"] = py::make_tuple(ToArray(b.column(kProviderId).codes.data(), n), DictStrings(b.column(kProviderId).dict));
-  d["amount"] = ToArray(b.column(kAmount).ints.data(), n);
+  d["rules"] = py::make_tuple(combo, combo_names);
+  d["rule_names"] = RuleNames(plan);
+  d["provider_id"] = py::make_tuple(ToArray(b.column(kProviderId).codes.data(), n),
+                                    with_dictionaries ? py::cast(DictStrings(b.column(kProviderId).dict)) : py::none());
   return d;
 }
 
@@ -552,7 +574,7 @@ PYBIND11_MODULE(_sanad, m) {
   });
 
   py::class_<EvalResult, std::shared_ptr<EvalResult>>(m, "EvalResult")
-      .def("verdict_columns", &VerdictColumns)
+      .def("verdict_columns", &VerdictColumns, py::arg("with_dictionaries") = true)
       .def("hit_columns", &HitColumns)
       .def("summary_columns", &SummaryColumns)
       .def("explain", &Explain)

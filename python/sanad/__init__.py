@@ -266,6 +266,7 @@ class Claims:
 
     def __init__(self, core):
         self._core = core
+        self._dictionaries = {}  # claim_id / provider_id categories, shared by every Result
 
     @classmethod
     def from_pandas(cls, df: pd.DataFrame, ruleset: Optional[RuleSet] = None, on_error: str = "fail") -> "Claims":
@@ -327,8 +328,23 @@ class Claims:
 
 
 def _categorical(codes, categories):
-    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=pd.Index(list(categories)).astype(object)) \
-        if len(categories) else pd.Categorical([None] * len(codes))
+    """A Categorical over a Sanad dictionary. Dictionary entries are unique by
+    construction, so pandas' uniqueness check (a hash of every category) is
+    skipped where this pandas offers the fast path."""
+    codes = np.asarray(codes)
+    if not len(categories):
+        return pd.Categorical([None] * len(codes))
+    cats = categories if isinstance(categories, pd.Index) else pd.Index(categories, dtype=object)
+    fast = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    simple = getattr(pd.Categorical, "_simple_new", None)
+    if fast is not None and simple is not None:
+        # Codes come from the same dictionary (-1 = null), so they are valid.
+        try:
+            from pandas.core.dtypes.cast import coerce_indexer_dtype
+            return simple(coerce_indexer_dtype(codes, cats), fast(cats, False))
+        except ImportError:
+            pass
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(cats))
 
 
 class Result:
@@ -348,20 +364,21 @@ class Result:
         """claim_id, line_no, status, amount, deduction, payable, primary_rule,
         rules (hit rule names joined by ';'), provider_id — one row per line."""
         if self._verdicts is None:
-            c = self._core.verdict_columns()
+            cache = self.claims._dictionaries
+            c = self._core.verdict_columns(with_dictionaries=not cache)
+            if not cache:
+                cache["claim_id"] = pd.Index(c["claim_id"][1], dtype=object)
+                cache["provider_id"] = pd.Index(c["provider_id"][1], dtype=object)
             names = c["rule_names"]
-            self._verdicts = pd.DataFrame({
-                "claim_id": _categorical(*c["claim_id"]),
-                "line_no": c["line_no"],
-                "status": pd.Categorical.from_codes(c["status"].astype(np.int64), categories=_STATUS),
-                "amount": c["amount"],
-                "deduction": c["deduction"],
-                "payable": c["payable"],
-                "primary_rule": pd.Categorical.from_codes(c["primary_rule"].astype(np.int64), categories=names) if names
-                else pd.Categorical([None] * len(c["line_no"])),
-                "rules": _categorical(*c["rules"]),
-                "provider_id": _categorical(*c["provider_id"]),
-            })
+            ints = c["ints"]  # line_no, amount, deduction, payable: one Fortran-ordered block
+            n = ints.shape[0]
+            df = pd.DataFrame(ints, columns=["line_no", "amount", "deduction", "payable"], copy=False)
+            df.insert(0, "claim_id", _categorical(c["claim_id"][0], cache["claim_id"]))
+            df.insert(2, "status", _categorical(c["status"], _STATUS))
+            df["primary_rule"] = _categorical(c["primary_rule"], names)
+            df["rules"] = _categorical(*c["rules"])
+            df["provider_id"] = _categorical(c["provider_id"][0], cache["provider_id"])
+            self._verdicts = df
         return self._verdicts
 
     @property
