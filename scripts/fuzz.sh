@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan+UBSan) and runs each for a
-# bounded time (FUZZ_SECONDS, default 60) from its committed seed corpus.
+# bounded time (FUZZ_SECONDS, default 60) from its committed seed corpus:
+# rules parser+compiler, NDJSON and CSV ingestion, reference-data CSV, and the
+# differential target (engine vs reference evaluator vs online replay).
 # Any crash, leak, timeout or sanitizer report fails the run; the input is
 # left in build/fuzz/artifacts/ to become a regression test.
 set -euo pipefail
@@ -8,7 +10,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSANAD_BUILD_FUZZ=ON \
   -DSANAD_BUILD_TESTS=OFF -DSANAD_BUILD_BENCH=OFF -DSANAD_BUILD_PYTHON=OFF >/dev/null
-TARGETS=(rules)
+TARGETS=(rules ndjson csv refcsv differential)
 cmake --build build/fuzz -j "$(nproc)" --target "${TARGETS[@]/#/fuzz_}"
 mkdir -p build/fuzz/artifacts
 status=0
@@ -19,7 +21,9 @@ for target in "${TARGETS[@]}"; do
   echo "== fuzz_$target for ${SECONDS_EACH}s"
   log=build/fuzz/fuzz_$target.log
   rc=0
-  ./build/fuzz/fuzz/fuzz_$target "$work" -dict=fuzz/$target.dict -max_total_time="$SECONDS_EACH" \
+  dict=()
+  if [ -f "fuzz/$target.dict" ]; then dict=(-dict="fuzz/$target.dict"); fi
+  ./build/fuzz/fuzz/fuzz_$target "$work" "${dict[@]}" -max_total_time="$SECONDS_EACH" \
     -max_len=4096 -timeout=10 -rss_limit_mb=2048 -artifact_prefix=build/fuzz/artifacts/ -print_final_stats=1 \
     >"$log" 2>&1 || rc=$?
   grep -E "^(Done|stat::number_of_executed_units)" "$log" || true

@@ -264,6 +264,17 @@ TEST(CsvReaderTest, MissingRequiredColumnFailsTheFile) {
   EXPECT_NE(r.status().message().find("missing required column 'fund'"), std::string::npos);
 }
 
+// Found by fuzz_csv: a header row that is not valid CSV refuses the whole
+// file in both error modes, naming the header.
+TEST(CsvReaderTest, UnterminatedQuoteInHeaderFailsTheFileInBothModes) {
+  const std::string data = "claim_id,insured_id,\"fund\nC1,I1,f\n";
+  for (const LoadOptions& o : {Skip(), LoadOptions{}}) {
+    Result<LoadedClaims> r = ReadCsv(data, Schema::Standard(), o);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().message(), "line 1: unterminated quoted cell in the header");
+  }
+}
+
 TEST(CsvReaderTest, ResultIsIndependentOfThreadCount) {
   std::string data = kCsvHeader;
   for (int i = 0; i < 50000; ++i) {

@@ -19,49 +19,6 @@
 namespace sanad {
 namespace {
 
-std::string Describe(const Verdicts& v, RowIndex r) {
-  std::string s = "status " + std::to_string(static_cast<int>(v.status[r])) + " deduction " + std::to_string(v.deduction[r]) +
-                  " primary " + std::to_string(v.primary_rule[r]) + " hits:";
-  for (uint32_t k = v.hit_begin[r]; k < v.hit_begin[r + 1]; ++k) {
-    const Hit& h = v.hits[k];
-    s += " [r" + std::to_string(h.rule) + " d=" + std::to_string(h.deduction) + " ev=" + std::to_string(static_cast<int>(h.evidence)) +
-         " total=" + std::to_string(static_cast<int64_t>(h.total)) + " cap=" + std::to_string(h.cap) + " other=" + std::to_string(h.other) + "]";
-  }
-  return s;
-}
-
-std::string Describe(const reference::RefResult& v, size_t r) {
-  std::string s = "status " + std::to_string(v.status[r]) + " deduction " + std::to_string(v.deduction[r]) + " primary " +
-                  std::to_string(v.primary[r]) + " hits:";
-  for (const auto& h : v.hits[r])
-    s += " [r" + std::to_string(h.rule) + " d=" + std::to_string(h.deduction) + " ev=" + std::to_string(h.evidence) +
-         " total=" + std::to_string(static_cast<int64_t>(h.total)) + " cap=" + std::to_string(h.cap) + " other=" + std::to_string(h.other) + "]";
-  return s;
-}
-
-// Returns "" when equal, else the first difference.
-std::string Diff(const Verdicts& v, const reference::RefResult& ref) {
-  for (size_t r = 0; r < ref.status.size(); ++r) {
-    const RowIndex row = static_cast<RowIndex>(r);
-    bool same = static_cast<int>(v.status[row]) == ref.status[r] && v.deduction[row] == ref.deduction[r] &&
-                v.primary_rule[row] == ref.primary[r] && v.hit_begin[row + 1] - v.hit_begin[row] == ref.hits[r].size();
-    for (size_t k = 0; same && k < ref.hits[r].size(); ++k) {
-      const Hit& h = v.hits[v.hit_begin[row] + k];
-      const reference::RefHit& e = ref.hits[r][k];
-      same = h.rule == e.rule && h.deduction == e.deduction && static_cast<int>(h.evidence) == e.evidence &&
-             (e.evidence != 1 || (h.total == e.total && h.cap == e.cap)) && (e.evidence != 2 || h.other == e.other);
-    }
-    if (!same) return "line " + std::to_string(r) + ":\n  engine    " + Describe(v, row) + "\n  reference " + Describe(ref, r);
-  }
-  for (size_t i = 0; i < ref.population.size(); ++i) {
-    if (v.rules[i].population != ref.population[i] || v.rules[i].hits != ref.hit_count[i] ||
-        v.rules[i].deduction != ref.rule_deduction[i])
-      return "rule " + std::to_string(i) + " statistics differ: population " + std::to_string(v.rules[i].population) + " vs " +
-             std::to_string(ref.population[i]);
-  }
-  return "";
-}
-
 int CaseCount() {
   const char* env = std::getenv("SANAD_PROPERTY_CASES");
   return env ? std::atoi(env) : 2000;
