@@ -145,7 +145,8 @@ class Lexer {
           pos_ += n;
         }
         size_t e = pos_;
-        if (e > b && s_[e - 1] == '\r') --e;
+        // Trailing blanks (CR of CRLF, stray CRs, spaces) are not part of the comment.
+        while (e > b && (s_[e - 1] == '\r' || s_[e - 1] == ' ' || s_[e - 1] == '\t')) --e;
         comments.push_back({{static_cast<uint32_t>(b), static_cast<uint32_t>(e)}});
         continue;
       }

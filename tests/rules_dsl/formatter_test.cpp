@@ -115,5 +115,13 @@ TEST(FormatterTest, CommentsEverywhereSurviveTwice) {
     EXPECT_NE(out.find(c), std::string::npos) << c << "\n" << out;
 }
 
+// Found by fuzz_rules: a comment ending in several carriage returns lost one
+// per formatting pass. Trailing blanks are not part of a comment.
+TEST(FormatterTest, CommentWithTrailingCarriageReturnsIsIdempotent) {
+  CheckRoundTrip("#=\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r");
+  CheckRoundTrip("rule a # why \t\r\r\n  reject\r\n");
+  EXPECT_EQ(Fmt("# note  \r\r\nrule a\r\n  reject\r\n"), "# note\nrule a\n  reject\n");
+}
+
 }  // namespace
 }  // namespace sanad::dsl
