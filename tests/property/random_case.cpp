@@ -57,7 +57,7 @@ class Gen {
     int y = static_cast<int>(yoe) + era * 400;
     unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
     unsigned dd = doy - (153 * mp + 2) / 5 + 1, mm = mp < 10 ? mp + 3 : mp - 9;
-    char date[16];
+    char date[48];  // room for any int, so the compiler sees no truncation
     std::snprintf(date, sizeof date, "%04d-%02u-%02u", y + (mm <= 2), mm, dd);
     return date;
   }
