@@ -19,7 +19,7 @@ def main(src: str, out: str) -> None:
     series = {}
     for b in data["benchmarks"]:
         m = re.search(r"lines:(\d+)/threads:(\d+)", b["name"])
-        if not m or b.get("run_type") == "aggregate":
+        if not m or b.get("run_type") == "aggregate" or not b["name"].startswith("BM_EvaluateExample"):
             continue
         lines, threads = int(m.group(1)), int(m.group(2))
         seconds = b["real_time"] / 1000.0 if b["time_unit"] == "ms" else b["real_time"]
