@@ -6,6 +6,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
 #include <string>
 
 #include "bench/bench_data.h"
@@ -39,22 +40,25 @@ const Case kCases[] = {
                             "rule r\n  conflict pairs p per insured_id, provider_id within 3 days\n  reject\n"},
 };
 
-// `n` rules cycling over limit/repeat/conflict forms on 4 key sets
-// (insured; provider; insured+provider; insured+code), each with its own
-// constants, so every rule is distinct work.
+// `n` rules in the shape of a national rule book: each rule is about one
+// drug code (its own `when`), cycling over limit/repeat/rolling forms on 4
+// key sets (insured; provider; insured+provider; insured+code) with its
+// own constants. The grouping passes are shared (4 key sets for any n); each
+// rule still filters every line and scans its own population.
 std::string GeneratedRules(int n) {
   static const char* kKeys[] = {"insured_id", "provider_id", "insured_id, provider_id", "insured_id, service_code"};
   std::string out = "ruleset \"generated\"\ncalendar jalali\n";
   for (int i = 0; i < n; ++i) {
     const std::string keys = kKeys[i % 4];
-    out += "rule r" + std::to_string(i) + " stage " + std::to_string(1 + i % 2) + "\n";
+    char code[16];
+    std::snprintf(code, sizeof code, "D%05d", i % 400);
+    out += "rule r" + std::to_string(i) + " stage " + std::to_string(1 + i % 2) + "\n  when service_code == \"" + code + "\"\n";
     switch ((i / 4) % 4) {
-      case 0: out += "  limit count per " + keys + " per month <= " + std::to_string(5 + i % 17) + "\n  warn\n"; break;
-      case 1: out += "  when amount > " + std::to_string(100000 + 1000 * i) + "\n  limit sum(amount) per " + keys +
-                     " per year <= " + std::to_string(1000000 * (50 + i % 13)) + "\n  reject deduct excess\n"; break;
+      case 0: out += "  limit count per " + keys + " per month <= " + std::to_string(2 + i % 5) + "\n  warn\n"; break;
+      case 1: out += "  limit sum(quantity) per " + keys + " per year <= " + std::to_string(10 + i % 13) + "\n  reject deduct excess\n"; break;
       case 2: out += "  repeat per " + keys + " within " + std::to_string(2 + i % 29) + " days\n  warn\n"; break;
-      default: out += "  when quantity > " + std::to_string(i % 3) + "\n  limit count per " + keys + " per rolling " +
-                      std::to_string(3 + i % 20) + " days <= " + std::to_string(3 + i % 7) + "\n  warn\n"; break;
+      default: out += "  limit count per " + keys + " per rolling " + std::to_string(3 + i % 20) + " days <= " +
+                      std::to_string(1 + i % 3) + "\n  warn\n"; break;
     }
   }
   return out;
