@@ -1,8 +1,10 @@
 // Micro-benchmarks: one rule per run over 1M loaded generated lines (bind +
 // evaluate), one per kernel family (comparisons on codes, `in` sets, table
 // lookups, arithmetic with nulls) and per grouped scan (limit count/sum,
-// rolling, repeat, conflict with, conflict pairs); and the cost of a rule set
-// against its size: 10, 100 and 1,000 generated rules sharing 4 key sets.
+// rolling, repeat, conflict with, conflict pairs); the cost of a rule set
+// against its size (10, 100 and 1,000 generated rules sharing 4 key sets);
+// and pathological rule sets on 100,000 lines (a 100,000-day rolling window,
+// 10,000 rules on one key, a pair table where every code pairs with every other).
 
 #include <benchmark/benchmark.h>
 
@@ -64,13 +66,43 @@ std::string GeneratedRules(int n) {
   return out;
 }
 
-void RunRules(benchmark::State& state, const std::string& text) {
+// Pathological rule sets (robustness issue): their cost must stay
+// proportional to their input. Run on 100,000 lines.
+std::string ManyRulesOneKey(int n) {
+  std::string out = "ruleset \"many\"\n";
+  for (int i = 0; i < n; ++i)
+    out += "rule r" + std::to_string(i) + "\n  when amount > " + std::to_string(1000 * i) +
+           "\n  limit count per insured_id per month <= " + std::to_string(3 + i % 11) + "\n  warn\n";
+  return out;
+}
+
+std::string AllPairs(int codes) {
+  // Every one of the `codes` most frequent drug codes pairs with every other.
+  std::string out = "ruleset \"pairs\"\npairs p = {";
+  char a[16], b[16];
+  bool first = true;
+  for (int i = 0; i < codes; ++i)
+    for (int j = 0; j < codes; ++j) {
+      if (i == j) continue;
+      std::snprintf(a, sizeof a, "D%05d", i);
+      std::snprintf(b, sizeof b, "D%05d", j);
+      out += std::string(first ? " " : ", ") + "(\"" + a + "\", \"" + b + "\")";
+      first = false;
+    }
+  return out + " }\nrule r\n  conflict pairs p per insured_id within 365 days\n  reject\n";
+}
+
+void RunRulesOn(benchmark::State& state, const std::string& text, int64_t lines);
+
+void RunRules(benchmark::State& state, const std::string& text) { RunRulesOn(state, text, kLines); }
+
+void RunRulesOn(benchmark::State& state, const std::string& text, int64_t lines) {
   std::unique_ptr<Rules> rules = Rules::FromText("bench.sanad", text);
   if (!rules->ok()) {
     state.SkipWithError(rules->RenderDiagnostics().c_str());
     return;
   }
-  const LoadedClaims& claims = ExampleClaims(kLines);
+  const LoadedClaims& claims = ExampleClaims(lines);
   EvalOptions eo;
   eo.threads = static_cast<int>(state.range(0));
   size_t hits = 0;
@@ -86,6 +118,25 @@ void RunRules(benchmark::State& state, const std::string& text) {
 }
 
 void BM_RuleCount(benchmark::State& state) { RunRules(state, GeneratedRules(static_cast<int>(state.range(1)))); }
+void BM_PathologicalRollingWindow(benchmark::State& state) {
+  RunRulesOn(state, "ruleset \"w\"\nrule r\n  limit count per insured_id per rolling " + std::to_string(state.range(1)) +
+                        " days <= 50\n  warn\n", 100000);
+}
+BENCHMARK(BM_PathologicalRollingWindow)->ArgsProduct({{1}, {30, 100000}})->ArgNames({"threads", "days"})
+    ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
+
+void BM_PathologicalRulesOnOneKey(benchmark::State& state) {
+  RunRulesOn(state, ManyRulesOneKey(static_cast<int>(state.range(1))), 100000);
+}
+BENCHMARK(BM_PathologicalRulesOnOneKey)->ArgsProduct({{2}, {1000, 10000}})->ArgNames({"threads", "rules"})
+    ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
+
+void BM_PathologicalAllPairs(benchmark::State& state) {
+  RunRulesOn(state, AllPairs(static_cast<int>(state.range(1))), 100000);
+}
+BENCHMARK(BM_PathologicalAllPairs)->ArgsProduct({{1}, {100, 400}})->ArgNames({"threads", "codes"})
+    ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
+
 BENCHMARK(BM_RuleCount)->ArgsProduct({{2}, {10, 100, 1000}})->ArgNames({"threads", "rules"})
     ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
 

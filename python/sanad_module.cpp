@@ -648,10 +648,12 @@ PYBIND11_MODULE(_sanad, m) {
         }
         return out;
       })
+      .def("set_key_budget", [](PyEngine& e, int64_t n) { e.engine->SetKeyBudget(n); })
       .def("memory", [](const PyEngine& e) {
         const OnlineMemory mem = e.engine->Memory();
         py::dict d;
         d["history_lines"] = mem.history_lines;
+        d["keys"] = mem.keys;
         d["groups"] = mem.groups;
         d["entries"] = mem.entries;
         d["state_bytes"] = mem.state_bytes;

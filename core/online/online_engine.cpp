@@ -161,6 +161,13 @@ struct OnlineEngine::State {
   Days horizon = 0;
   std::vector<RuleValues> vals;
   static constexpr int32_t kUnknownGroup = -2;
+  struct NewGroup {
+    int ks;
+    uint64_t key;
+    std::vector<int64_t> tuple;
+  };
+  std::vector<NewGroup>* new_groups = nullptr;  // set while judging a claim
+  int64_t key_budget = 0;                       // max groups over all key sets; 0 = no limit
   std::vector<int32_t> group_cache;
 
   explicit State(const Plan& p) : plan(p), store(p.schema) {
@@ -248,15 +255,45 @@ struct OnlineEngine::State {
         key = (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
       }
       auto [it, fresh] = ks.packed_ids.try_emplace(key, ks.groups);
-      if (fresh) ++ks.groups;
+      if (fresh) {
+        ++ks.groups;
+        if (new_groups) new_groups->push_back(NewGroup{ks_index, key, {}});
+      }
       return it->second;
     }
     std::vector<int64_t> tuple(ks.fields.size());
     for (size_t i = 0; i < ks.fields.size(); ++i)
       if (!KeyValue(ks.fields[i], row, &tuple[i])) return -1;
-    auto [it, fresh] = ks.tuple_ids.try_emplace(std::move(tuple), ks.groups);
-    if (fresh) ++ks.groups;
+    auto [it, fresh] = ks.tuple_ids.try_emplace(tuple, ks.groups);
+    if (fresh) {
+      ++ks.groups;
+      if (new_groups) new_groups->push_back(NewGroup{ks_index, 0, std::move(tuple)});
+    }
     return it->second;
+  }
+
+  int64_t TotalGroups() const {
+    int64_t n = 0;
+    for (const KeySet& ks : key_sets) n += ks.groups;
+    return n;
+  }
+
+  // Forgets the groups created since new_groups was set (newest first; they
+  // hold the highest ids), and the logs sized for them.
+  void DropNewGroups(std::vector<NewGroup>& created) {
+    for (auto it = created.rbegin(); it != created.rend(); ++it) {
+      KeySet& ks = key_sets[static_cast<size_t>(it->ks)];
+      if (ks.packed) ks.packed_ids.erase(it->key);
+      else ks.tuple_ids.erase(it->tuple);
+      --ks.groups;
+    }
+    for (RuleState& rs : rules) {
+      if (rs.key_set < 0) continue;
+      const size_t groups = static_cast<size_t>(key_sets[static_cast<size_t>(rs.key_set)].groups);
+      if (rs.limits.size() > groups) rs.limits.resize(groups);
+      if (rs.events.size() > groups) rs.events.resize(groups);
+    }
+    created.clear();
   }
 
   LimitLog& LimitLogOf(int r, int32_t g) {
@@ -595,6 +632,8 @@ Result<ClaimVerdict> OnlineEngine::Judge(const ClaimBatch& claim, bool commit) {
   std::vector<Undo> undo;
   std::vector<Hit> hits;
   std::vector<int64_t> hit_v;
+  std::vector<State::NewGroup> created;
+  s.new_groups = &created;
   ClaimVerdict out;
   out.lines.resize(m);
   for (int k : by_order) {
@@ -633,18 +672,32 @@ Result<ClaimVerdict> OnlineEngine::Judge(const ClaimBatch& claim, bool commit) {
     s.primary[row] = line.primary_rule;
     out.lines[static_cast<size_t>(k)] = std::move(line);
   }
-  if (commit) {
+  s.new_groups = nullptr;
+  const bool over_budget = s.key_budget > 0 && !created.empty() && s.TotalGroups() > s.key_budget;
+  if (commit && !over_budget) {
     std::vector<RowIndex>& list = s.claims[s.store.column(kClaimId).codes[n0]];
     for (RowIndex k = 0; k < m; ++k) list.push_back(n0 + k);
   } else {
+    // A dry run, or a claim over the key budget: history as it was.
+    const int64_t groups = s.TotalGroups();
     s.UndoAll(undo);
+    s.DropNewGroups(created);
     TruncateRows(s.store, n0);
     s.TruncateMeta(n0);
     s.next_seq = seq0;
     s.next_ord = ord0;
     s.RefreshSource();
+    if (over_budget)
+      return Status::Limit("claim '" + std::string(id) + "' would raise the engine's keys to " + std::to_string(groups) +
+                           ", over its budget of " + std::to_string(s.key_budget) +
+                           " (compact, or raise the budget with SetKeyBudget)");
   }
   return out;
+}
+
+void OnlineEngine::SetKeyBudget(int64_t max_keys) {
+  std::lock_guard<SpinMutex> lock(mu_);
+  s_->key_budget = max_keys;
 }
 
 Status OnlineEngine::Retract(std::string_view claim_id) {
@@ -833,6 +886,7 @@ Status OnlineEngine::Restore(const std::string& path) {
   s.Rebind();
   s.RebuildLogs(/*judge=*/false);
   std::lock_guard<SpinMutex> lock(mu_);
+  fresh->key_budget = s_->key_budget;  // a setting of this engine, not part of the snapshot
   s_ = std::move(fresh);
   return Status::Ok();
 }
@@ -857,6 +911,7 @@ OnlineMemory OnlineEngine::Memory() const {
       m.state_bytes += sizeof(EventLog) + l.e.capacity() * sizeof(EventEntry);
     }
   }
+  m.keys = s.TotalGroups();
   m.history_bytes = s.store.ColumnBytes() + s.store.DictionaryBytes() +
                     s.ord.capacity() * (8 + 1 + 8 + 1 + 8 + 4);
   return m;

@@ -83,6 +83,7 @@ struct ReconcileDiff {
 
 struct OnlineMemory {
   int64_t history_lines = 0;  // committed, not retracted
+  int64_t keys = 0;           // distinct key tuples over all `per` lists (what SetKeyBudget bounds)
   int64_t groups = 0;         // (rule, key) groups with state
   int64_t entries = 0;        // log entries over all groups
   size_t state_bytes = 0;     // logs and key maps
@@ -147,6 +148,11 @@ class OnlineEngine {
   /// truncated, corrupted or foreign snapshot and then leaves the engine as it was.
   Status Snapshot(const std::string& path) const;
   Status Restore(const std::string& path);
+
+  /// Bounds the distinct key tuples (over every `per` list) the engine keeps;
+  /// a claim that would exceed it is refused (StatusCode::kLimitExceeded)
+  /// and changes nothing. 0 (the default) means no bound.
+  void SetKeyBudget(int64_t max_keys);
 
   OnlineMemory Memory() const;
   const Plan& plan() const { return plan_; }

@@ -607,6 +607,11 @@ class Engine:
                 "batch_deduction", "online_primary_rule", "batch_primary_rule"]
         return pd.DataFrame(self._core.reconcile(claims._core), columns=cols)
 
+    def set_key_budget(self, max_keys: int) -> None:
+        """Bounds the distinct keys the engine keeps (0 = no bound); a claim that
+        would exceed it raises ValueError and changes nothing."""
+        self._core.set_key_budget(int(max_keys))
+
     def memory(self) -> dict:
-        """history_lines, groups, entries, state_bytes, history_bytes."""
+        """history_lines, keys, groups, entries, state_bytes, history_bytes."""
         return dict(self._core.memory())

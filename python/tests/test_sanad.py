@@ -263,6 +263,10 @@ def test_engine_check_commit_retract_snapshot_restore_reconcile(tmp_path):
     batch = sanad.Claims.from_pandas(pd.DataFrame([visit("A", insured="A"), visit("C", insured="C")]), ruleset=rs)
     rec = eng.reconcile(batch)
     assert list(rec["claim_id"]) == ["C"] and rec["online_status"][0] == "rejected" and rec["batch_status"][0] == "accepted"
+    eng.set_key_budget(eng.memory()["keys"])
+    with pytest.raises(ValueError, match="budget"):
+        eng.check_and_commit(visit("N", provider="P-new"))
+    eng.set_key_budget(0)
     with pytest.raises(ValueError, match="compaction horizon"):
         eng.compact("2025-06-01")
         eng.check_and_commit(visit("E", day="2025-05-02"))

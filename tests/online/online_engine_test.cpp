@@ -338,6 +338,50 @@ rule two_per_provider_day stage 2
   EXPECT_EQ(static_cast<int64_t>(d->lines[0].hits[0].total), 3);
 }
 
+TEST(OnlineEngineTest, KeyBudgetRefusesClaimsThatWouldAddKeysAndChangesNothing) {
+  std::unique_ptr<Rules> rules = Rules::FromText("budget.sanad", R"(ruleset "budget"
+rule monthly
+  limit count per insured_id per month <= 5
+  warn
+)");
+  ASSERT_TRUE(rules->ok());
+  OnlineEngine engine(*rules->plan());
+  engine.SetKeyBudget(3);
+  auto claim = [](const std::string& id, const std::string& insured) {
+    return "{\"claim_id\":\"" + id + "\",\"insured_id\":\"" + insured +
+           "\",\"fund\":\"rural\",\"provider_sector\":\"public\",\"provider_id\":\"P1\","
+           "\"service_date\":\"2025-05-01\",\"service_code\":\"V1\",\"amount\":100}";
+  };
+  for (const char* insured : {"I1", "I2", "I3"}) ASSERT_TRUE(engine.CheckJson(claim(std::string("C") + insured, insured), true).ok());
+  EXPECT_EQ(engine.Memory().keys, 3);
+  EXPECT_TRUE(engine.CheckJson(claim("D", "I4"), false).ok() == false);  // a dry run is refused too
+  Result<ClaimVerdict> over = engine.CheckJson(claim("E", "I4"), true);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().code(), StatusCode::kLimitExceeded);
+  EXPECT_NE(over.status().message().find("over its budget of 3"), std::string::npos) << over.status().message();
+  EXPECT_EQ(engine.Memory().keys, 3);
+  EXPECT_EQ(engine.Memory().history_lines, 3);
+  Result<ClaimVerdict> known = engine.CheckJson(claim("F", "I1"), true);  // an existing key is fine
+  ASSERT_TRUE(known.ok());
+  EXPECT_EQ(known->lines[0].seq, 4);  // the refused claim used no seq
+  engine.SetKeyBudget(0);
+  EXPECT_TRUE(engine.CheckJson(claim("E", "I4"), true).ok());
+  EXPECT_EQ(engine.Memory().keys, 4);
+}
+
+TEST(OnlineEngineTest, DryRunsLeaveNoKeysBehind) {
+  std::unique_ptr<Rules> rules = Rules::FromText("stress.sanad", kCapRules);
+  ASSERT_TRUE(rules->ok());
+  OnlineEngine engine(*rules->plan());
+  for (int i = 0; i < 100; ++i)
+    ASSERT_TRUE(engine.CheckJson("{\"claim_id\":\"X\",\"insured_id\":\"I" + std::to_string(i) +
+                                     "\",\"fund\":\"rural\",\"provider_sector\":\"public\",\"provider_id\":\"P" + std::to_string(i) +
+                                     "\",\"service_date\":\"2025-05-01\",\"service_code\":\"V1\",\"amount\":100}",
+                                 false).ok());
+  EXPECT_EQ(engine.Memory().keys, 0);
+  EXPECT_EQ(engine.Memory().state_bytes < 4096, true) << engine.Memory().state_bytes;
+}
+
 TEST(OnlineEngineTest, CorruptedOrTruncatedSnapshotIsRefusedAndStateKept) {
   std::unique_ptr<Rules> rules = Rules::FromText("stress.sanad", kCapRules);
   ASSERT_TRUE(rules->ok());
