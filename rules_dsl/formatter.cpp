@@ -91,10 +91,20 @@ void Emit(const Expr& e, std::string& out) {
         out += "not ";
         EmitChild(*e.args[0], 3, out);
       } else {
+        const Expr& child = *e.args[0];
+        if (child.kind == ExprKind::kLiteral && child.lit.kind == Literal::kInt) {
+          // The parser folds "-" followed by an integer literal into one
+          // literal, so a negation of a literal (written "-(5)") keeps its
+          // parentheses; "-5" would parse back as a different tree.
+          out += "-(";
+          Emit(child, out);
+          out += ')';
+          return;
+        }
         out += '-';
-        // "- -x" keeps two tokens readable; a negative literal child needs a space too.
-        if (Precedence(*e.args[0]) == 7) out += ' ';
-        EmitChild(*e.args[0], 7, out);
+        // "- -x" keeps two tokens readable.
+        if (Precedence(child) == 7) out += ' ';
+        EmitChild(child, 7, out);
       }
       return;
     case ExprKind::kBinary: {

@@ -123,5 +123,13 @@ TEST(FormatterTest, CommentWithTrailingCarriageReturnsIsIdempotent) {
   EXPECT_EQ(Fmt("# note  \r\r\nrule a\r\n  reject\r\n"), "# note\nrule a\n  reject\n");
 }
 
+// Found by fuzz_rules: "--0" lost a minus per formatting pass, because the
+// parser folds "-" and an integer literal into one literal.
+TEST(FormatterTest, NegatedIntegerLiteralsKeepTheirShape) {
+  CheckRoundTrip("rule a\n  when amount > ----------0\n  reject\n");
+  CheckRoundTrip("rule a\n  when amount > -(5) + -(-5) - -5\n  reject\n");
+  EXPECT_EQ(Fmt("rule a\n  when amount > --5\n  reject\n"), "rule a\n  when amount > -(-5)\n  reject\n");
+}
+
 }  // namespace
 }  // namespace sanad::dsl
