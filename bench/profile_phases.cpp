@@ -3,13 +3,15 @@
 #include "core/exec/batch_evaluator.h"
 #include "core/exec/bound_plan.h"
 #include <chrono>
+#include "core/big_vector.h"
 using namespace sanad;
 int main(int argc, char** argv) {
   int64_t n = argc > 1 ? atoll(argv[1]) : 1000000;
   int threads = argc > 2 ? atoi(argv[2]) : 1;
   const LoadedClaims& c = bench::ExampleClaims(n);
   const Plan& plan = *bench::ExampleRules().plan();
-  for (int it = 0; it < 3; ++it) {
+  const int runs = argc > 3 ? atoi(argv[3]) : 3;
+  for (int it = 0; it < runs; ++it) {
     auto t0 = std::chrono::steady_clock::now();
     auto bound = Bind(plan, c.batch);
     auto t1 = std::chrono::steady_clock::now();
@@ -21,6 +23,7 @@ int main(int argc, char** argv) {
     for (double s : p.stage_seconds) printf(" %.3f", s);
     printf(" assemble %.3f\n  rules:", p.assemble);
     for (size_t i = 0; i < p.rule_seconds.size(); ++i) printf(" %s=%.3f", plan.rules[i].name.c_str(), p.rule_seconds[i]);
-    printf("\n");
+    const BigBufferCacheStats cs = GetBigBufferCacheStats();
+    printf("\n  big buffers: %zu reused, %zu mapped (%.0f MB), %.0f MB cached\n", cs.reused, cs.mapped, cs.mapped_bytes / 1e6, cs.cached_bytes / 1e6);
   }
 }

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/big_vector.h"
 #include "compiler/reference_data.h"
 #include "core/exec/batch_evaluator.h"
 #include "core/exec/bound_plan.h"
@@ -584,6 +585,11 @@ PYBIND11_MODULE(_sanad, m) {
         if (!verdicts.empty()) { Status st = WriteVerdicts(verdicts, p, r.claims->loaded.batch, r.v); if (!st.ok()) Throw(st); }
         if (!hits.empty()) { Status st = WriteHits(hits, p, r.claims->loaded.batch, r.v); if (!st.ok()) Throw(st); }
       });
+  m.def("release_cached_memory", [] {
+    const size_t held = sanad::GetBigBufferCacheStats().cached_bytes;
+    sanad::ReleaseBigBufferCache();
+    return held;
+  });
   m.def("evaluate", &Evaluate, py::arg("ruleset"), py::arg("claims"), py::arg("threads") = 0);
 
   py::class_<PyEngine, std::shared_ptr<PyEngine>>(m, "Engine")

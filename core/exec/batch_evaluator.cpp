@@ -263,15 +263,22 @@ class Evaluator {
   // Calls fn(ks, rows, n) for blocks of up to kChunk population lines in line order.
   template <typename Fn>
   void ForPopulationBlocks(const BigVector<uint8_t>& pop, Fn fn) const {
-    RowIndex ks[kChunk], rows[kChunk];
-    int n = 0;
-    for (RowIndex k = 0; k < n_; ++k) {
-      if (!pop[k]) continue;
-      ks[n] = k;
-      rows[n++] = order_[k];
-      if (n == kChunk) { fn(ks, rows, n); n = 0; }
+    // Branch-free compaction: populations are often near half the lines,
+    // where a branch per line mispredicts constantly.
+    RowIndex ks[kChunk + 1], rows[kChunk];
+    const uint8_t* p = pop.data();
+    RowIndex k = 0;
+    while (k < n_) {
+      int n = 0;
+      const RowIndex stop = std::min<RowIndex>(n_, k + kChunk);  // at most kChunk lines per block
+      for (; k < stop; ++k) {
+        ks[n] = k;
+        n += p[k] != 0;
+      }
+      if (n == 0) continue;
+      for (int i = 0; i < n; ++i) rows[i] = order_[ks[i]];
+      fn(ks, rows, n);
     }
-    if (n) fn(ks, rows, n);
   }
 
   void ScanLimit(int r, const BigVector<uint8_t>& pop, RuleOutput& out) {
@@ -448,12 +455,15 @@ class Evaluator {
   }
 
   // Merges the rules' row-sorted hit lists into (row, rule) order and
-  // computes every line's verdict, in one sequential pass.
+  // computes every line's verdict. Row blocks are merged in parallel: a
+  // block's first hit of each rule is found by binary search, and its first
+  // output slot is the sum of those positions (every hit of an earlier row
+  // comes first), so blocks need no coordination and the bytes do not
+  // depend on the thread count.
   Verdicts Assemble(std::vector<RuleOutput>& outputs) {
     Verdicts v;
     const size_t nr = outputs.size();
     v.rules.resize(nr);
-    size_t total = 0;
     tbb::parallel_for(size_t{0}, nr, [&](size_t r) {
       SortHitsByRow(outputs[r]);
       RuleStats& s = v.rules[r];
@@ -461,43 +471,55 @@ class Evaluator {
       s.hits = static_cast<int64_t>(outputs[r].hits.size());
       for (const Hit& h : outputs[r].hits) s.deduction += h.deduction;
     });
+    size_t total = 0;
     for (const RuleOutput& o : outputs) total += o.hits.size();
     v.hits.resize(total);
     v.hit_begin.resize(static_cast<size_t>(n_) + 1);
     v.status.resize(n_);
     v.deduction.resize(n_);
     v.primary_rule.resize(n_);
-    std::vector<size_t> pos(nr, 0);
-    BigVector<uint8_t> reject(nr);
+    std::vector<uint8_t> reject(nr);
     for (size_t r = 0; r < nr; ++r) reject[r] = plan_.rules[r].reject;
-    // Next row with a hit in any rule; rules are few, so a linear scan of heads is fine.
-    size_t out = 0;
-    RowIndex row = 0;
-    while (row < n_) {
-      RowIndex next_hit = n_;
-      for (size_t r = 0; r < nr; ++r)
-        if (pos[r] < outputs[r].hits.size()) next_hit = std::min(next_hit, outputs[r].hits[pos[r]].row);
-      for (; row < next_hit; ++row) {  // lines without hits
+    constexpr RowIndex kBlock = 1 << 16;
+    const RowIndex blocks = (n_ + kBlock - 1) / kBlock;
+    tbb::parallel_for(RowIndex{0}, blocks, [&](RowIndex b) {
+      const RowIndex lo = b * kBlock, hi = std::min<RowIndex>(n_, lo + kBlock);
+      std::vector<size_t> pos(nr), end(nr);
+      size_t out = 0;
+      for (size_t r = 0; r < nr; ++r) {
+        const BigVector<Hit>& h = outputs[r].hits;
+        auto by_row = [](const Hit& x, RowIndex row) { return x.row < row; };
+        pos[r] = static_cast<size_t>(std::lower_bound(h.begin(), h.end(), lo, by_row) - h.begin());
+        end[r] = static_cast<size_t>(std::lower_bound(h.begin() + static_cast<ptrdiff_t>(pos[r]), h.end(), hi, by_row) - h.begin());
+        out += pos[r];
+      }
+      RowIndex row = lo;
+      while (row < hi) {
+        RowIndex next_hit = hi;  // next row with a hit in any rule
+        for (size_t r = 0; r < nr; ++r)
+          if (pos[r] < end[r]) next_hit = std::min(next_hit, outputs[r].hits[pos[r]].row);
+        for (; row < next_hit; ++row) {  // lines without hits
+          v.hit_begin[row] = static_cast<uint32_t>(out);
+          v.status[row] = LineStatus::kAccepted;
+          v.deduction[row] = 0;
+          v.primary_rule[row] = -1;
+        }
+        if (row >= hi) break;
         v.hit_begin[row] = static_cast<uint32_t>(out);
-        v.status[row] = LineStatus::kAccepted;
-        v.deduction[row] = 0;
-        v.primary_rule[row] = -1;
+        VerdictAccumulator acc;
+        for (size_t r = 0; r < nr; ++r) {  // declaration order
+          if (pos[r] >= end[r] || outputs[r].hits[pos[r]].row != row) continue;
+          const Hit& h = outputs[r].hits[pos[r]++];
+          v.hits[out++] = h;
+          acc.Add(h.rule, reject[r] != 0, h.deduction);
+        }
+        v.status[row] = acc.status;
+        v.deduction[row] = acc.Deduction(amount_[row]);
+        v.primary_rule[row] = acc.primary;
+        ++row;
       }
-      if (row >= n_) break;
-      v.hit_begin[row] = static_cast<uint32_t>(out);
-      VerdictAccumulator acc;
-      for (size_t r = 0; r < nr; ++r) {  // declaration order
-        if (pos[r] >= outputs[r].hits.size() || outputs[r].hits[pos[r]].row != row) continue;
-        const Hit& h = outputs[r].hits[pos[r]++];
-        v.hits[out++] = h;
-        acc.Add(h.rule, reject[r] != 0, h.deduction);
-      }
-      v.status[row] = acc.status;
-      v.deduction[row] = acc.Deduction(amount_[row]);
-      v.primary_rule[row] = acc.primary;
-      ++row;
-    }
-    v.hit_begin[n_] = static_cast<uint32_t>(out);
+    });
+    v.hit_begin[n_] = static_cast<uint32_t>(total);
     for (RuleOutput& o : outputs) o = RuleOutput();
     return v;
   }

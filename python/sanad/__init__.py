@@ -37,10 +37,20 @@ from . import _sanad
 
 __all__ = [
     "CompileError", "Diagnostic", "RuleSet", "Claims", "Result", "Comparison", "Engine",
-    "compile", "read_ndjson", "read_csv", "compare",
+    "compile", "read_ndjson", "read_csv", "compare", "release_cached_memory",
 ]
 
 _STATUS = ["accepted", "warned", "rejected"]
+
+
+def release_cached_memory() -> int:
+    """Hand the evaluator's cached work buffers back to the OS.
+
+    Evaluation keeps its large buffers (up to 4 GiB) after a run so that the
+    next run of a similar size skips the kernel's page faults; call this
+    after a big what-if session to shrink the process. Returns the bytes
+    released."""
+    return int(_sanad.release_cached_memory())
 
 
 class Diagnostic:
