@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
 #include <unordered_map>
 
@@ -34,8 +35,16 @@ struct Cache {
   size_t mapped_bytes = 0;
 };
 
+Cache* NewCache() {
+  Cache* c = new Cache();
+  // SANAD_BUFFER_CACHE_MB overrides the default limit (0 turns the cache off).
+  if (const char* env = std::getenv("SANAD_BUFFER_CACHE_MB"); env != nullptr && *env != '\0')
+    c->limit = static_cast<size_t>(std::strtoull(env, nullptr, 10)) << 20;
+  return c;
+}
+
 Cache& TheCache() {
-  static Cache* cache = new Cache();  // never destroyed: buffers may be released during exit
+  static Cache* cache = NewCache();  // never destroyed: buffers may be released during exit
   return *cache;
 }
 
