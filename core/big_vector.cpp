@@ -72,8 +72,10 @@ void* Acquire(size_t bytes) {
   Cache& c = TheCache();
   {
     std::lock_guard<std::mutex> lock(c.mu);
-    // Best fit among cached buffers: they are resident already, so lending
-    // a larger one costs no memory; the whole mapping comes back on Release.
+    // Best fit among cached buffers (resident already). One at most twice
+    // the request is lent whole and comes back whole on Release; a larger
+    // one gives its tail back to the OS first, so a small long-lived vector
+    // never pins a huge mapping.
     size_t best = c.free.size();
     for (size_t i = 0; i < c.free.size(); ++i) {
       const size_t have = c.free[i].first;
@@ -85,7 +87,8 @@ void* Acquire(size_t bytes) {
       c.free.pop_back();
       c.bytes -= have;
       ++c.reused;
-      if (have != len) c.lent[p] = have;
+      if (have > 2 * len) munmap(static_cast<char*>(p) + len, have - len);
+      else if (have != len) c.lent[p] = have;
       return p;
     }
     ++c.mapped;

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "core/big_vector.h"
 #include "compiler/reference_data.h"
+#include "core/big_vector.h"
 #include "core/exec/batch_evaluator.h"
 #include "core/exec/bound_plan.h"
 #include "core/exec/expr_evaluator.h"

@@ -265,7 +265,7 @@ class Evaluator {
   void ForPopulationBlocks(const BigVector<uint8_t>& pop, Fn fn) const {
     // Branch-free compaction: populations are often near half the lines,
     // where a branch per line mispredicts constantly.
-    RowIndex ks[kChunk + 1], rows[kChunk];
+    RowIndex ks[kChunk], rows[kChunk];  // a block spans at most kChunk lines
     const uint8_t* p = pop.data();
     RowIndex k = 0;
     while (k < n_) {

@@ -679,7 +679,7 @@ Result<ClaimVerdict> OnlineEngine::Judge(const ClaimBatch& claim, bool commit) {
     for (RowIndex k = 0; k < m; ++k) list.push_back(n0 + k);
   } else {
     // A dry run, or a claim over the key budget: history as it was.
-    const int64_t groups = s.TotalGroups();
+    const int64_t groups = over_budget ? s.TotalGroups() : 0;  // for the message
     s.UndoAll(undo);
     s.DropNewGroups(created);
     TruncateRows(s.store, n0);

@@ -46,6 +46,14 @@ TEST_F(BigVectorCacheTest, ReleasedBufferIsReusedAndNewVectorsAreStillZeroed) {
   EXPECT_EQ(x.data(), first);
 }
 
+TEST_F(BigVectorCacheTest, AFarLargerCachedBufferIsTrimmedBeforeItIsLent) {
+  { BigVector<int64_t> huge(8 * kBig); }  // 128 MiB cached
+  BigVector<int64_t> small(kBig);         // 16 MiB: the 112 MiB tail goes back to the OS
+  EXPECT_EQ(GetBigBufferCacheStats().cached_bytes, 0u);
+  small = BigVector<int64_t>();
+  EXPECT_EQ(GetBigBufferCacheStats().cached_bytes, kBig * sizeof(int64_t));
+}
+
 TEST_F(BigVectorCacheTest, LimitZeroKeepsNothingAndSmallBuffersBypassTheCache) {
   SetBigBufferCacheLimit(0);
   { BigVector<int64_t> v(kBig, 7); }
