@@ -3,6 +3,7 @@
 #include "core/exec/batch_evaluator.h"
 #include "core/exec/bound_plan.h"
 #include <chrono>
+#include <sys/resource.h>
 #include "core/big_vector.h"
 using namespace sanad;
 int main(int argc, char** argv) {
@@ -12,18 +13,21 @@ int main(int argc, char** argv) {
   const Plan& plan = *bench::ExampleRules().plan();
   const int runs = argc > 3 ? atoi(argv[3]) : 3;
   for (int it = 0; it < runs; ++it) {
+    rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
     auto t0 = std::chrono::steady_clock::now();
     auto bound = Bind(plan, c.batch);
     auto t1 = std::chrono::steady_clock::now();
     EvalOptions eo; eo.threads = threads;
     Verdicts v = EvaluateBatch(*bound, c.batch, eo);
     auto t2 = std::chrono::steady_clock::now();
+    getrusage(RUSAGE_SELF, &ru1);
     auto& p = v.profile;
     printf("bind %.3f eval %.3f | order %.3f group %.3f stages", std::chrono::duration<double>(t1-t0).count(), std::chrono::duration<double>(t2-t1).count(), p.order, p.grouping);
     for (double s : p.stage_seconds) printf(" %.3f", s);
     printf(" assemble %.3f\n  rules:", p.assemble);
     for (size_t i = 0; i < p.rule_seconds.size(); ++i) printf(" %s=%.3f", plan.rules[i].name.c_str(), p.rule_seconds[i]);
     const BigBufferCacheStats cs = GetBigBufferCacheStats();
-    printf("\n  big buffers: %zu reused, %zu mapped (%.0f MB), %.0f MB cached\n", cs.reused, cs.mapped, cs.mapped_bytes / 1e6, cs.cached_bytes / 1e6);
+    printf("\n  big buffers: %zu reused, %zu mapped (%.0f MB), %.0f MB cached; %ld page faults (4 KiB or 2 MiB) in bind+eval\n", cs.reused, cs.mapped, cs.mapped_bytes / 1e6, cs.cached_bytes / 1e6, ru1.ru_minflt - ru0.ru_minflt);
   }
 }

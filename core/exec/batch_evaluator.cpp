@@ -13,18 +13,20 @@
 #include "core/check.h"
 #include "core/exec/deduction.h"
 #include "core/exec/expr_evaluator.h"
-#include "core/exec/group_index.h"
+#include "core/exec/key_partitions.h"
 #include "core/exec/line_order.h"
+#include "core/exec/window_log.h"
 
 namespace sanad {
 namespace {
 
 constexpr int kChunk = ExprEvaluator::kChunk;
 
-// Per-row calendar buckets for `per month` / `per year`, from a day-range table.
-class BucketTable {
+// LookBackFrom for every day of the batch and calendar periods (month,
+// year), so the scans need no calendar arithmetic per line.
+class LookBackTable {
  public:
-  BucketTable(const int32_t* days, RowIndex n, Calendar cal) {
+  LookBackTable(const int32_t* days, RowIndex n, Calendar cal) : cal_(cal) {
     if (n == 0) return;
     auto [lo, hi] = std::minmax_element(days, days + n);
     lo_ = *lo;
@@ -32,23 +34,21 @@ class BucketTable {
     month_.resize(static_cast<size_t>(range));
     year_.resize(static_cast<size_t>(range));
     for (int64_t i = 0; i < range; ++i) {
-      YearMonthDay p = DateParts(cal, static_cast<Days>(lo_ + i));
-      year_[static_cast<size_t>(i)] = p.year;
-      month_[static_cast<size_t>(i)] = p.year * 12 + (p.month - 1);
+      month_[static_cast<size_t>(i)] = BucketStart(cal, Period::kMonth, static_cast<Days>(lo_ + i));
+      year_[static_cast<size_t>(i)] = BucketStart(cal, Period::kYear, static_cast<Days>(lo_ + i));
     }
   }
-  int32_t Bucket(Period p, Days d) const {
-    switch (p) {
-      case Period::kDay: return d;
-      case Period::kMonth: return month_[static_cast<size_t>(d - lo_)];
-      case Period::kYear: return year_[static_cast<size_t>(d - lo_)];
-      default: return 0;
-    }
+  /// LookBackFrom(rule, cal, d) for a day d of the batch.
+  Days From(const RulePlan& rule, Days d) const {
+    if (rule.check == CheckKind::kLimit && rule.period == Period::kMonth) return month_[static_cast<size_t>(d - lo_)];
+    if (rule.check == CheckKind::kLimit && rule.period == Period::kYear) return year_[static_cast<size_t>(d - lo_)];
+    return LookBackFrom(rule, cal_, d);
   }
 
  private:
+  Calendar cal_;
   int64_t lo_ = 0;
-  BigVector<int32_t> month_, year_;
+  BigVector<Days> month_, year_;
 };
 
 struct RuleOutput {
@@ -57,62 +57,89 @@ struct RuleOutput {
   int64_t population = 0;
 };
 
+// The hits one key partition contributes to one rule.
+struct PartOutput {
+  std::vector<Hit> hits;
+  std::vector<int64_t> v;
+  int64_t population = 0;
+};
+
+// A key tuple's partitions and the columns its rules read, in their order.
+struct KeySetData {
+  KeyPartitions kp;                         // with service_code and sum() fields carried
+  std::map<int, BigVector<uint8_t>> valid;  // validity of the nullable sum() fields
+};
+
+// A stateful rule's per-line inputs, in its key partitions' order. The
+// populations of a stage's rules with the same keys are bits of shared byte
+// planes, so one gather into partition order serves up to eight of them.
+struct StatefulInput {
+  const uint8_t* plane = nullptr;  // bit `bit`: visible and `when` true
+  int bit = 0;
+  const uint8_t* j_plane = nullptr;  // conflict with: bit `j_bit`, the j side
+  int j_bit = 0;
+  const uint8_t* sum_valid = nullptr;  // sum field present (null: always)
+  const int64_t* vals = nullptr;       // sum field
+  bool In(RowIndex i) const { return ((plane[i] >> bit) & 1) & (sum_valid ? sum_valid[i] : 1); }
+  bool IsJ(RowIndex i) const { return (j_plane[i] >> j_bit) & 1; }
+};
+
+// Per-thread scratch of the partition scans.
+struct ScanScratch {
+  explicit ScanScratch(const BoundPlan& bound) : ev(bound) {}
+  std::vector<LimitLog> limits;
+  std::vector<EventLog> events;
+  ExprEvaluator ev;
+};
+
 class Evaluator {
  public:
-  Evaluator(const BoundPlan& bound, const ClaimBatch& batch)
-      : bound_(bound), plan_(*bound.plan), batch_(batch), n_(batch.size()),
+  Evaluator(const BoundPlan& bound, const ClaimBatch& batch, const EvalOptions& options)
+      : bound_(bound), plan_(*bound.plan), batch_(batch), n_(batch.size()), options_(options),
         days_(batch.column(kServiceDate).codes.data()), amount_(batch.column(kAmount).ints.data()),
-        buckets_(days_, n_, plan_.calendar) {}
+        look_back_(days_, n_, plan_.calendar) {}
 
   Verdicts Run() {
     using Clock = std::chrono::steady_clock;
     auto secs = [](Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); };
     EvalProfile prof;
     auto t = Clock::now();
-    order_ = ComputeLineOrder(batch_);
-    rank_.resize(n_);
-    days_s_.resize(n_);
-    tbb::parallel_for(tbb::blocked_range<RowIndex>(0, n_, 1 << 16), [&](const tbb::blocked_range<RowIndex>& b) {
-      for (RowIndex k = b.begin(); k < b.end(); ++k) {
-        rank_[order_[k]] = k;
-        days_s_[k] = days_[order_[k]];
-      }
-    });
+    rank_ = LineRanks(ComputeLineOrder(batch_));
     alive_.assign(n_, 1);
-    alive_s_.assign(n_, 1);
     prof.order = secs(t);
     t = Clock::now();
-    // One grouping pass per distinct key tuple, shared by the rules using it;
-    // group ids are then laid out in line order for the scans.
+    // One grouping pass per distinct key tuple, shared by the rules using it,
+    // then its lines split into key partitions.
     std::map<std::vector<int>, size_t> key_sets;
     for (const RulePlan& r : plan_.rules)
       if (r.check != CheckKind::kNone && !key_sets.count(r.keys)) key_sets.emplace(r.keys, key_sets.size());
-    groups_.resize(key_sets.size());
-    gid_s_.resize(key_sets.size());
+    parts_.resize(key_sets.size());
     std::vector<const std::vector<int>*> key_list(key_sets.size());
     for (auto& [k, i] : key_sets) key_list[i] = &k;
-    tbb::parallel_for(size_t{0}, key_list.size(), [&](size_t i) {
-      groups_[i] = BuildGroupIndex(batch_, *key_list[i]);
-      gid_s_[i] = Gather(groups_[i].gid);
-      RenumberInLineOrder(gid_s_[i], groups_[i].groups);
-      BigVector<int32_t>().swap(groups_[i].gid);  // only the line-order ids are used from here on
-    });
-    rule_group_.assign(plan_.rules.size(), -1);
+    rule_keys_.assign(plan_.rules.size(), -1);
     for (size_t r = 0; r < plan_.rules.size(); ++r)
-      if (plan_.rules[r].check != CheckKind::kNone) rule_group_[r] = static_cast<int>(key_sets[plan_.rules[r].keys]);
-    // Sorted copies of the int fields that `sum()` reads, and of service codes for pairs.
-    for (const RulePlan& r : plan_.rules) {
-      if (r.is_sum && !sorted_ints_.count(r.sum_field)) {
-        sorted_ints_[r.sum_field] = Gather(batch_.column(r.sum_field).ints);
-        if (batch_.column(r.sum_field).nullable) {
-          BigVector<uint8_t> valid(n_);
-          const Column& c = batch_.column(r.sum_field);
-          for (RowIndex k = 0; k < n_; ++k) valid[k] = c.valid.Get(order_[k]);
-          sorted_valid_[r.sum_field] = std::move(valid);
-        }
-      }
-      if (r.check == CheckKind::kConflictPairs && codes_s_.empty()) codes_s_ = Gather(batch_.column(kServiceCode).codes);
+      if (plan_.rules[r].check != CheckKind::kNone) rule_keys_[r] = static_cast<int>(key_sets[plan_.rules[r].keys]);
+    // Columns the scans read travel with the partitioning.
+    std::vector<Carry> carry(key_sets.size());
+    for (size_t r = 0; r < plan_.rules.size(); ++r) {
+      const RulePlan& rule = plan_.rules[r];
+      if (rule.check == CheckKind::kNone) continue;
+      Carry& c = carry[static_cast<size_t>(rule_keys_[r])];
+      if (rule.is_sum && std::find(c.int_fields.begin(), c.int_fields.end(), rule.sum_field) == c.int_fields.end())
+        c.int_fields.push_back(rule.sum_field);
+      if (rule.check == CheckKind::kConflictPairs) c.service_code = true;
     }
+    tbb::parallel_for(size_t{0}, key_list.size(), [&](size_t i) {
+      KeySetData& ks = parts_[i];
+      ks.kp = BuildKeyPartitions(batch_, *key_list[i], rank_, options_.groups_per_partition, carry[i]);
+      for (int f : carry[i].int_fields) {
+        const Column& c = batch_.column(f);
+        if (!c.nullable) continue;
+        BigVector<uint8_t> valid(ks.kp.size());
+        for (RowIndex j = 0; j < ks.kp.size(); ++j) valid[j] = c.valid.Get(ks.kp.row[j]);
+        ks.valid[f] = std::move(valid);
+      }
+    });
     prof.grouping = secs(t);
     prof.rule_seconds.assign(plan_.rules.size(), 0);
 
@@ -120,19 +147,11 @@ class Evaluator {
     for (size_t r = 0; r < plan_.rules.size(); ++r) stages[plan_.rules[r].stage].push_back(static_cast<int>(r));
     std::vector<RuleOutput> outputs(plan_.rules.size());
     for (auto& stage_rules : stages) {
-      const std::vector<int>& rules = stage_rules.second;
       t = Clock::now();
-      tbb::parallel_for(size_t{0}, rules.size(), [&](size_t i) {
-        const auto rt = Clock::now();
-        outputs[static_cast<size_t>(rules[i])] = EvalRule(rules[i]);
-        prof.rule_seconds[static_cast<size_t>(rules[i])] = secs(rt);
-      });
-      for (int r : rules)
+      RunStage(stage_rules.second, outputs, prof);
+      for (int r : stage_rules.second)
         if (plan_.rules[static_cast<size_t>(r)].reject)
-          for (const Hit& h : outputs[static_cast<size_t>(r)].hits) {
-            alive_[h.row] = 0;
-            alive_s_[rank_[h.row]] = 0;
-          }
+          for (const Hit& h : outputs[static_cast<size_t>(r)].hits) alive_[h.row] = 0;
       prof.stage_seconds.push_back(secs(t));
     }
     t = Clock::now();
@@ -143,105 +162,194 @@ class Evaluator {
   }
 
  private:
-  // values[order[k]] for every k: a column laid out in line order.
+  using Clock = std::chrono::steady_clock;
+  static double Since(Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); }
+
+  // values[row] for the lines of a key partitioning, in its order.
   template <typename T, typename A>
-  BigVector<T> Gather(const std::vector<T, A>& values) const {
-    BigVector<T> out(n_);
-    tbb::parallel_for(tbb::blocked_range<RowIndex>(0, n_, 1 << 16), [&](const tbb::blocked_range<RowIndex>& b) {
-      for (RowIndex k = b.begin(); k < b.end(); ++k) out[k] = values[order_[k]];
+  static BigVector<T> PartGather(const KeyPartitions& kp, const std::vector<T, A>& values) {
+    BigVector<T> out(kp.size());
+    tbb::parallel_for(tbb::blocked_range<RowIndex>(0, kp.size(), 1 << 16), [&](const tbb::blocked_range<RowIndex>& b) {
+      for (RowIndex i = b.begin(); i < b.end(); ++i) out[i] = values[kp.row[i]];
     });
     return out;
   }
 
-  // Renumbers group ids by first appearance in line order, so groups that are
-  // active at the same time (a claim's lines, a day's visits) have nearby ids
-  // and per-group state is touched almost sequentially by the scans.
-  static void RenumberInLineOrder(BigVector<int32_t>& gid_s, int32_t groups) {
-    BigVector<int32_t> renamed(static_cast<size_t>(groups), -1);
-    int32_t next = 0;
-    for (int32_t& g : gid_s) {
-      if (g < 0) continue;
-      int32_t& r = renamed[static_cast<size_t>(g)];
-      if (r < 0) r = next++;
-      g = r;
-    }
-  }
-
-  // Evaluates a condition for every line in input order (vectorised), AND-ed with `mask`.
-  BigVector<uint8_t> ConditionInInputOrder(const BoundProgram& prog, const BigVector<uint8_t>& mask) {
+  // Evaluates a condition for every line in input order (vectorised): 1 where visible and true.
+  BigVector<uint8_t> ConditionInInputOrder(const BoundProgram& prog) {
     BigVector<uint8_t> out(n_);
+    ConditionBits(&prog, out, 0, false);
+    return out;
+  }
+  // Sets bit `bit` of out[row] (or writes 0/1 when !accumulate) to: visible
+  // at this stage and `prog` true (prog null: visible).
+  void ConditionBits(const BoundProgram* prog, BigVector<uint8_t>& out, int bit, bool accumulate) {
     tbb::enumerable_thread_specific<ExprEvaluator> evs([&] { return ExprEvaluator(bound_); });
     const RowIndex chunks = (n_ + kChunk - 1) / kChunk;
     tbb::parallel_for(RowIndex{0}, chunks, [&](RowIndex c) {
       const RowIndex begin = c * kChunk;
       const int n = static_cast<int>(std::min<RowIndex>(kChunk, n_ - begin));
-      ExprEvaluator& ev = evs.local();
-      ev.Run(prog, bound_.source, begin, nullptr, n);
-      ev.Condition(n, out.data() + begin);
-      for (int k = 0; k < n; ++k) out[begin + static_cast<RowIndex>(k)] &= mask[begin + static_cast<RowIndex>(k)];
+      uint8_t cond[kChunk];
+      const uint8_t* alive = alive_.data() + begin;
+      if (prog) {
+        ExprEvaluator& ev = evs.local();
+        ev.Run(*prog, bound_.source, begin, nullptr, n);
+        ev.Condition(n, cond);
+        for (int k = 0; k < n; ++k) cond[k] &= alive[k];
+      } else {
+        std::copy(alive, alive + n, cond);
+      }
+      uint8_t* o = out.data() + begin;
+      if (accumulate)
+        for (int k = 0; k < n; ++k) o[k] |= static_cast<uint8_t>(cond[k] << bit);
+      else
+        std::copy(cond, cond + n, o);
     });
-    return out;
   }
 
-  // Population of rule r in line order: visible, `when` true, keys and sum field present.
-  BigVector<uint8_t> Population(int r) {
-    const RulePlan& rule = plan_.rules[static_cast<size_t>(r)];
-    const BoundProgram& when = bound_.rules[static_cast<size_t>(r)].when;
-    const int32_t* gid = rule_group_[static_cast<size_t>(r)] >= 0 ? gid_s_[static_cast<size_t>(rule_group_[static_cast<size_t>(r)])].data() : nullptr;
-    const uint8_t* sum_valid = nullptr;
-    if (rule.is_sum) {
-      auto it = sorted_valid_.find(rule.sum_field);
-      if (it != sorted_valid_.end()) sum_valid = it->second.data();
+  // One stage: rules without a stateful check in parallel with the inputs of
+  // the stateful ones; then every key partition of every key tuple used in
+  // the stage is a task that runs, back to back while the partition's lines
+  // are in cache, all the stage's rules with those keys.
+  void RunStage(const std::vector<int>& rules, std::vector<RuleOutput>& outputs, EvalProfile& prof) {
+    std::vector<int> stateless;
+    std::map<int, std::vector<int>> by_keys;  // key tuple -> the stage's stateful rules
+    for (int r : rules) {
+      if (plan_.rules[static_cast<size_t>(r)].check == CheckKind::kNone) stateless.push_back(r);
+      else by_keys[rule_keys_[static_cast<size_t>(r)]].push_back(r);
     }
-    BigVector<uint8_t> pop;
-    if (!when.empty()) {
-      BigVector<uint8_t> in_input = ConditionInInputOrder(when, alive_);
-      pop = Gather(in_input);
-    } else {
-      pop = alive_s_;
-    }
-    uint8_t* p = pop.data();
-    if (gid) for (RowIndex k = 0; k < n_; ++k) p[k] &= static_cast<uint8_t>(gid[k] >= 0);
-    if (sum_valid) for (RowIndex k = 0; k < n_; ++k) p[k] &= sum_valid[k];
-    return pop;
-  }
-
-  RuleOutput EvalRule(int r) {
-    const RulePlan& rule = plan_.rules[static_cast<size_t>(r)];
-    RuleOutput out;
-    if (rule.check == CheckKind::kNone) {
-      // No stateful check: the population is the hit list, in input order; no line order needed.
-      const BoundProgram& when = bound_.rules[static_cast<size_t>(r)].when;
-      BigVector<uint8_t> pop = when.empty() ? alive_ : ConditionInInputOrder(when, alive_);
-      for (RowIndex row = 0; row < n_; ++row)
-        if (pop[row]) out.hits.push_back(Hit{row, r, EvidenceKind::kNone, 0, 0, 0, 0});
-      out.population = static_cast<int64_t>(out.hits.size());
+    std::vector<int> key_list;
+    for (const auto& kr : by_keys) key_list.push_back(kr.first);
+    std::vector<StatefulInput> inputs(plan_.rules.size());
+    std::vector<std::vector<BigVector<uint8_t>>> planes(parts_.size());
+    tbb::parallel_for(size_t{0}, stateless.size() + key_list.size(), [&](size_t i) {
+      const auto rt = Clock::now();
+      if (i < stateless.size()) {
+        const int r = stateless[i];
+        outputs[static_cast<size_t>(r)] = EvalStateless(r);
+        prof.rule_seconds[static_cast<size_t>(r)] += Since(rt);
+        return;
+      }
+      const int ks = key_list[i - stateless.size()];
+      PrepareStateful(ks, by_keys.at(ks), planes[static_cast<size_t>(ks)], inputs);
+      const double secs = Since(rt) / static_cast<double>(by_keys.at(ks).size());
+      for (int r : by_keys.at(ks)) prof.rule_seconds[static_cast<size_t>(r)] += secs;
+    });
+    if (by_keys.empty()) return;
+    // Tasks: (key tuple, partition); each writes its own slots.
+    std::vector<std::pair<int, int>> tasks;
+    for (int ks : key_list)
+      for (int p = 0; p < parts_[static_cast<size_t>(ks)].kp.parts; ++p) tasks.emplace_back(ks, p);
+    std::vector<std::vector<PartOutput>> part_out(plan_.rules.size());
+    std::vector<std::vector<double>> part_secs(plan_.rules.size());
+    std::vector<int> stateful;
+    for (int ks : key_list)
+      for (int r : by_keys.at(ks)) {
+        const size_t parts = static_cast<size_t>(parts_[static_cast<size_t>(ks)].kp.parts);
+        part_out[static_cast<size_t>(r)].resize(parts);
+        part_secs[static_cast<size_t>(r)].assign(parts, 0);
+        stateful.push_back(r);
+      }
+    tbb::enumerable_thread_specific<ScanScratch> scratch([&] { return ScanScratch(bound_); });
+    tbb::parallel_for(size_t{0}, tasks.size(), [&](size_t t) {
+      const auto [ks, p] = tasks[t];
+      ScanScratch& s = scratch.local();
+      for (int r : by_keys.at(ks)) {
+        const auto rt = Clock::now();
+        ScanPartition(r, parts_[static_cast<size_t>(ks)], p, inputs[static_cast<size_t>(r)], s,
+                      part_out[static_cast<size_t>(r)][static_cast<size_t>(p)]);
+        part_secs[static_cast<size_t>(r)][static_cast<size_t>(p)] = Since(rt);
+      }
+    });
+    // Each rule's hits, partitions in order (then sorted by row in Assemble).
+    tbb::parallel_for(size_t{0}, stateful.size(), [&](size_t i) {
+      const int r = stateful[i];
+      const auto rt = Clock::now();
+      RuleOutput& out = outputs[static_cast<size_t>(r)];
+      size_t total = 0;
+      for (const PartOutput& po : part_out[static_cast<size_t>(r)]) {
+        total += po.hits.size();
+        out.population += po.population;
+      }
+      out.hits.resize(total);
+      if (plan_.rules[static_cast<size_t>(r)].check == CheckKind::kLimit) out.v.resize(total);
+      size_t at = 0;
+      for (PartOutput& po : part_out[static_cast<size_t>(r)]) {
+        std::copy(po.hits.begin(), po.hits.end(), out.hits.begin() + static_cast<std::ptrdiff_t>(at));
+        if (!out.v.empty()) std::copy(po.v.begin(), po.v.end(), out.v.begin() + static_cast<std::ptrdiff_t>(at));
+        at += po.hits.size();
+        po = PartOutput();
+      }
       Deduct(r, out);
-      return out;
-    }
-    BigVector<uint8_t> pop = Population(r);
-    for (RowIndex k = 0; k < n_; ++k) out.population += pop[k];
-    switch (rule.check) {
-      case CheckKind::kNone:
-        for (RowIndex k = 0; k < n_; ++k)
-          if (pop[k]) out.hits.push_back(Hit{order_[k], r, EvidenceKind::kNone, 0, 0, 0, 0});
-        break;
-      case CheckKind::kLimit: ScanLimit(r, pop, out); break;
-      case CheckKind::kRepeat: ScanRepeat(r, pop, out); break;
-      case CheckKind::kConflictWith: ScanConflictWith(r, pop, out); break;
-      case CheckKind::kConflictPairs: ScanConflictPairs(r, pop, out); break;
-    }
+      double secs = Since(rt);
+      for (double s : part_secs[static_cast<size_t>(r)]) secs += s;
+      prof.rule_seconds[static_cast<size_t>(r)] += secs;
+    });
+  }
+
+  RuleOutput EvalStateless(int r) {
+    // No stateful check: the population is the hit list, in input order; no line order needed.
+    RuleOutput out;
+    const BoundProgram& when = bound_.rules[static_cast<size_t>(r)].when;
+    BigVector<uint8_t> pop = when.empty() ? alive_ : ConditionInInputOrder(when);
+    for (RowIndex row = 0; row < n_; ++row)
+      if (pop[row]) out.hits.push_back(Hit{row, r, EvidenceKind::kNone, 0, 0, 0, 0});
+    out.population = static_cast<int64_t>(out.hits.size());
     Deduct(r, out);
     return out;
   }
 
-  const int32_t* SortedGroups(int r) const { return gid_s_[static_cast<size_t>(rule_group_[static_cast<size_t>(r)])].data(); }
-  int32_t GroupCount(int r) const { return groups_[static_cast<size_t>(rule_group_[static_cast<size_t>(r)])].groups; }
+  // The inputs of a stage's stateful rules with key tuple ks: their
+  // populations (and `conflict with` j sides) as bits of byte planes built
+  // in input order, then gathered once per plane into partition order.
+  // Rules without `when` share one bit.
+  void PrepareStateful(int ks, const std::vector<int>& rules, std::vector<BigVector<uint8_t>>& planes,
+                       std::vector<StatefulInput>& inputs) {
+    KeySetData& data = parts_[static_cast<size_t>(ks)];
+    std::vector<const BoundProgram*> slots;  // bit index -> condition (null: visible)
+    auto slot_of = [&](const BoundProgram* prog) {
+      if (!prog)
+        for (size_t i = 0; i < slots.size(); ++i)
+          if (!slots[i]) return static_cast<int>(i);
+      slots.push_back(prog);
+      return static_cast<int>(slots.size() - 1);
+    };
+    std::vector<std::pair<int, int>> slot_of_rule(rules.size(), {-1, -1});
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const BoundRule& br = bound_.rules[static_cast<size_t>(rules[i])];
+      slot_of_rule[i].first = slot_of(br.when.empty() ? nullptr : &br.when);
+      if (plan_.rules[static_cast<size_t>(rules[i])].check == CheckKind::kConflictWith) slot_of_rule[i].second = slot_of(&br.conflict);
+    }
+    planes.resize((slots.size() + 7) / 8);
+    {
+      BigVector<uint8_t> in_input(n_);
+      for (size_t w = 0; w < planes.size(); ++w) {
+        for (size_t b = 0; b < 8 && w * 8 + b < slots.size(); ++b)
+          ConditionBits(slots[w * 8 + b], in_input, static_cast<int>(b), b > 0);
+        planes[w] = PartGather(data.kp, in_input);
+      }
+    }
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const RulePlan& rule = plan_.rules[static_cast<size_t>(rules[i])];
+      StatefulInput& in = inputs[static_cast<size_t>(rules[i])];
+      in.plane = planes[static_cast<size_t>(slot_of_rule[i].first / 8)].data();
+      in.bit = slot_of_rule[i].first % 8;
+      if (slot_of_rule[i].second >= 0) {
+        in.j_plane = planes[static_cast<size_t>(slot_of_rule[i].second / 8)].data();
+        in.j_bit = slot_of_rule[i].second % 8;
+      }
+      if (rule.is_sum) {
+        in.vals = data.kp.Ints(rule.sum_field)->data();
+        auto it = data.valid.find(rule.sum_field);
+        if (it != data.valid.end()) in.sum_valid = it->second.data();
+      }
+    }
+  }
 
   // The cap of a limit: a constant, or evaluated per block of population lines.
   class CapSource {
    public:
-    CapSource(const BoundPlan& bound, const BoundProgram& cap) : cap_(cap), ev_(bound) {
+    CapSource(const BoundProgram& cap, ExprEvaluator& ev) : cap_(cap), ev_(ev) {
       const ExprNode& root = cap.nodes[static_cast<size_t>(cap.root)];
       constant_ = root.op == ExprOp::kConst;
       const_valid_ = !root.is_null;
@@ -255,79 +363,98 @@ class Evaluator {
 
    private:
     const BoundProgram& cap_;
-    ExprEvaluator ev_;
+    ExprEvaluator& ev_;
     bool constant_ = false, const_valid_ = false;
     int64_t const_value_ = 0;
   };
 
-  // Calls fn(ks, rows, n) for blocks of up to kChunk population lines in line order.
-  template <typename Fn>
-  void ForPopulationBlocks(const BigVector<uint8_t>& pop, Fn fn) const {
-    // Branch-free compaction: populations are often near half the lines,
-    // where a branch per line mispredicts constantly.
-    RowIndex ks[kChunk], rows[kChunk];  // a block spans at most kChunk lines
-    const uint8_t* p = pop.data();
-    RowIndex k = 0;
-    while (k < n_) {
-      int n = 0;
-      const RowIndex stop = std::min<RowIndex>(n_, k + kChunk);  // at most kChunk lines per block
-      for (; k < stop; ++k) {
-        ks[n] = k;
-        n += p[k] != 0;
-      }
-      if (n == 0) continue;
-      for (int i = 0; i < n; ++i) rows[i] = order_[ks[i]];
-      fn(ks, rows, n);
-    }
-  }
-
-  void ScanLimit(int r, const BigVector<uint8_t>& pop, RuleOutput& out) {
+  // Feeds partition p's population lines, in line order, to the rule's
+  // look-back logs (window_log.h, the online engine's own), one per group of
+  // the partition; each line is judged, then logged.
+  void ScanPartition(int r, const KeySetData& data, int p, const StatefulInput& in, ScanScratch& s, PartOutput& out) {
     const RulePlan& rule = plan_.rules[static_cast<size_t>(r)];
-    const int32_t* gid = SortedGroups(r);
-    const size_t groups = static_cast<size_t>(GroupCount(r));
-    const int64_t* vals = rule.is_sum ? sorted_ints_.at(rule.sum_field).data() : nullptr;
-    CapSource cap(bound_, bound_.rules[static_cast<size_t>(r)].cap);
-    BigVector<__int128> total(groups, 0);
-    const int32_t* day = days_s_.data();
-    if (rule.period == Period::kRolling) {
-      BigVector<int32_t> head(groups, -1), tail(groups, -1);
-      BigVector<int32_t> next(n_, -1);
-      const int64_t window = rule.days;
-      ForPopulationBlocks(pop, [&](const RowIndex* ks, const RowIndex* rows, int n) {
-        cap.Load(bound_.source, rows, n);
-        for (int i = 0; i < n; ++i) {
-          const RowIndex k = ks[i];
-          const size_t grp = static_cast<size_t>(gid[k]);
-          const int64_t v = vals ? vals[k] : 1;
-          if (tail[grp] >= 0) next[static_cast<size_t>(tail[grp])] = static_cast<int32_t>(k);
-          else head[grp] = static_cast<int32_t>(k);
-          tail[grp] = static_cast<int32_t>(k);
-          total[grp] += v;
-          while (static_cast<int64_t>(day[k]) - day[head[grp]] >= window) {
-            total[grp] -= vals ? vals[head[grp]] : 1;
-            head[grp] = next[static_cast<size_t>(head[grp])];
-          }
-          if (cap.Valid(i) && total[grp] > cap.Value(i)) AddLimitHit(out, rows[i], r, total[grp], cap.Value(i), v);
+    const KeyPartitions& kp = data.kp;
+    const RowIndex b = kp.begin[static_cast<size_t>(p)], e = kp.begin[static_cast<size_t>(p) + 1];
+    const size_t groups = static_cast<size_t>(kp.groups[static_cast<size_t>(p)]);
+    const int32_t* day = kp.day.data();
+    const int32_t* grp = kp.group.data();
+    const RowIndex* row = kp.row.data();
+    if (rule.check == CheckKind::kLimit) {
+      s.limits.clear();
+      s.limits.resize(groups);
+      CapSource cap(bound_.rules[static_cast<size_t>(r)].cap, s.ev);
+      const bool collapse = rule.period != Period::kRolling;
+      RowIndex is[kChunk], rows[kChunk];
+      for (RowIndex i = b; i < e;) {
+        int n = 0;  // a block of up to kChunk population lines, compacted branch-free
+        for (const RowIndex stop = std::min<RowIndex>(e, i + kChunk); i < stop; ++i) {
+          is[n] = i;
+          n += in.In(i);
         }
-      });
+        out.population += n;
+        if (n == 0) continue;
+        for (int j = 0; j < n; ++j) rows[j] = row[is[j]];
+        cap.Load(bound_.source, rows, n);
+        for (int j = 0; j < n; ++j) {
+          const RowIndex k = is[j];
+          const Days d = day[k];
+          const int64_t v = in.vals ? in.vals[k] : 1;
+          LimitLog& log = s.limits[static_cast<size_t>(grp[k])];
+          const Days from = look_back_.From(rule, d);
+          log.DropBefore(from);
+          const __int128 total = log.Total(rule, d, from, v);
+          if (cap.Valid(j) && total > cap.Value(j)) AddLimitHit(out, rows[j], r, total, cap.Value(j), v);
+          if (collapse) log.InsertKeepingLatestTotal(d, rows[j], v);
+          else log.Insert(d, rows[j], v);
+        }
+      }
       return;
     }
-    BigVector<int32_t> bucket(groups, INT32_MIN);
-    ForPopulationBlocks(pop, [&](const RowIndex* ks, const RowIndex* rows, int n) {
-      cap.Load(bound_.source, rows, n);
-      for (int i = 0; i < n; ++i) {
-        const RowIndex k = ks[i];
-        const size_t grp = static_cast<size_t>(gid[k]);
-        const int32_t b = buckets_.Bucket(rule.period, day[k]);
-        if (bucket[grp] != b) { bucket[grp] = b; total[grp] = 0; }
-        const int64_t v = vals ? vals[k] : 1;
-        total[grp] += v;
-        if (cap.Valid(i) && total[grp] > cap.Value(i)) AddLimitHit(out, rows[i], r, total[grp], cap.Value(i), v);
+    s.events.clear();
+    s.events.resize(groups);
+    const int64_t window = rule.days;
+    switch (rule.check) {
+      case CheckKind::kRepeat:
+        for (RowIndex k = b; k < e; ++k) {
+          if (!in.In(k)) continue;
+          ++out.population;
+          EventLog& log = s.events[static_cast<size_t>(grp[k])];
+          log.DropBefore(look_back_.From(rule, day[k]));
+          if (const EventEntry* j = log.Latest(day[k], window)) AddOtherHit(out, row[k], r, j->row);
+          log.Insert(day[k], 0, row[k]);
+        }
+        break;
+      case CheckKind::kConflictWith:
+        for (RowIndex k = b; k < e; ++k) {
+          EventLog& log = s.events[static_cast<size_t>(grp[k])];
+          if (in.In(k)) {
+            ++out.population;
+            if (const EventEntry* j = log.Latest(day[k], window)) AddOtherHit(out, row[k], r, j->row);
+          }
+          if (in.IsJ(k)) {
+            log.DropBefore(look_back_.From(rule, day[k]));
+            log.Insert(day[k], 0, row[k]);
+          }
+        }
+        break;
+      case CheckKind::kConflictPairs: {
+        const CodePairSet& pairs = bound_.pairs[static_cast<size_t>(rule.pairs)];
+        const int32_t* code = data.kp.code.data();
+        for (RowIndex k = b; k < e; ++k) {
+          if (!in.In(k)) continue;
+          ++out.population;
+          EventLog& log = s.events[static_cast<size_t>(grp[k])];
+          log.DropBefore(look_back_.From(rule, day[k]));
+          if (const EventEntry* j = log.LatestPair(day[k], window, code[k], pairs)) AddOtherHit(out, row[k], r, j->row);
+          log.Insert(day[k], code[k], row[k]);
+        }
+        break;
       }
-    });
+      default: break;
+    }
   }
 
-  static void AddLimitHit(RuleOutput& out, RowIndex row, int r, __int128 total, int64_t cap, int64_t v) {
+  static void AddLimitHit(PartOutput& out, RowIndex row, int r, __int128 total, int64_t cap, int64_t v) {
     Hit h;
     h.row = row;
     h.rule = r;
@@ -337,70 +464,13 @@ class Evaluator {
     out.hits.push_back(h);
     out.v.push_back(v);
   }
-  static void AddOtherHit(RuleOutput& out, RowIndex row, int r, RowIndex other) {
+  static void AddOtherHit(PartOutput& out, RowIndex row, int r, RowIndex other) {
     Hit h;
     h.row = row;
     h.rule = r;
     h.evidence = EvidenceKind::kOtherLine;
     h.other = other;
     out.hits.push_back(h);
-  }
-
-  void ScanRepeat(int r, const BigVector<uint8_t>& pop, RuleOutput& out) {
-    const int32_t* gid = SortedGroups(r);
-    const int64_t window = plan_.rules[static_cast<size_t>(r)].days;
-    BigVector<int32_t> last(static_cast<size_t>(GroupCount(r)), -1);
-    const int32_t* day = days_s_.data();
-    for (RowIndex k = 0; k < n_; ++k) {
-      if (!pop[k]) continue;
-      const size_t grp = static_cast<size_t>(gid[k]);
-      const int32_t j = last[grp];
-      if (j >= 0 && static_cast<int64_t>(day[k]) - day[j] < window) AddOtherHit(out, order_[k], r, order_[static_cast<size_t>(j)]);
-      last[grp] = static_cast<int32_t>(k);
-    }
-  }
-
-  void ScanConflictWith(int r, const BigVector<uint8_t>& pop, RuleOutput& out) {
-    const int32_t* gid = SortedGroups(r);
-    const int64_t window = plan_.rules[static_cast<size_t>(r)].days;
-    // The j side: any line still visible at this stage with the same keys and the condition true.
-    BigVector<uint8_t> is_j = Gather(ConditionInInputOrder(bound_.rules[static_cast<size_t>(r)].conflict, alive_));
-    BigVector<int32_t> last(static_cast<size_t>(GroupCount(r)), -1);
-    const int32_t* day = days_s_.data();
-    for (RowIndex k = 0; k < n_; ++k) {
-      const int32_t g = gid[k];
-      if (g < 0) continue;
-      if (pop[k]) {
-        const int32_t j = last[static_cast<size_t>(g)];
-        if (j >= 0 && static_cast<int64_t>(day[k]) - day[j] < window) AddOtherHit(out, order_[k], r, order_[static_cast<size_t>(j)]);
-      }
-      if (is_j[k]) last[static_cast<size_t>(g)] = static_cast<int32_t>(k);
-    }
-  }
-
-  void ScanConflictPairs(int r, const BigVector<uint8_t>& pop, RuleOutput& out) {
-    const RulePlan& rule = plan_.rules[static_cast<size_t>(r)];
-    const int32_t* gid = SortedGroups(r);
-    const int64_t window = rule.days;
-    const CodePairSet& pairs = bound_.pairs[static_cast<size_t>(rule.pairs)];
-    const int32_t* code = codes_s_.data();
-    const int32_t* day = days_s_.data();
-    BigVector<int32_t> head(static_cast<size_t>(GroupCount(r)), -1);
-    BigVector<int32_t> prev(n_, -1);
-    for (RowIndex k = 0; k < n_; ++k) {
-      if (!pop[k]) continue;
-      const size_t grp = static_cast<size_t>(gid[k]);
-      if (pairs.IsSecond(code[k])) {
-        for (int32_t j = head[grp]; j >= 0 && static_cast<int64_t>(day[k]) - day[j] < window; j = prev[static_cast<size_t>(j)]) {
-          if (pairs.Contains(code[j], code[k])) {
-            AddOtherHit(out, order_[k], r, order_[static_cast<size_t>(j)]);
-            break;
-          }
-        }
-      }
-      prev[k] = head[grp];
-      head[grp] = static_cast<int32_t>(k);
-    }
   }
 
   void Deduct(int r, RuleOutput& out) {
@@ -528,19 +598,14 @@ class Evaluator {
   const Plan& plan_;
   const ClaimBatch& batch_;
   const RowIndex n_;
+  const EvalOptions& options_;
   const int32_t* days_;
   const int64_t* amount_;
-  BucketTable buckets_;
-  BigVector<RowIndex> order_;  // line order k -> row
-  BigVector<RowIndex> rank_;   // row -> k
-  BigVector<int32_t> days_s_;  // service_date in line order
-  BigVector<uint8_t> alive_, alive_s_;  // visible at the current stage (input order, line order)
-  std::vector<GroupIndex> groups_;
-  std::vector<BigVector<int32_t>> gid_s_;  // group ids in line order, per key set
-  std::vector<int> rule_group_;
-  std::map<int, BigVector<int64_t>> sorted_ints_;
-  std::map<int, BigVector<uint8_t>> sorted_valid_;
-  BigVector<int32_t> codes_s_;
+  LookBackTable look_back_;
+  BigVector<RowIndex> rank_;   // row -> position in line order
+  BigVector<uint8_t> alive_;   // visible at the current stage (input order)
+  std::vector<KeySetData> parts_;  // per key tuple
+  std::vector<int> rule_keys_;        // rule -> index in parts_ (-1: no keys)
 };
 
 }  // namespace
@@ -551,7 +616,7 @@ Verdicts EvaluateBatch(const BoundPlan& bound, const ClaimBatch& batch, const Ev
   if (threads <= 0) threads = hw ? static_cast<int>(hw) : 1;
   tbb::task_arena arena(std::min(threads, hw ? static_cast<int>(hw) : threads));
   Verdicts out;
-  arena.execute([&] { out = Evaluator(bound, batch).Run(); });
+  arena.execute([&] { out = Evaluator(bound, batch, options).Run(); });
   return out;
 }
 

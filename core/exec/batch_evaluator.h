@@ -3,8 +3,11 @@
 ///  1. lines ordered by (service_date, seq, input position), once;
 ///  2. stage by stage (ascending); rules of one stage run in parallel;
 ///     populations are computed by vectorised kernels over chunks of lines;
-///  3. stateful checks (limit/repeat/conflict) scan the population in order
-///     with per-group state indexed by dense group id;
+///  3. stateful checks (limit/repeat/conflict): the lines of each `per` key
+///     tuple are split into key partitions by dense group id; each partition
+///     is a parallel task that feeds its lines, in line order, to the
+///     look-back logs the online engine also uses (window_log.h), running
+///     every rule of the stage with those keys back to back;
 ///  4. hits get their deductions; rejected lines leave later stages;
 ///  5. verdicts are assembled per line in input order.
 /// Deterministic: the same result for any thread count.
@@ -17,6 +20,10 @@ namespace sanad {
 
 struct EvalOptions {
   int threads = 0;  // 0 = all cores
+  /// Groups per key partition (rounded to a power of two of partitions, at
+  /// most 1024): small enough that a partition's logs stay in cache. Results
+  /// do not depend on it; tests set it small to exercise many partitions.
+  int groups_per_partition = 4096;
 };
 
 Verdicts EvaluateBatch(const BoundPlan& bound, const ClaimBatch& batch, const EvalOptions& options = {});

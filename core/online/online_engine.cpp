@@ -17,8 +17,8 @@
 #include "core/exec/expr_evaluator.h"
 #include "core/exec/line_order.h"
 #include "core/exec/plan_printer.h"
+#include "core/exec/window_log.h"
 #include "core/ingest/claims_reader.h"
-#include "core/online/window_log.h"
 
 namespace sanad {
 namespace {
@@ -380,7 +380,7 @@ struct OnlineEngine::State {
               if (!when) break;
               LimitLog& log = LimitLogOf(r, g);
               if (judge) {
-                const __int128 total = log.Total(rule, plan.calendar, day, val);
+                const __int128 total = log.Total(rule, day, LookBackFrom(rule, plan.calendar, day), val);
                 if (v.cap_valid[static_cast<size_t>(k)] && total > v.cap[static_cast<size_t>(k)]) {
                   hit = true;
                   h.evidence = EvidenceKind::kLimit;
@@ -488,13 +488,10 @@ struct OnlineEngine::State {
     for (size_t r = 0; r < plan.rules.size(); ++r) {
       const RulePlan& rule = plan.rules[r];
       if (rule.check == CheckKind::kNone) continue;
+      const Days keep = LookBackFrom(rule, plan.calendar, b);
       if (rule.check == CheckKind::kLimit) {
-        Days keep = b;
-        if (rule.period == Period::kRolling) keep = static_cast<Days>(std::max<int64_t>(INT32_MIN, int64_t{b} - rule.days + 1));
-        else if (rule.period != Period::kNone) keep = BucketStart(plan.calendar, rule.period, b);
         for (LimitLog& log : rules[r].limits) log.DropBefore(keep);
       } else {
-        const Days keep = static_cast<Days>(std::max<int64_t>(INT32_MIN, int64_t{b} - rule.days + 1));
         for (EventLog& log : rules[r].events) log.DropBefore(keep);
       }
     }

@@ -19,7 +19,8 @@
 /// rejected by an earlier stage enters no later stage's history.
 ///
 /// State. Per rule and group of `per` keys, a log of the history lines the
-/// rule can still see (window_log.h); calendar limits keep running totals.
+/// rule can still see (core/exec/window_log.h, shared with the batch
+/// evaluator); limits keep running totals.
 /// Compact(D) drops what no claim dated >= D can see, and later claims
 /// dated < D are refused. The columnar history itself (about 80 bytes a
 /// line plus dictionaries) is kept for Retract, Reconcile and Snapshot.

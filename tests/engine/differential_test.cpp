@@ -1,6 +1,7 @@
 // The fast engine against the naive reference evaluator on random valid rule
 // sets and random data: every verdict, deduction, primary rule, hit (with
-// evidence) and rule statistic must be equal, for 1 and 2 threads.
+// evidence) and rule statistic must be equal, for 1 and 2 threads and for
+// one or many key partitions.
 
 #include <gtest/gtest.h>
 
@@ -48,10 +49,13 @@ TEST(DifferentialTest, EngineEqualsReferenceOnRandomRuleSetsAndData) {
     const std::string diff = Diff(v, ref);
     ASSERT_EQ(diff, "") << "seed " << seed << "\n" << c.rules << "\n" << c.claims_ndjson;
 
+    // Two threads, with groups spread over many key partitions (the default
+    // puts a small case's groups in one partition).
     EvalOptions two;
     two.threads = 2;
+    two.groups_per_partition = 1 + seed % 4;
     Verdicts v2 = EvaluateBatch(*bound, claims->batch, two);
-    ASSERT_EQ(Diff(v2, ref), "") << "seed " << seed << " (2 threads)";
+    ASSERT_EQ(Diff(v2, ref), "") << "seed " << seed << " (2 threads, " << two.groups_per_partition << " groups per partition)";
     total_hits += static_cast<int64_t>(v.hits.size());
     total_lines += claims->batch.size();
   }
