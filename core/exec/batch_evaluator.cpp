@@ -100,13 +100,11 @@ class Evaluator {
         look_back_(days_, n_, plan_.calendar) {}
 
   Verdicts Run() {
-    using Clock = std::chrono::steady_clock;
-    auto secs = [](Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); };
     EvalProfile prof;
     auto t = Clock::now();
     rank_ = LineRanks(ComputeLineOrder(batch_));
     alive_.assign(n_, 1);
-    prof.order = secs(t);
+    prof.order = Since(t);
     t = Clock::now();
     // One grouping pass per distinct key tuple, shared by the rules using it,
     // then its lines split into key partitions.
@@ -140,7 +138,7 @@ class Evaluator {
         ks.valid[f] = std::move(valid);
       }
     });
-    prof.grouping = secs(t);
+    prof.grouping = Since(t);
     prof.rule_seconds.assign(plan_.rules.size(), 0);
 
     std::map<int64_t, std::vector<int>> stages;
@@ -152,11 +150,11 @@ class Evaluator {
       for (int r : stage_rules.second)
         if (plan_.rules[static_cast<size_t>(r)].reject)
           for (const Hit& h : outputs[static_cast<size_t>(r)].hits) alive_[h.row] = 0;
-      prof.stage_seconds.push_back(secs(t));
+      prof.stage_seconds.push_back(Since(t));
     }
     t = Clock::now();
     Verdicts v = Assemble(outputs);
-    prof.assemble = secs(t);
+    prof.assemble = Since(t);
     v.profile = std::move(prof);
     return v;
   }

@@ -152,8 +152,8 @@ void Scatter(const ClaimBatch& batch, int parts, const BigVector<RowIndex>& rank
     SortByRank(prank.data(), b, e, s);
     Permute(kp.row.data(), 1, b, e, s, s.rows);
     Permute(kp.day.data(), 1, b, e, s, s.ints);
-    Permute(kp.group.data(), 1, b, e, s, s.ints);
-    if (key_words) Permute(words->data(), width, b, e, s, s.words);
+    if (key_words) Permute(words->data(), width, b, e, s, s.words);  // hashed keys: groups are numbered afterwards
+    else Permute(kp.group.data(), 1, b, e, s, s.ints);
     if (codes) Permute(kp.code.data(), 1, b, e, s, s.ints);
     for (auto& col : kp.ints) Permute(col.second.data(), 1, b, e, s, s.longs);
   });
