@@ -3,7 +3,8 @@
 // through a reader in both error modes. Must never crash, hang or leak, and
 // nothing may be lost: in skip mode every record is loaded or reported
 // (records_read = loaded + errors), and fail mode succeeds exactly when skip
-// mode finds no error. A CSV file whose header is unusable is refused as a
+// mode finds no error; and the load is the same for any thread count and
+// chunk size (chunk boundaries must agree with the tokenizer). A CSV file whose header is unusable is refused as a
 // whole, in both modes, with a message naming the header.
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <string_view>
 
 #include "core/ingest/claims_reader.h"
+#include "tests/support/load_equality.h"
 
 namespace sanad::fuzz {
 
@@ -50,6 +52,11 @@ int FuzzIngest(const uint8_t* data, size_t size, Reader read, bool whole_file_er
   Result<LoadedClaims> f = read(text, FuzzSchema(), fail);
   if (f.ok() != l.errors.empty()) std::abort();
   if (f.ok() && f.value().batch.size() != l.batch.size()) std::abort();
+  LoadOptions split = skip;
+  split.threads = 3;
+  split.min_chunk_bytes = 1 + size % 61;
+  Result<LoadedClaims> p = read(text, FuzzSchema(), split);
+  if (!p.ok() || !sanad::testing::DescribeLoadDifference(l, p.value()).empty()) std::abort();
   return 0;
 }
 

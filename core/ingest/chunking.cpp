@@ -21,9 +21,8 @@ int ArenaThreads(int threads) {
   return t < cap ? t : cap;
 }
 
-size_t ChunkCount(size_t bytes, int threads) {
-  constexpr size_t kMinChunk = 1 << 20;
-  size_t by_size = std::max<size_t>(1, bytes / kMinChunk);
+size_t ChunkCount(size_t bytes, int threads, size_t min_chunk_bytes) {
+  size_t by_size = std::max<size_t>(1, bytes / std::max<size_t>(1, min_chunk_bytes));
   return std::min<size_t>(by_size, static_cast<size_t>(ResolveThreads(threads)) * 2);
 }
 

@@ -13,8 +13,9 @@ namespace sanad::internal {
 /// boundary is only taken at a newline outside double quotes.
 std::vector<size_t> SplitAtNewlines(std::string_view data, size_t begin, size_t parts, bool csv_quotes);
 
-/// Number of chunks to use for `bytes` of input on `threads` threads.
-size_t ChunkCount(size_t bytes, int threads);
+/// Number of chunks to use for `bytes` of input on `threads` threads, each
+/// at least `min_chunk_bytes` (LoadOptions::min_chunk_bytes).
+size_t ChunkCount(size_t bytes, int threads, size_t min_chunk_bytes);
 
 int ResolveThreads(int threads);
 /// Threads for a task arena: the request, capped at the hardware's cores

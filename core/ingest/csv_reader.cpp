@@ -1,6 +1,7 @@
 // CSV ingestion (RFC 4180: header row, quoted cells with "" escapes and
 // embedded newlines, CRLF tolerated). An empty cell means "absent".
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <string>
@@ -83,24 +84,37 @@ class CsvChunkParser {
   CsvChunkParser(const Schema& schema, const std::vector<int>& column_field, ChunkBuilder& out)
       : schema_(schema), column_field_(column_field), out_(out) {}
 
-  void ParseChunk(std::string_view d, size_t begin, size_t end) {
+  /// Parses every record that starts in [begin, start_limit), starting at
+  /// `begin` as at the start of a record. A record may run past start_limit
+  /// (a quoted cell with newlines); it is read to its end within `d`.
+  /// Returns the position after the last record read: where the next record
+  /// starts, as a serial parse of the whole input would see it.
+  size_t ParseChunk(std::string_view d, size_t begin, size_t start_limit) {
     // One UTF-8 check for the whole chunk; cells are checked one by one only
     // when it fails, to name the bad field.
-    utf8_valid_ = simdjson::validate_utf8(d.data() + begin, end - begin);
+    const size_t end = d.size();
+    start_limit = std::min(start_limit, end);
+    utf8_valid_ = begin >= start_limit || simdjson::validate_utf8(d.data() + begin, start_limit - begin);
     int64_t line = 1;  // chunk-relative line where the next record starts
     size_t pos = begin;
     std::vector<RawValue> vals(static_cast<size_t>(schema_.size()));
-    while (pos < end) {
+    while (pos < start_limit && pos < end) {
       int64_t nl = 0;
       bool unterminated = false;
       size_t next = SplitCsvRecord(d, pos, end, &cells_, &nl, &unterminated);
+      if (next > start_limit && !utf8_valid_tail_checked_) {
+        // The last record runs past the chunk: check its tail too.
+        utf8_valid_ = utf8_valid_ && simdjson::validate_utf8(d.data() + start_limit, next - start_limit);
+        utf8_valid_tail_checked_ = true;
+      }
       const bool blank = cells_.size() == 1 && cells_[0].end == cells_[0].begin && !cells_[0].quoted;
       if (!blank) ParseRow(d, pos, next, line, unterminated, vals);
       line += nl;
       pos = next;
     }
     // Lines in the chunk: a final record without '\n' still occupies a line.
-    out_.line_count = line - 1 + ((end > begin && d[end - 1] != '\n') ? 1 : 0);
+    out_.line_count = line - 1 + ((pos > begin && d[pos - 1] != '\n') ? 1 : 0);
+    return pos;
   }
 
  private:
@@ -157,6 +171,7 @@ class CsvChunkParser {
   std::vector<CsvCell> cells_;
   std::string scratch_;
   bool utf8_valid_ = false;
+  bool utf8_valid_tail_checked_ = false;
 };
 
 }  // namespace
@@ -200,16 +215,30 @@ Result<LoadedClaims> ReadCsv(std::string_view d, const Schema& schema, const Loa
 
   const int threads = internal::ResolveThreads(options.threads);
   std::vector<size_t> bounds =
-      internal::SplitAtNewlines(d, data_begin, internal::ChunkCount(d.size() - data_begin, threads), true);
+      internal::SplitAtNewlines(d, data_begin, internal::ChunkCount(d.size() - data_begin, threads, options.min_chunk_bytes), true);
   const size_t n = bounds.size() - 1;
+  // Chunks are parsed speculatively from boundaries guessed by quote parity;
+  // that guess can be wrong (a '"' inside an unquoted cell is a literal to
+  // the tokenizer). Each chunk reports where its last record really ended;
+  // a chunk whose guessed start differs from that is parsed again from the
+  // true start, in order. The records are then exactly those of a serial
+  // parse, for any thread count.
   std::vector<ChunkBuilder> chunks(n, ChunkBuilder(schema, options));
+  std::vector<size_t> stop(n, 0);
   tbb::task_arena arena(internal::ArenaThreads(options.threads));
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, n, [&](size_t c) {
       CsvChunkParser parser(schema, column_field, chunks[c]);
-      parser.ParseChunk(d, bounds[c], bounds[c + 1]);
+      stop[c] = parser.ParseChunk(d, bounds[c], bounds[c + 1]);
     });
   });
+  for (size_t c = 1; c < n; ++c) {
+    if (stop[c - 1] == bounds[c]) continue;
+    bounds[c] = stop[c - 1];  // may lie past bounds[c + 1]: then chunk c has no records
+    chunks[c] = ChunkBuilder(schema, options);
+    CsvChunkParser parser(schema, column_field, chunks[c]);
+    stop[c] = parser.ParseChunk(d, bounds[c], bounds[c + 1]);
+  }
   // Header lines come first: shift chunk 0 (and so every chunk) by them.
   if (!chunks.empty()) {
     for (auto& r : chunks[0].records) r.line += header_lines;

@@ -20,6 +20,9 @@ struct LoadOptions {
   size_t max_string_bytes = 64 * 1024;        // one string value
   size_t max_record_bytes = 16 * 1024 * 1024; // one NDJSON line / CSV row
   size_t max_items_per_claim = 100000;        // nested `lines` array
+  /// Smallest chunk parsed in parallel. Results never depend on it (nor on
+  /// `threads`); tests lower it to put chunk boundaries everywhere.
+  size_t min_chunk_bytes = 1 << 20;
 };
 
 /// One bad record: its 1-based input line, the field at fault ("" when the

@@ -258,7 +258,7 @@ Result<LoadedClaims> ReadNdjsonPadded(std::string_view data, const Schema& schem
   if (data.size() >= 3 && std::memcmp(data.data(), "\xEF\xBB\xBF", 3) == 0) begin = 3;  // UTF-8 BOM
   const int threads = internal::ResolveThreads(options.threads);
   std::vector<size_t> bounds =
-      internal::SplitAtNewlines(data, begin, internal::ChunkCount(data.size() - begin, threads), false);
+      internal::SplitAtNewlines(data, begin, internal::ChunkCount(data.size() - begin, threads, options.min_chunk_bytes), false);
   const size_t n = bounds.size() - 1;
   std::vector<ChunkBuilder> chunks(n, ChunkBuilder(schema, options));
   const size_t capacity_end = data.size() + simdjson::SIMDJSON_PADDING;
