@@ -137,6 +137,17 @@ void BM_PathologicalAllPairs(benchmark::State& state) {
 BENCHMARK(BM_PathologicalAllPairs)->ArgsProduct({{1}, {100, 400}})->ArgNames({"threads", "codes"})
     ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
 
+// A hot key over a long window: every line of a fund (25,000 lines a key)
+// looks back a year for a pair (found by an adversarial run: the look-back
+// scanned the whole window, quadratic in the key's lines).
+void BM_PathologicalHotKeyPairs(benchmark::State& state) {
+  std::string text = AllPairs(static_cast<int>(state.range(1)));
+  text.replace(text.find("per insured_id within 365 days"), 30, "per fund within 365 days");
+  RunRulesOn(state, text, 100000);
+}
+BENCHMARK(BM_PathologicalHotKeyPairs)->ArgsProduct({{1}, {20, 400}})->ArgNames({"threads", "codes"})
+    ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
+
 BENCHMARK(BM_RuleCount)->ArgsProduct({{2}, {10, 100, 1000}})->ArgNames({"threads", "rules"})
     ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
 

@@ -89,6 +89,7 @@ struct ScanScratch {
   explicit ScanScratch(const BoundPlan& bound) : ev(bound) {}
   std::vector<LimitLog> limits;
   std::vector<EventLog> events;
+  std::vector<PairLog> pair_logs;
   ExprEvaluator ev;
 };
 
@@ -408,9 +409,26 @@ class Evaluator {
       }
       return;
     }
+    const int64_t window = rule.days;
+    if (rule.check == CheckKind::kConflictPairs) {
+      s.pair_logs.clear();
+      s.pair_logs.resize(groups);
+      const CodePairSet& pairs = bound_.pairs[static_cast<size_t>(rule.pairs)];
+      const int32_t* code = data.kp.code.data();
+      for (RowIndex k = b; k < e; ++k) {
+        if (!in.In(k)) continue;
+        ++out.population;
+        // No trimming: LatestPair checks the window itself, and the logs live
+        // only as long as the partition (a trim per line would cost a pass
+        // over the group's codes).
+        PairLog& log = s.pair_logs[static_cast<size_t>(grp[k])];
+        if (const PairEntry* j = log.LatestPair(day[k], window, code[k], pairs)) AddOtherHit(out, row[k], r, j->row);
+        log.Insert(day[k], code[k], row[k]);
+      }
+      return;
+    }
     s.events.clear();
     s.events.resize(groups);
-    const int64_t window = rule.days;
     switch (rule.check) {
       case CheckKind::kRepeat:
         for (RowIndex k = b; k < e; ++k) {
@@ -435,19 +453,6 @@ class Evaluator {
           }
         }
         break;
-      case CheckKind::kConflictPairs: {
-        const CodePairSet& pairs = bound_.pairs[static_cast<size_t>(rule.pairs)];
-        const int32_t* code = data.kp.code.data();
-        for (RowIndex k = b; k < e; ++k) {
-          if (!in.In(k)) continue;
-          ++out.population;
-          EventLog& log = s.events[static_cast<size_t>(grp[k])];
-          log.DropBefore(look_back_.From(rule, day[k]));
-          if (const EventEntry* j = log.LatestPair(day[k], window, code[k], pairs)) AddOtherHit(out, row[k], r, j->row);
-          log.Insert(day[k], code[k], row[k]);
-        }
-        break;
-      }
       default: break;
     }
   }

@@ -1,5 +1,6 @@
 #include "core/exec/bound_plan.h"
 
+#include <algorithm>
 #include <numeric>
 
 #include "core/check.h"
@@ -24,6 +25,19 @@ void CodePairSet::Build(const std::vector<uint64_t>& pairs) {
     if (second >= second_.size()) second_.resize(second + 1, 0);
     second_[second] = 1;
   }
+  // First codes by second code (CSR), from the distinct pairs.
+  std::vector<uint64_t> distinct;
+  distinct.reserve(count_);
+  for (uint64_t k : slots_)
+    if (k != kEmpty) distinct.push_back((k << 32) | (k >> 32));  // (second, first)
+  std::sort(distinct.begin(), distinct.end());
+  firsts_begin_.assign(second_.size() + 1, 0);
+  firsts_.resize(distinct.size());
+  for (size_t i = 0; i < distinct.size(); ++i) {
+    firsts_[i] = static_cast<int32_t>(static_cast<uint32_t>(distinct[i]));
+    ++firsts_begin_[static_cast<size_t>(distinct[i] >> 32) + 1];
+  }
+  for (size_t c = 1; c < firsts_begin_.size(); ++c) firsts_begin_[c] += firsts_begin_[c - 1];
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
+#include <span>
 #include <vector>
 
 #include "core/claim_batch.h"
@@ -66,6 +67,12 @@ class CodePairSet {
   bool IsSecond(int32_t code) const {
     return code >= 0 && static_cast<size_t>(code) < second_.size() && second_[static_cast<size_t>(code)];
   }
+  /// The first codes a of the pairs (a, code), ascending.
+  std::span<const int32_t> FirstsOf(int32_t code) const {
+    if (code < 0 || static_cast<size_t>(code) + 1 >= firsts_begin_.size()) return {};
+    return {firsts_.data() + firsts_begin_[static_cast<size_t>(code)],
+            firsts_begin_[static_cast<size_t>(code) + 1] - firsts_begin_[static_cast<size_t>(code)]};
+  }
   size_t size() const { return count_; }
   static uint64_t Key(int32_t a, int32_t b) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
@@ -81,6 +88,8 @@ class CodePairSet {
   }
   std::vector<uint64_t> slots_;
   std::vector<uint8_t> second_;
+  std::vector<uint32_t> firsts_begin_;  // by second code: where its first codes start in firsts_
+  std::vector<int32_t> firsts_;
   uint64_t mask_ = 0;
   size_t count_ = 0;
 };

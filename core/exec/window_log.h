@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include <absl/container/inlined_vector.h>
 
@@ -129,7 +130,7 @@ struct LimitLog {
   }
 };
 
-/// repeat / conflict with / conflict pairs: lines with their day and service code.
+/// repeat / conflict with: lines with their day (and service code).
 struct EventEntry {
   Days day;
   int32_t code;
@@ -146,14 +147,6 @@ struct EventLog {
     if (pos == 0 || static_cast<int64_t>(d) - e[pos - 1].day >= window) return nullptr;
     return &e[pos - 1];
   }
-  /// The latest entry j within `window` days with (code_j, code) in the pair set (§4.3 pairs).
-  template <typename PairSet>
-  const EventEntry* LatestPair(Days d, int64_t window, int32_t code, const PairSet& pairs) const {
-    if (!pairs.IsSecond(code)) return nullptr;
-    for (size_t pos = UpperBound(d); pos > 0 && static_cast<int64_t>(d) - e[pos - 1].day < window; --pos)
-      if (pairs.Contains(e[pos - 1].code, code)) return &e[pos - 1];
-    return nullptr;
-  }
   size_t Insert(Days d, int32_t code, RowIndex row) {
     const size_t pos = UpperBound(d);
     e.insert(e.begin() + static_cast<std::ptrdiff_t>(pos), EventEntry{d, code, row});
@@ -163,6 +156,114 @@ struct EventLog {
   void DropBefore(Days keep_from) {
     const size_t n = TailLowerBound(e, keep_from);
     if (n) e.erase(e.begin(), e.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+};
+
+/// conflict pairs (§4.3): the group's lines in one run per service code,
+/// each run in adjudication order. The latest j with (code_j, code_i) in P
+/// is the latest of the per-code latest entries, so a line costs one search
+/// per candidate code — the codes present in the group, or the codes paired
+/// with code_i, whichever are fewer — never a scan of the whole window (a
+/// hot key with a long window stays linear). Entries of one day in
+/// different runs are ordered by `stamp`, the log's insertion counter: a
+/// new line comes after every logged line of its day, so a larger stamp on
+/// the same day is later in adjudication order.
+struct PairEntry {
+  Days day;
+  uint32_t stamp;
+  RowIndex row;
+};
+
+struct PairLog {
+  struct CodeRun {
+    int32_t code = 0;
+    absl::InlinedVector<PairEntry, 1> e;
+  };
+  absl::InlinedVector<CodeRun, 1> runs;  // by code, ascending
+  uint32_t next_stamp = 0;
+
+  const CodeRun* Find(int32_t code) const {
+    auto it = std::lower_bound(runs.begin(), runs.end(), code, [](const CodeRun& r, int32_t c) { return r.code < c; });
+    return it != runs.end() && it->code == code ? &*it : nullptr;
+  }
+  size_t entries() const {
+    size_t n = 0;
+    for (const CodeRun& r : runs) n += r.e.size();
+    return n;
+  }
+
+  /// The latest entry j before a line of day d, within `window` days, with
+  /// (code_j, code) in `pairs`; null if none.
+  template <typename PairSet>
+  const PairEntry* LatestPair(Days d, int64_t window, int32_t code, const PairSet& pairs) const {
+    if (runs.empty() || !pairs.IsSecond(code)) return nullptr;
+    const PairEntry* best = nullptr;
+    auto consider = [&](const CodeRun& run) {
+      const size_t pos = TailUpperBound(run.e, d);
+      if (pos == 0) return;
+      const PairEntry& x = run.e[pos - 1];
+      if (static_cast<int64_t>(d) - x.day >= window) return;
+      if (best == nullptr || x.day > best->day || (x.day == best->day && x.stamp > best->stamp)) best = &x;
+    };
+    const auto firsts = pairs.FirstsOf(code);
+    if (firsts.size() < runs.size()) {
+      for (int32_t a : firsts)
+        if (const CodeRun* run = Find(a)) consider(*run);
+    } else {
+      for (const CodeRun& run : runs)
+        if (pairs.Contains(run.code, code)) consider(run);
+    }
+    return best;
+  }
+
+  /// Returns the position in the code's run (for RemoveAt on undo).
+  size_t Insert(Days d, int32_t code, RowIndex row) {
+    if (next_stamp == UINT32_MAX) Renumber();
+    auto it = std::lower_bound(runs.begin(), runs.end(), code, [](const CodeRun& r, int32_t c) { return r.code < c; });
+    if (it == runs.end() || it->code != code) {
+      it = runs.emplace(it);
+      it->code = code;
+    }
+    const size_t pos = TailUpperBound(it->e, d);
+    it->e.insert(it->e.begin() + static_cast<std::ptrdiff_t>(pos), PairEntry{d, next_stamp++, row});
+    return pos;
+  }
+  void RemoveAt(int32_t code, size_t pos) {
+    auto it = std::lower_bound(runs.begin(), runs.end(), code, [](const CodeRun& r, int32_t c) { return r.code < c; });
+    it->e.erase(it->e.begin() + static_cast<std::ptrdiff_t>(pos));
+    if (it->e.empty()) runs.erase(it);
+  }
+  /// Removes the entry of `row` (dated d, with `code`), if logged.
+  void Remove(int32_t code, Days d, RowIndex row) {
+    const CodeRun* run = Find(code);
+    if (run == nullptr) return;
+    for (size_t p = TailLowerBound(run->e, d); p < run->e.size() && run->e[p].day == d; ++p)
+      if (run->e[p].row == row) { RemoveAt(code, p); return; }
+  }
+  void DropBefore(Days keep_from) {
+    size_t out = 0;
+    for (size_t k = 0; k < runs.size(); ++k) {
+      CodeRun& r = runs[k];
+      const size_t n = TailLowerBound(r.e, keep_from);
+      if (n) r.e.erase(r.e.begin(), r.e.begin() + static_cast<std::ptrdiff_t>(n));
+      if (r.e.empty()) continue;
+      if (out != k) runs[out] = std::move(r);
+      ++out;
+    }
+    runs.resize(out);
+  }
+
+ private:
+  // Stamps 0..n-1 again in (day, stamp) order, when the counter is used up.
+  void Renumber() {
+    std::vector<PairEntry*> all;
+    for (CodeRun& r : runs)
+      for (PairEntry& x : r.e) all.push_back(&x);
+    std::sort(all.begin(), all.end(), [](const PairEntry* a, const PairEntry* b) {
+      return a->day != b->day ? a->day < b->day : a->stamp < b->stamp;
+    });
+    for (size_t k = 0; k < all.size(); ++k) all[k]->stamp = static_cast<uint32_t>(k);
+    next_stamp = static_cast<uint32_t>(all.size());
   }
 };
 

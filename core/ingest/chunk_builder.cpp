@@ -1,7 +1,9 @@
 #include "core/ingest/chunk_builder.h"
 
 #include <algorithm>
-#include <unordered_map>
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 
 #include <tbb/parallel_for.h>
 
@@ -118,7 +120,7 @@ struct DupKey {
 };
 struct DupKeyHash {
   size_t operator()(const DupKey& k) const {
-    return std::hash<int64_t>()(k.line_no * 0x9E3779B97F4A7C15ULL ^ static_cast<uint64_t>(k.claim));
+    return absl::Hash<std::pair<int32_t, int64_t>>{}({k.claim, k.line_no});
   }
 };
 
@@ -248,39 +250,49 @@ Result<LoadedClaims> AssembleChunks(std::vector<ChunkBuilder>& chunks, const Sch
     for (RowIndex r = 0; r < nrows; ++r) line_no.ints[r] = ++seen[static_cast<size_t>(claim.codes[r])];
   } else {
     refused_record.assign(records.size(), 0);
-    std::unordered_map<DupKey, int64_t, DupKeyHash> first_line;
-    std::vector<DupKey> pending;
+    // Lines of the record being read, not yet committed: a record is
+    // refused whole, so its keys join `first_line` only when it is kept.
+    // `pending_of` counts the pending lines per claim (the default line_no
+    // of the next one), so a claim of n items costs O(n), not O(n^2).
+    absl::flat_hash_map<DupKey, int64_t, DupKeyHash> first_line;
+    absl::flat_hash_set<DupKey, DupKeyHash> pending;
+    absl::flat_hash_map<int32_t, uint32_t> pending_of;
     for (size_t ri = 0; ri < records.size(); ++ri) {
       const RecordInfo& rec = records[ri];
       if (options.on_error == OnError::kFail && rec.line > first_error_line) break;
       pending.clear();
-      const DupKey* dup = nullptr;
+      pending_of.clear();
+      bool dup = false;
+      DupKey dup_key{};
       int64_t dup_first = 0;
       for (RowIndex r = rec.first_row; r < rec.first_row + rec.rows; ++r) {
         const int32_t cc = claim.codes[r];
-        const int64_t pos = seen[static_cast<size_t>(cc)] + 1 + static_cast<int64_t>(std::count_if(
-                                pending.begin(), pending.end(), [&](const DupKey& k) { return k.claim == cc; }));
+        uint32_t& in_record = pending_of[cc];
+        const int64_t pos = static_cast<int64_t>(seen[static_cast<size_t>(cc)]) + 1 + in_record;
         const int64_t ln = line_no.valid.Get(r) ? line_no.ints[r] : pos;
         line_no.ints[r] = ln;
-        DupKey key{cc, ln};
+        const DupKey key{cc, ln};
         auto it = first_line.find(key);
-        if (it != first_line.end()) { dup_first = it->second; pending.push_back(key); dup = &pending.back(); break; }
-        if (std::find(pending.begin(), pending.end(), key) != pending.end()) { dup_first = rec.line; pending.push_back(key); dup = &pending.back(); break; }
-        pending.push_back(key);
+        if (it != first_line.end() || pending.contains(key)) {
+          dup = true;
+          dup_key = key;
+          dup_first = it != first_line.end() ? it->second : rec.line;
+          break;
+        }
+        pending.insert(key);
+        ++in_record;
       }
-      if (dup != nullptr) {
+      if (dup) {
         refused_record[ri] = 1;
         any_refused = true;
         errors.push_back({rec.line, "line_no",
-                          "duplicate line (claim_id '" + std::string(claim.dict.View(dup->claim)) + "', line_no " +
-                              std::to_string(dup->line_no) + "); first seen at input line " + std::to_string(dup_first)});
+                          "duplicate line (claim_id '" + std::string(claim.dict.View(dup_key.claim)) + "', line_no " +
+                              std::to_string(dup_key.line_no) + "); first seen at input line " + std::to_string(dup_first)});
         if (options.on_error == OnError::kFail) break;
         continue;
       }
-      for (const DupKey& k : pending) {
-        first_line.emplace(k, rec.line);
-        ++seen[static_cast<size_t>(k.claim)];
-      }
+      for (const DupKey& k : pending) first_line.emplace(k, rec.line);
+      for (const auto& [cc, n] : pending_of) seen[static_cast<size_t>(cc)] += n;
     }
   }
   std::stable_sort(errors.begin(), errors.end(),

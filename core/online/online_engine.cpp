@@ -38,7 +38,8 @@ struct KeySet {
 struct RuleState {
   int key_set = -1;
   std::vector<LimitLog> limits;  // by group id (limit rules)
-  std::vector<EventLog> events;  // by group id (repeat, conflict)
+  std::vector<EventLog> events;  // by group id (repeat, conflict with)
+  std::vector<PairLog> pair_logs;  // by group id (conflict pairs)
 };
 
 // Per-line values of a rule's expressions, for one chunk of rows.
@@ -55,6 +56,7 @@ struct RuleValues {
 struct Undo {
   int32_t rule, group;
   size_t pos;
+  int32_t code;  // conflict pairs: the run the entry went to
 };
 
 void TruncateRows(ClaimBatch& b, RowIndex n) {
@@ -306,6 +308,11 @@ struct OnlineEngine::State {
     if (logs.size() <= static_cast<size_t>(g)) logs.resize(static_cast<size_t>(g) + 1);
     return logs[static_cast<size_t>(g)];
   }
+  PairLog& PairLogOf(int r, int32_t g) {
+    auto& logs = rules[static_cast<size_t>(r)].pair_logs;
+    if (logs.size() <= static_cast<size_t>(g)) logs.resize(static_cast<size_t>(g) + 1);
+    return logs[static_cast<size_t>(g)];
+  }
 
   // ---- expression values ----
 
@@ -390,24 +397,33 @@ struct OnlineEngine::State {
                 }
               }
               const size_t pos = log.Insert(day, row, val);
-              if (undo) undo->push_back(Undo{r, g, pos});
+              if (undo) undo->push_back(Undo{r, g, pos, 0});
               break;
             }
-            case CheckKind::kRepeat:
-            case CheckKind::kConflictPairs: {
+            case CheckKind::kRepeat: {
               EventLog& log = EventLogOf(r, g);
               if (judge) {
-                const EventEntry* j = rule.check == CheckKind::kRepeat
-                                          ? log.Latest(day, rule.days)
-                                          : log.LatestPair(day, rule.days, code, bound->pairs[static_cast<size_t>(rule.pairs)]);
-                if (j) {
+                if (const EventEntry* j = log.Latest(day, rule.days)) {
                   hit = true;
                   h.evidence = EvidenceKind::kOtherLine;
                   h.other = j->row;
                 }
               }
               const size_t pos = log.Insert(day, code, row);
-              if (undo) undo->push_back(Undo{r, g, pos});
+              if (undo) undo->push_back(Undo{r, g, pos, 0});
+              break;
+            }
+            case CheckKind::kConflictPairs: {
+              PairLog& log = PairLogOf(r, g);
+              if (judge) {
+                if (const PairEntry* j = log.LatestPair(day, rule.days, code, bound->pairs[static_cast<size_t>(rule.pairs)])) {
+                  hit = true;
+                  h.evidence = EvidenceKind::kOtherLine;
+                  h.other = j->row;
+                }
+              }
+              const size_t pos = log.Insert(day, code, row);
+              if (undo) undo->push_back(Undo{r, g, pos, code});
               break;
             }
             case CheckKind::kConflictWith: {
@@ -421,7 +437,7 @@ struct OnlineEngine::State {
               }
               if (v.conflict[static_cast<size_t>(k)]) {
                 const size_t pos = log.Insert(day, code, row);
-                if (undo) undo->push_back(Undo{r, g, pos});
+                if (undo) undo->push_back(Undo{r, g, pos, 0});
               }
               break;
             }
@@ -443,7 +459,9 @@ struct OnlineEngine::State {
 
   void UndoAll(std::vector<Undo>& undo) {
     for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
-      if (plan.rules[static_cast<size_t>(it->rule)].check == CheckKind::kLimit) LimitLogOf(it->rule, it->group).RemoveAt(it->pos);
+      const CheckKind check = plan.rules[static_cast<size_t>(it->rule)].check;
+      if (check == CheckKind::kLimit) LimitLogOf(it->rule, it->group).RemoveAt(it->pos);
+      else if (check == CheckKind::kConflictPairs) PairLogOf(it->rule, it->group).RemoveAt(it->code, it->pos);
       else EventLogOf(it->rule, it->group).RemoveAt(it->pos);
     }
     undo.clear();
@@ -460,6 +478,7 @@ struct OnlineEngine::State {
     for (RuleState& rs : rules) {
       rs.limits.clear();
       rs.events.clear();
+      rs.pair_logs.clear();
     }
   }
 
@@ -491,6 +510,8 @@ struct OnlineEngine::State {
       const Days keep = LookBackFrom(rule, plan.calendar, b);
       if (rule.check == CheckKind::kLimit) {
         for (LimitLog& log : rules[r].limits) log.DropBefore(keep);
+      } else if (rule.check == CheckKind::kConflictPairs) {
+        for (PairLog& log : rules[r].pair_logs) log.DropBefore(keep);
       } else {
         for (EventLog& log : rules[r].events) log.DropBefore(keep);
       }
@@ -725,6 +746,8 @@ Status OnlineEngine::Retract(std::string_view claim_id) {
         LimitLog& log = s.LimitLogOf(static_cast<int>(r), g);
         for (size_t p = log.LowerBound(day); p < log.e.size() && log.e[p].day == day; ++p)
           if (log.e[p].row == row) { log.RemoveAt(p); break; }
+      } else if (rule.check == CheckKind::kConflictPairs) {
+        s.PairLogOf(static_cast<int>(r), g).Remove(s.store.column(kServiceCode).codes[row], day, row);
       } else {
         EventLog& log = s.EventLogOf(static_cast<int>(r), g);
         for (size_t p = log.UpperBound(day - 1); p < log.e.size() && log.e[p].day == day; ++p)
@@ -906,6 +929,13 @@ OnlineMemory OnlineEngine::Memory() const {
       m.groups += !l.e.empty();
       m.entries += static_cast<int64_t>(l.e.size());
       m.state_bytes += sizeof(EventLog) + l.e.capacity() * sizeof(EventEntry);
+    }
+    for (const PairLog& l : rs.pair_logs) {
+      m.groups += !l.runs.empty();
+      m.entries += static_cast<int64_t>(l.entries());
+      m.state_bytes += sizeof(PairLog) + l.runs.capacity() * sizeof(PairLog::CodeRun);
+      for (const PairLog::CodeRun& run : l.runs)
+        if (run.e.size() > 1) m.state_bytes += run.e.capacity() * sizeof(PairEntry);
     }
   }
   m.keys = s.TotalGroups();
