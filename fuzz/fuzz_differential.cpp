@@ -1,7 +1,10 @@
 // libFuzzer target: the input seeds a small random valid rule set and a few
 // dozen claim lines (tests/property/random_case.h); the engine's verdicts
 // must equal the naive reference evaluator's, and replaying the lines one
-// at a time through the online engine must give the same verdicts again.
+// at a time through the online engine must give the same verdicts again,
+// and a random sequence of history operations (late claims, retract,
+// compact, snapshot/restore, dry runs) must keep the online engine equal to
+// a replay of the surviving claims (tests/online/history_ops.h).
 // (The generator is seeded by a hash of the bytes, so this is guided random
 // testing; the hand-written property tests cover the structure.)
 
@@ -9,6 +12,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+
+#include <unistd.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -22,6 +27,7 @@
 #include "engine/rules.h"
 #include "rules_dsl/parser.h"
 #include "tests/engine/reference_lines.h"
+#include "tests/online/history_ops.h"
 #include "tests/property/random_case.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -76,6 +82,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::fprintf(stderr, "online != batch at line %u\n%s\n%s\n", k, c.rules.c_str(), c.claims_ndjson.c_str());
       std::abort();
     }
+  }
+  static const std::string snapshot_path =
+      (std::filesystem::temp_directory_path() / ("sanad_fuzz_ops_" + std::to_string(::getpid()) + ".snap")).string();
+  const std::string ops = testing::CheckRandomHistoryOps(c, seed ^ 0x9E3779B97F4A7C15ULL, snapshot_path);
+  if (!ops.empty()) {
+    std::fprintf(stderr, "online history operations != replay of the survivors\n%s\n%s\n%s\n", ops.c_str(), c.rules.c_str(),
+                 c.claims_ndjson.c_str());
+    std::abort();
   }
   return 0;
 }

@@ -245,8 +245,11 @@ struct OnlineEngine::State {
     return false;
   }
 
-  // The group of `row` for key set ks, created if new; -1 when a key is null.
-  int32_t GroupOf(int ks_index, RowIndex row) {
+  // The group of `row` for key set ks, created if new (unless !create);
+  // -1 when a key is null or (without create) the group does not exist.
+  int32_t GroupOf(int ks_index, RowIndex row) { return GroupOf(ks_index, row, /*create=*/true); }
+  int32_t FindGroup(int ks_index, RowIndex row) { return GroupOf(ks_index, row, /*create=*/false); }
+  int32_t GroupOf(int ks_index, RowIndex row, bool create) {
     KeySet& ks = key_sets[static_cast<size_t>(ks_index)];
     int64_t a = 0, b = 0;
     if (ks.packed) {
@@ -255,6 +258,10 @@ struct OnlineEngine::State {
       if (ks.fields.size() == 2) {
         if (!KeyValue(ks.fields[1], row, &b)) return -1;
         key = (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+      }
+      if (!create) {
+        auto found = ks.packed_ids.find(key);
+        return found == ks.packed_ids.end() ? -1 : found->second;
       }
       auto [it, fresh] = ks.packed_ids.try_emplace(key, ks.groups);
       if (fresh) {
@@ -266,12 +273,67 @@ struct OnlineEngine::State {
     std::vector<int64_t> tuple(ks.fields.size());
     for (size_t i = 0; i < ks.fields.size(); ++i)
       if (!KeyValue(ks.fields[i], row, &tuple[i])) return -1;
+    if (!create) {
+      auto found = ks.tuple_ids.find(tuple);
+      return found == ks.tuple_ids.end() ? -1 : found->second;
+    }
     auto [it, fresh] = ks.tuple_ids.try_emplace(tuple, ks.groups);
     if (fresh) {
       ++ks.groups;
       if (new_groups) new_groups->push_back(NewGroup{ks_index, 0, std::move(tuple)});
     }
     return it->second;
+  }
+
+  // Forgets the keys whose logs are empty in every rule (after compaction):
+  // a key with nothing left to see costs nothing and counts against no
+  // budget. A limit without period keeps its folded total, so its keys stay.
+  void ReleaseIdleKeys() {
+    for (size_t ksi = 0; ksi < key_sets.size(); ++ksi) {
+      KeySet& ks = key_sets[ksi];
+      const size_t n = static_cast<size_t>(ks.groups);
+      std::vector<uint8_t> live(n, 0);
+      for (size_t r = 0; r < rules.size(); ++r) {
+        RuleState& rs = rules[r];
+        if (rs.key_set != static_cast<int>(ksi)) continue;
+        const bool all_time = plan.rules[r].check == CheckKind::kLimit && plan.rules[r].period == Period::kNone;
+        for (size_t g = 0; g < rs.limits.size() && g < n; ++g)
+          live[g] |= !rs.limits[g].e.empty() || (all_time && rs.limits[g].base != 0);
+        for (size_t g = 0; g < rs.events.size() && g < n; ++g) live[g] |= !rs.events[g].e.empty();
+        for (size_t g = 0; g < rs.pair_logs.size() && g < n; ++g) live[g] |= !rs.pair_logs[g].runs.empty();
+      }
+      std::vector<int32_t> remap(n, -1);
+      int32_t kept = 0;
+      for (size_t g = 0; g < n; ++g)
+        if (live[g]) remap[g] = kept++;
+      if (static_cast<size_t>(kept) == n) continue;
+      auto renumber = [&](auto& ids) {
+        for (auto it = ids.begin(); it != ids.end();) {
+          const int32_t to = remap[static_cast<size_t>(it->second)];
+          if (to < 0) {
+            ids.erase(it++);
+          } else {
+            it->second = to;
+            ++it;
+          }
+        }
+      };
+      renumber(ks.packed_ids);
+      renumber(ks.tuple_ids);
+      auto compact = [&](auto& logs) {
+        for (size_t g = 0; g < logs.size() && g < n; ++g)
+          if (remap[g] >= 0 && static_cast<size_t>(remap[g]) != g) logs[static_cast<size_t>(remap[g])] = std::move(logs[g]);
+        logs.resize(std::min(logs.size(), static_cast<size_t>(kept)));
+        logs.shrink_to_fit();
+      };
+      for (RuleState& rs : rules) {
+        if (rs.key_set != static_cast<int>(ksi)) continue;
+        compact(rs.limits);
+        compact(rs.events);
+        compact(rs.pair_logs);
+      }
+      ks.groups = kept;
+    }
   }
 
   int64_t TotalGroups() const {
@@ -500,7 +562,10 @@ struct OnlineEngine::State {
       EvalRows(rows.data() + b, n);
       for (int k = 0; k < n; ++k) ProcessLine(rows[b + static_cast<size_t>(k)], k, judge, nullptr, nullptr, nullptr);
     }
-    if (has_horizon) DropBefore(horizon);
+    if (has_horizon) {
+      DropBefore(horizon);
+      ReleaseIdleKeys();
+    }
   }
 
   void DropBefore(Days b) {
@@ -727,10 +792,14 @@ Status OnlineEngine::Retract(std::string_view claim_id) {
   std::vector<RowIndex> rows = std::move(it->second);
   s.claims.erase(it);
   for (RowIndex r : rows) s.retracted[r] = 1;
-  if (s.multi_stage_visibility) {
+  bool folded = false;  // a line compacted away: its value may sit in a limit's folded total
+  for (RowIndex r : rows) folded |= s.has_horizon && s.store.Date(kServiceDate, r) < s.horizon;
+  if (s.multi_stage_visibility || folded) {
     // Later lines' visibility in later stages may depend on the voided
-    // lines: re-judge the whole history in order (O(history), documented).
-    s.RebuildLogs(/*judge=*/true);
+    // lines, or the voided lines were compacted into running totals:
+    // rebuild the logs from the surviving history in order (O(history),
+    // documented), which is "as if it never arrived" by construction.
+    s.RebuildLogs(/*judge=*/s.multi_stage_visibility);
     return Status::Ok();
   }
   // One effective stage: log entries do not depend on other lines, so
@@ -739,7 +808,7 @@ Status OnlineEngine::Retract(std::string_view claim_id) {
     const RulePlan& rule = plan_.rules[r];
     if (rule.check == CheckKind::kNone) continue;
     for (RowIndex row : rows) {
-      const int32_t g = s.GroupOf(s.rules[r].key_set, row);
+      const int32_t g = s.FindGroup(s.rules[r].key_set, row);
       if (g < 0) continue;
       const Days day = s.store.Date(kServiceDate, row);
       if (rule.check == CheckKind::kLimit) {
@@ -765,6 +834,7 @@ Status OnlineEngine::Compact(Days before) {
   s.has_horizon = true;
   s.horizon = before;
   s.DropBefore(before);
+  s.ReleaseIdleKeys();
   return Status::Ok();
 }
 

@@ -15,6 +15,8 @@
 #include <set>
 #include <thread>
 
+#include <unistd.h>
+
 #include "compiler/reference_data.h"
 #include "core/exec/batch_evaluator.h"
 #include "core/exec/bound_plan.h"
@@ -24,6 +26,7 @@
 #include "engine/rules.h"
 #include "rules_dsl/parser.h"
 #include "tests/engine/reference_lines.h"
+#include "tests/online/history_ops.h"
 #include "tests/property/random_case.h"
 
 namespace sanad {
@@ -206,6 +209,46 @@ TEST(OnlineEngineTest, PreloadSnapshotRestoreAndCompactKeepReplayExact) {
   std::filesystem::remove(path);
 }
 
+// Every history operation keeps the engine equal to a replay of the
+// surviving claims (an adversarial run found retract after compact leaving a
+// voided claim in an all-time limit's folded total).
+TEST(OnlineEngineTest, RandomOperationSequencesEqualReplayOfTheSurvivingClaims) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("sanad_history_ops_" + std::to_string(::getpid()) + ".snap")).string();
+  testing::RandomCaseOptions opt;
+  opt.max_lines = 60;
+  for (int seed = 1; seed <= CaseCount(); ++seed) {
+    const testing::RandomCase source = testing::MakeRandomCase(static_cast<uint64_t>(seed) * 7919, opt);
+    const std::string failure = testing::CheckRandomHistoryOps(source, static_cast<uint64_t>(seed), path);
+    ASSERT_EQ(failure, "") << "seed " << seed << "\n" << source.rules;
+  }
+  std::filesystem::remove(path);
+}
+
+// The adversarial instance: an all-time limit, compaction past a claim, then
+// its retraction. The next claim must not see the voided claim's count.
+TEST(OnlineEngineTest, RetractAfterCompactRemovesTheClaimFromAnAllTimeLimit) {
+  auto rules = Rules::FromText("t.sanad", R"(ruleset "t"
+rule lifetime
+  limit count per insured_id <= 1
+  reject
+)");
+  ASSERT_TRUE(rules->ok());
+  OnlineEngine engine(*rules->plan());
+  auto claim = [&](const std::string& id, const std::string& date) {
+    return ReadNdjson(R"({"claim_id":")" + id + R"(","insured_id":"I1","fund":"f","provider_id":"P","provider_sector":"s","service_code":"X","service_date":")" +
+                          date + R"(","amount":100})",
+                      rules->plan()->schema, LoadOptions{})
+        ->batch;
+  };
+  ASSERT_TRUE(engine.CheckAndCommit(claim("A", "2024-01-01")).ok());
+  ASSERT_TRUE(engine.Compact(DaysFromCivil(2024, 6, 1)).ok());
+  ASSERT_TRUE(engine.Retract("A").ok());
+  Result<ClaimVerdict> v = engine.CheckAndCommit(claim("B", "2024-07-01"));
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->lines[0].status, LineStatus::kAccepted);
+}
+
 constexpr const char* kCapRules = R"(ruleset "stress"
 rule gp_daily_cap "at most 40 visits per provider per day"
   when service_code == "V1"
@@ -367,6 +410,48 @@ rule monthly
   engine.SetKeyBudget(0);
   EXPECT_TRUE(engine.CheckJson(claim("E", "I4"), true).ok());
   EXPECT_EQ(engine.Memory().keys, 4);
+}
+
+// Found by an adversarial run: keys were never released, so the budget
+// refused new insured forever although its message says to compact.
+TEST(OnlineEngineTest, CompactionReleasesKeysWithNothingLeftToSee) {
+  std::unique_ptr<Rules> rules = Rules::FromText("budget.sanad", R"(ruleset "budget"
+rule monthly
+  limit count per insured_id per month <= 5
+  warn
+rule lifetime
+  when service_code == "L"
+  limit count per provider_id <= 100
+  warn
+)");
+  ASSERT_TRUE(rules->ok());
+  OnlineEngine engine(*rules->plan());
+  engine.SetKeyBudget(4);
+  auto claim = [](const std::string& id, const std::string& insured, const std::string& date, const std::string& code) {
+    return "{\"claim_id\":\"" + id + "\",\"insured_id\":\"" + insured +
+           "\",\"fund\":\"rural\",\"provider_sector\":\"public\",\"provider_id\":\"P1\","
+           "\"service_date\":\"" + date + "\",\"service_code\":\"" + code + "\",\"amount\":100}";
+  };
+  ASSERT_TRUE(engine.CheckJson(claim("C1", "I1", "2025-05-01", "L"), true).ok());
+  ASSERT_TRUE(engine.CheckJson(claim("C2", "I2", "2025-05-02", "V"), true).ok());
+  ASSERT_TRUE(engine.CheckJson(claim("C3", "I3", "2025-05-03", "V"), true).ok());
+  EXPECT_EQ(engine.Memory().keys, 4);  // 3 insured + 1 provider
+  EXPECT_FALSE(engine.CheckJson(claim("C4", "I4", "2025-06-01", "V"), true).ok());
+  ASSERT_TRUE(engine.Compact(DaysFromCivil(2025, 6, 1)).ok());
+  // May's monthly counts can no longer be seen; the provider's all-time count can.
+  EXPECT_EQ(engine.Memory().keys, 1);
+  ASSERT_TRUE(engine.CheckJson(claim("C4", "I4", "2025-06-01", "V"), true).ok());
+  // A released key comes back fresh, and the kept all-time total still counts.
+  Result<ClaimVerdict> again = engine.CheckJson(claim("C5", "I1", "2025-06-02", "L"), true);
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->lines[0].hits.size(), 0u);
+  ASSERT_TRUE(engine.Retract("C1").ok());  // retract after compaction: the all-time total drops
+  const std::string snap = (std::filesystem::temp_directory_path() / ("sanad_keys_" + std::to_string(::getpid()) + ".snap")).string();
+  ASSERT_TRUE(engine.Snapshot(snap).ok());
+  OnlineEngine restored(*rules->plan());
+  ASSERT_TRUE(restored.Restore(snap).ok());
+  std::filesystem::remove(snap);
+  EXPECT_EQ(restored.Memory().keys, engine.Memory().keys);
 }
 
 TEST(OnlineEngineTest, DryRunsLeaveNoKeysBehind) {
