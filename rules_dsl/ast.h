@@ -53,6 +53,10 @@ struct Expr {
   std::vector<Literal> set_members;  // kIn with inline set
   Span set_span;                     // kIn: the set operand
   std::vector<std::unique_ptr<Expr>> args;
+  /// Levels of the tree below and including this node. The parser bounds it
+  /// (ParseOptions::max_tree_depth), so every recursive pass over a checked
+  /// expression has bounded depth.
+  uint32_t height = 1;
 };
 using ExprPtr = std::unique_ptr<Expr>;
 

@@ -114,7 +114,10 @@ void Emit(const Expr& e, std::string& out) {
       out += ' ';
       out += OpText(e.op);
       out += ' ';
-      EmitChild(*e.args[1], cmp ? 5 : p + 1, out);
+      // 'and'/'or' are associative and parse as balanced trees: a right
+      // child of the same operator needs no parentheses.
+      const bool assoc = (e.op == Op::kAnd || e.op == Op::kOr) && e.args[1]->kind == ExprKind::kBinary && e.args[1]->op == e.op;
+      EmitChild(*e.args[1], cmp ? 5 : assoc ? p : p + 1, out);
       return;
     }
     case ExprKind::kIn:

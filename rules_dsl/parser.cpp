@@ -1,5 +1,7 @@
 #include "rules_dsl/parser.h"
 
+#include <algorithm>
+
 #include <string>
 
 namespace sanad::dsl {
@@ -464,6 +466,19 @@ class Parser {
     ~DepthGuard() { --p->depth_; }
   };
 
+  // Sets e's height from its children; an expression deeper than the limit
+  // is an error (so no later pass recurses without bound).
+  ExprPtr Sized(ExprPtr e) {
+    uint32_t h = 0;
+    for (const ExprPtr& a : e->args) h = std::max(h, a->height);
+    e->height = h + 1;
+    if (e->height > opt_.max_tree_depth)
+      Fail("E0208", e->span,
+           "expression more than " + std::to_string(opt_.max_tree_depth) +
+               " levels deep (a chain of arithmetic or comparisons counts one level per operator); split it");
+    return e;
+  }
+
   ExprPtr MakeBinary(Op op, ExprPtr a, ExprPtr b) {
     auto e = std::make_unique<Expr>();
     e->kind = ExprKind::kBinary;
@@ -471,19 +486,35 @@ class Parser {
     e->span = Join(a->span, b->span);
     e->args.push_back(std::move(a));
     e->args.push_back(std::move(b));
-    return e;
+    return Sized(std::move(e));
+  }
+
+  // 'and' and 'or' are associative (two-valued, no side effects), so a chain
+  // is built as a balanced tree: generated rule books list thousands of
+  // alternatives, and a left-nested chain would be that many levels deep.
+  ExprPtr MakeBalanced(Op op, std::vector<ExprPtr> terms) {
+    while (terms.size() > 1) {
+      std::vector<ExprPtr> next;
+      next.reserve((terms.size() + 1) / 2);
+      for (size_t i = 0; i + 1 < terms.size(); i += 2) next.push_back(MakeBinary(op, std::move(terms[i]), std::move(terms[i + 1])));
+      if (terms.size() % 2) next.push_back(std::move(terms.back()));
+      terms = std::move(next);
+    }
+    return std::move(terms[0]);
   }
 
   ExprPtr ParseExpr() {
     DepthGuard g(this);
-    ExprPtr e = ParseAnd();
-    while (Accept(Tok::kKwOr)) e = MakeBinary(Op::kOr, std::move(e), ParseAnd());
-    return e;
+    std::vector<ExprPtr> terms;
+    terms.push_back(ParseAnd());
+    while (Accept(Tok::kKwOr)) terms.push_back(ParseAnd());
+    return MakeBalanced(Op::kOr, std::move(terms));
   }
   ExprPtr ParseAnd() {
-    ExprPtr e = ParseNot();
-    while (Accept(Tok::kKwAnd)) e = MakeBinary(Op::kAnd, std::move(e), ParseNot());
-    return e;
+    std::vector<ExprPtr> terms;
+    terms.push_back(ParseNot());
+    while (Accept(Tok::kKwAnd)) terms.push_back(ParseNot());
+    return MakeBalanced(Op::kAnd, std::move(terms));
   }
   ExprPtr ParseNot() {
     if (At(Tok::kKwNot)) {
@@ -495,7 +526,7 @@ class Parser {
       e->op = Op::kNot;
       e->span = Join(kw.span, inner->span);
       e->args.push_back(std::move(inner));
-      return e;
+      return Sized(std::move(e));
     }
     return ParseComparison();
   }
@@ -550,7 +581,7 @@ class Parser {
     }
     if (AtComparison())
       Fail("E0203", Peek().span, "comparisons cannot be chained; combine them with 'and'");
-    return e;
+    return Sized(std::move(e));
   }
 
   ExprPtr ParseAdditive() {
@@ -591,7 +622,7 @@ class Parser {
       e->op = Op::kNeg;
       e->span = Join(m.span, inner->span);
       e->args.push_back(std::move(inner));
-      return e;
+      return Sized(std::move(e));
     }
     return ParsePrimary();
   }
@@ -628,7 +659,7 @@ class Parser {
           }
           Expect(Tok::kRParen, "',' or ')'");
           e->span = {t.span.begin, Prev().end};
-          return e;
+          return Sized(std::move(e));
         }
         if (Accept(Tok::kLBracket)) {
           DepthGuard g(this);
@@ -637,7 +668,7 @@ class Parser {
           e->args.push_back(ParseExpr());
           Expect(Tok::kRBracket, "']'");
           e->span = {t.span.begin, Prev().end};
-          return e;
+          return Sized(std::move(e));
         }
         e->kind = ExprKind::kName;
         e->name = name;

@@ -16,7 +16,11 @@ namespace sanad::dsl {
 
 struct ParseOptions {
   LexLimits lex;
-  int max_depth = 100;                 // expression nesting
+  int max_depth = 100;                 // expression nesting: parentheses, not, unary minus, calls
+  /// Levels of one expression's tree, counting each operator of a chain of
+  /// '+', '-', '*', '/', '%' or comparisons (left-nested). Chains of 'and'
+  /// and 'or' are built balanced, so a 20,000-term 'or' is 16 levels.
+  uint32_t max_tree_depth = 1000;
   size_t max_source_bytes = 256u << 20;
   size_t max_rules = 1000000;
   size_t max_members = 20000000;       // members of one inline set/table/pairs

@@ -14,6 +14,8 @@
 #include "core/ingest/claims_reader.h"
 #include "engine/output.h"
 #include "engine/rules.h"
+#include "rules_dsl/formatter.h"
+#include "rules_dsl/parser.h"
 
 namespace sanad {
 namespace {
@@ -244,6 +246,55 @@ TEST(ExampleTest, SpecExampleOnBundledClaimsMatchesCheckedOutputs) {
     EXPECT_EQ(slurp((tmp / "s.json").string()), slurp(dir + "/expected/summary.json")) << threads;
   }
   fs::remove_all(tmp);
+}
+
+}  // namespace
+}  // namespace sanad
+
+namespace sanad {
+namespace {
+
+// Found by an adversarial run: a 20,000-term 'or' chain (generated rule
+// books list codes this way) or a long '+' chain overflowed the stack in
+// lowering. 'or'/'and' chains are balanced trees; other chains are bounded
+// (E0208) so every pass over an expression has bounded depth.
+TEST(LongExpressionTest, TwentyThousandTermOrChainCompilesFormatsAndEvaluates) {
+  std::string when;
+  for (int i = 0; i < 20000; ++i) when += (i ? " or service_code == \"C" : "service_code == \"C") + std::to_string(i) + "\"";
+  const std::string text = "ruleset \"long\"\nrule r\n  when " + when + " or service_code == \"A\"\n  reject\n";
+  EvalRun r = Evaluate(text, L("C1", "2024-03-20") + L("C2", "2024-03-20", R"("service_code":"C19999")") +
+                                 L("C3", "2024-03-20", R"("service_code":"Z")"));
+  ASSERT_TRUE(r.rules->ok());
+  EXPECT_EQ(r.Hits(0), "r:1000");
+  EXPECT_EQ(r.Hits(1), "r:1000");
+  EXPECT_EQ(r.Hits(2), "");
+  auto format = [](const std::string& source) {
+    dsl::SourceFile src("f.sanad", source);
+    dsl::DiagnosticBag diags;
+    dsl::ParseResult parsed = dsl::Parse(src, diags);
+    EXPECT_FALSE(diags.HasErrors());
+    return dsl::Format(parsed.program, parsed.comments, src);
+  };
+  const std::string once = format(text);
+  // Canonical layout: no parentheses added (compared without printing 600 KB).
+  EXPECT_EQ(once.find('('), std::string::npos) << once.substr(0, 200);
+  EXPECT_TRUE(format(once) == once);
+}
+
+TEST(LongExpressionTest, ArithmeticChainsAreBoundedWithADiagnostic) {
+  auto chain = [](int terms) {
+    std::string e = "amount";
+    for (int i = 1; i < terms; ++i) e += " + 1";
+    return "ruleset \"long\"\nrule r\n  when amount > 0\n  reject deduct " + e + "\n";
+  };
+  EvalRun ok = Evaluate(chain(900), L("C1", "2024-03-20", R"("amount":5000)"));
+  ASSERT_TRUE(ok.rules->ok());
+  EXPECT_EQ(ok.Hits(0), "r:5000");  // 5000 + 899, clamped to the amount
+  for (int terms : {1001, 20000, 200000}) {
+    std::unique_ptr<Rules> bad = Rules::FromText("t.sanad", chain(terms));
+    ASSERT_FALSE(bad->ok());
+    EXPECT_NE(bad->RenderDiagnostics().find("error[E0208]"), std::string::npos) << bad->RenderDiagnostics().substr(0, 300);
+  }
 }
 
 }  // namespace
