@@ -503,17 +503,35 @@ class Parser {
     return std::move(terms[0]);
   }
 
+  // Appends `e` to a chain of `op`, splicing in the terms of a parenthesised
+  // chain of the same operator, so "a or (b or c)" and "a or b or c" are one
+  // tree (the formatter prints both the same way).
+  static void AddTerm(Op op, ExprPtr e, std::vector<ExprPtr>& terms) {
+    std::vector<ExprPtr> stack;
+    stack.push_back(std::move(e));
+    while (!stack.empty()) {
+      ExprPtr x = std::move(stack.back());
+      stack.pop_back();
+      if (x->kind == ExprKind::kBinary && x->op == op) {
+        stack.push_back(std::move(x->args[1]));
+        stack.push_back(std::move(x->args[0]));
+      } else {
+        terms.push_back(std::move(x));
+      }
+    }
+  }
+
   ExprPtr ParseExpr() {
     DepthGuard g(this);
     std::vector<ExprPtr> terms;
-    terms.push_back(ParseAnd());
-    while (Accept(Tok::kKwOr)) terms.push_back(ParseAnd());
+    AddTerm(Op::kOr, ParseAnd(), terms);
+    while (Accept(Tok::kKwOr)) AddTerm(Op::kOr, ParseAnd(), terms);
     return MakeBalanced(Op::kOr, std::move(terms));
   }
   ExprPtr ParseAnd() {
     std::vector<ExprPtr> terms;
-    terms.push_back(ParseNot());
-    while (Accept(Tok::kKwAnd)) terms.push_back(ParseNot());
+    AddTerm(Op::kAnd, ParseNot(), terms);
+    while (Accept(Tok::kKwAnd)) AddTerm(Op::kAnd, ParseNot(), terms);
     return MakeBalanced(Op::kAnd, std::move(terms));
   }
   ExprPtr ParseNot() {
