@@ -19,6 +19,7 @@
 #include "core/ingest/claims_reader.h"
 #include "engine/claims_generator.h"
 #include "engine/output.h"
+#include "engine/output_file.h"
 #include "engine/rules.h"
 #include "rules_dsl/formatter.h"
 #include "rules_dsl/parser.h"
@@ -26,10 +27,17 @@
 namespace sanad {
 namespace {
 
+/// Exit codes (README "Exit codes"; tests/cli/exit_codes_test.sh).
+constexpr int kExitOk = 0;
+constexpr int kExitBadInput = 1;     // bad input data or reference data, I/O errors
+constexpr int kExitRulesError = 2;   // the rules do not compile
+constexpr int kExitUsage = 3;        // the command line itself is wrong
+constexpr int kExitRefused = 4;      // the run completed, but refused records (--on-error skip)
+
 using Clock = std::chrono::steady_clock;
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
-int Fail(const std::string& msg, int code = 1) {
+int Fail(const std::string& msg, int code = kExitBadInput) {
   std::fprintf(stderr, "sanad: %s\n", msg.c_str());
   return code;
 }
@@ -50,28 +58,38 @@ std::unique_ptr<Rules> CompileOrReport(const std::string& path, int* exit_code) 
   std::unique_ptr<Rules> r = std::move(rules).value();
   if (r->diagnostics().diagnostics().size()) std::fputs(r->RenderDiagnostics().c_str(), stderr);
   if (!r->ok()) {
-    *exit_code = 2;
+    *exit_code = kExitRulesError;
     return nullptr;
   }
   return r;
 }
 
-void ReportLoadErrors(const LoadedClaims& c, const std::string& errors_path) {
+void ReportLoadErrors(const LoadedClaims& c) {
   const size_t show = std::min<size_t>(c.errors.size(), 20);
   for (size_t i = 0; i < show; ++i) std::fprintf(stderr, "input %s\n", FormatLoadError(c.errors[i]).c_str());
   if (c.errors.size() > show) std::fprintf(stderr, "... and %zu more bad records\n", c.errors.size() - show);
-  if (!errors_path.empty()) {
-    FILE* f = std::fopen(errors_path.c_str(), "wb");
-    if (!f) return;
-    std::fputs("line,field,message\n", f);
-    for (const LoadError& e : c.errors) {
-      std::string m = e.message;
-      std::string q;
-      for (char ch : m) { if (ch == '"') q += '"'; q += ch; }
-      std::fprintf(f, "%lld,%s,\"%s\"\n", static_cast<long long>(e.line), e.field.c_str(), q.c_str());
+}
+
+// Every refused record as CSV: line, field, message (quoted as CSV needs).
+Status WriteLoadErrors(OutputFile& out, const LoadedClaims& c) {
+  std::string o = "line,field,message\n";
+  auto cell = [&](std::string_view v) {
+    o += '"';
+    for (char ch : v) {
+      if (ch == '"') o += '"';
+      o += ch;
     }
-    std::fclose(f);
+    o += '"';
+  };
+  for (const LoadError& e : c.errors) {
+    o += std::to_string(e.line);
+    o += ',';
+    cell(e.field);
+    o += ',';
+    cell(e.message);
+    o += '\n';
   }
+  return out.Write(o);
 }
 
 struct CheckArgs {
@@ -103,7 +121,7 @@ int RunCheck(const CheckArgs& a) {
   Result<LoadedClaims> claims = ReadClaimsFile(a.data, rules->plan()->schema, lo);
   if (!claims.ok()) { ProgressDone(); return Fail(claims.status().message()); }
   ProgressDone();
-  ReportLoadErrors(*claims, a.errors);
+  ReportLoadErrors(*claims);
   const auto t2 = Clock::now();
   Progress("binding");
   std::unique_ptr<BoundPlan> bound = Bind(*rules->plan(), claims->batch);
@@ -115,20 +133,37 @@ int RunCheck(const CheckArgs& a) {
   const auto t4 = Clock::now();
   Progress("writing");
   LoadCounts counts{claims->records_read, claims->records_loaded, static_cast<int64_t>(claims->errors.size())};
-  if (!a.verdicts.empty())
-    if (Status s = WriteVerdicts(a.verdicts, *rules->plan(), claims->batch, v); !s.ok()) return Fail(s.message());
-  if (!a.hits.empty())
-    if (Status s = WriteHits(a.hits, *rules->plan(), claims->batch, v); !s.ok()) return Fail(s.message());
-  if (!a.summary.empty())
-    if (Status s = WriteSummaryJson(a.summary, *rules->plan(), claims->batch, v, counts); !s.ok()) return Fail(s.message());
+  // Every output is written beside its final path, then all are renamed
+  // together: a failed or killed run leaves the previous outputs in place.
+  std::vector<std::unique_ptr<OutputFile>> outputs;
+  auto stage = [&](const std::string& path, auto write) -> Status {
+    if (path.empty()) return Status::Ok();
+    Result<std::unique_ptr<OutputFile>> f = OutputFile::Create(path);
+    if (!f.ok()) return f.status();
+    if (Status st = write(**f); !st.ok()) return st;
+    outputs.push_back(std::move(f).value());
+    return Status::Ok();
+  };
+  const Plan& plan = *rules->plan();
+  for (Status st : {stage(a.verdicts, [&](OutputFile& o) { return WriteVerdicts(o, plan, claims->batch, v); }),
+                    stage(a.hits, [&](OutputFile& o) { return WriteHits(o, plan, claims->batch, v); }),
+                    stage(a.summary, [&](OutputFile& o) { return WriteSummaryJson(o, plan, claims->batch, v, counts); }),
+                    stage(a.errors, [&](OutputFile& o) { return WriteLoadErrors(o, *claims); })})
+    if (!st.ok()) { ProgressDone(); return Fail(st.message()); }
+  if (Status st = CommitAll(outputs); !st.ok()) { ProgressDone(); return Fail(st.message()); }
   const auto t5 = Clock::now();
   ProgressDone();
-  std::fputs(SummaryTable(*rules->plan(), claims->batch, v, counts).c_str(), stdout);
+  std::fputs(SummaryTable(plan, claims->batch, v, counts).c_str(), stdout);
   if (a.timings) {
     std::fprintf(stderr, "timings: compile+refs %.3fs, load %.3fs, bind %.3fs, evaluate %.3fs, write %.3fs, total %.3fs\n",
                  Seconds(t0, t1), Seconds(t1, t2), Seconds(t2, t3), Seconds(t3, t4), Seconds(t4, t5), Seconds(t0, t5));
   }
-  return 0;
+  if (Status st = CheckStdout(); !st.ok()) return Fail(st.message());
+  if (!claims->errors.empty()) {
+    std::fprintf(stderr, "sanad: %zu bad records refused (exit %d)\n", claims->errors.size(), kExitRefused);
+    return kExitRefused;
+  }
+  return kExitOk;
 }
 
 int RunStats(const std::string& path, int threads) {
@@ -172,7 +207,8 @@ int RunStats(const std::string& path, int threads) {
                 static_cast<double>(b.ColumnBytes()) / b.size(), static_cast<double>(b.DictionaryBytes()) / 1e6);
   }
   std::printf("load time    %.3f s\n", Seconds(t0, t1));
-  ReportLoadErrors(*r, "");
+  if (Status st = CheckStdout(); !st.ok()) return Fail(st.message());
+  ReportLoadErrors(*r);
   return 0;
 }
 
@@ -182,7 +218,8 @@ int RunLint(const std::string& path) {
   const Rules& r = **rules;
   std::fputs(r.RenderDiagnostics().c_str(), stdout);
   if (r.diagnostics().diagnostics().empty()) std::printf("%s: no problems found\n", path.c_str());
-  return r.ok() ? 0 : 1;
+  if (Status st = CheckStdout(); !st.ok()) return Fail(st.message());
+  return r.ok() ? kExitOk : kExitRulesError;
 }
 
 int RunFmt(const std::string& path, bool check) {
@@ -193,15 +230,16 @@ int RunFmt(const std::string& path, bool check) {
   dsl::ParseResult parsed = dsl::Parse(src, diags);
   if (diags.HasErrors()) {
     std::fputs(dsl::RenderAll(diags, src).c_str(), stderr);
-    return 1;
+    return kExitRulesError;
   }
   std::string out = dsl::Format(parsed.program, parsed.comments, src);
   if (check) {
-    if (out != src.text()) { std::fprintf(stderr, "%s: not formatted\n", path.c_str()); return 1; }
-    return 0;
+    if (out != src.text()) { std::fprintf(stderr, "%s: not formatted\n", path.c_str()); return kExitBadInput; }
+    return kExitOk;
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
-  return 0;
+  if (Status st = CheckStdout(); !st.ok()) return Fail(st.message());
+  return kExitOk;
 }
 
 int RunExplain(const std::string& path) {
@@ -209,7 +247,8 @@ int RunExplain(const std::string& path) {
   std::unique_ptr<Rules> rules = CompileOrReport(path, &code);
   if (!rules) return code;
   std::fputs(ExplainPlan(*rules->plan()).c_str(), stdout);
-  return 0;
+  if (Status st = CheckStdout(); !st.ok()) return Fail(st.message());
+  return kExitOk;
 }
 
 }  // namespace
@@ -228,7 +267,7 @@ int main(int argc, char** argv) {
   check->add_option("--hits", ca.hits, "write hits (.csv or .ndjson)");
   check->add_option("--summary", ca.summary, "write the summary (.json)");
   check->add_option("--errors", ca.errors, "write every bad input record (.csv)");
-  check->add_option("--threads", ca.threads, "threads (0 = all cores)");
+  check->add_option("--threads", ca.threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
   check->add_option("--on-error", ca.on_error, "bad records: fail (stop at the first) or skip (report all)")
       ->check(CLI::IsMember({"fail", "skip"}));
   check->add_flag("--timings", ca.timings, "print phase timings on stderr");
@@ -237,7 +276,7 @@ int main(int argc, char** argv) {
   int stats_threads = 0;
   auto* stats = app.add_subcommand("stats", "load claims and print what they hold");
   stats->add_option("DATA", stats_path, "claims (.ndjson, .jsonl or .csv)")->required();
-  stats->add_option("--threads", stats_threads, "threads (0 = all cores)");
+  stats->add_option("--threads", stats_threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
 
   std::string lint_path, fmt_path, explain_path;
   bool fmt_check = false;
@@ -252,20 +291,30 @@ int main(int argc, char** argv) {
   GeneratorOptions go;
   std::string gen_format = "ndjson", gen_out;
   auto* gen = app.add_subcommand("gen", "write synthetic claims and the example's reference data");
-  gen->add_option("--lines", go.lines, "claim lines (about; claims are whole)")->required();
+  gen->add_option("--lines", go.lines, "claim lines (about; claims are whole)")->required()->check(CLI::Range(int64_t{1}, int64_t{2000000000}));
   gen->add_option("--seed", go.seed, "random seed (output depends only on it)");
   gen->add_option("--format", gen_format, "ndjson or csv")->check(CLI::IsMember({"ndjson", "csv"}));
   gen->add_option("--out", gen_out, "output directory")->required();
-  gen->add_option("--ptp-pairs", go.ptp_pairs, "pairs in ptp.csv");
-  gen->add_option("--threads", go.threads, "threads (0 = all cores)");
+  gen->add_option("--ptp-pairs", go.ptp_pairs, "pairs in ptp.csv")->check(CLI::Range(int64_t{0}, int64_t{100000000}));
+  gen->add_option("--threads", go.threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);  // help on stdout, exit 0
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One documented code for every usage error (not CLI11's 101-115).
+    std::fprintf(stderr, "sanad: %s\nRun with --help for usage.\n", e.what());
+    return kExitUsage;
+  }
   if (gen->parsed()) {
     go.csv = gen_format == "csv";
     const auto t0 = std::chrono::steady_clock::now();
     if (Status s = GenerateClaimsFiles(go, gen_out); !s.ok()) {
       std::fprintf(stderr, "sanad: %s\n", s.message().c_str());
-      return 1;
+      return kExitBadInput;
     }
     std::fprintf(stderr, "wrote %s/claims.%s and mri.csv, tariff.csv, ptp.csv in %.2f s\n", gen_out.c_str(),
                  gen_format.c_str(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -276,5 +325,5 @@ int main(int argc, char** argv) {
   if (lint->parsed()) return RunLint(lint_path);
   if (fmtc->parsed()) return RunFmt(fmt_path, fmt_check);
   if (explain->parsed()) return RunExplain(explain_path);
-  return 1;
+  return kExitUsage;
 }

@@ -76,30 +76,10 @@ const char* StatusName(LineStatus s) {
   return "?";
 }
 
-class FileOut {
- public:
-  explicit FileOut(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "wb")) {}
-  ~FileOut() { if (f_) std::fclose(f_); }
-  bool ok() const { return f_ != nullptr; }
-  bool Write(const std::string& s) { return std::fwrite(s.data(), 1, s.size(), f_) == s.size(); }
-  Status Close() {
-    const bool err = std::fclose(f_) != 0;
-    f_ = nullptr;
-    return err ? Status::Io(path_ + ": write error") : Status::Ok();
-  }
-  Status OpenError() const { return Status::Io(path_ + ": " + std::strerror(errno)); }
-
- private:
-  std::string path_;
-  FILE* f_;
-};
-
 // Formats rows [0, n) in parallel chunks and writes them in order.
 template <typename Fn>
-Status WriteRows(const std::string& path, const std::string& header, size_t n, Fn format_row) {
-  FileOut out(path);
-  if (!out.ok()) return out.OpenError();
-  if (!header.empty() && !out.Write(header)) return Status::Io(path + ": write error");
+Status WriteRows(OutputFile& out, const std::string& header, size_t n, Fn format_row) {
+  if (Status s = out.Write(header); !s.ok()) return s;
   constexpr size_t kRowsPerChunk = 1 << 15;
   constexpr size_t kChunksPerWindow = 16;
   std::vector<std::string> bufs(kChunksPerWindow);
@@ -112,17 +92,17 @@ Status WriteRows(const std::string& path, const std::string& header, size_t n, F
       for (size_t i = begin; i < end; ++i) format_row(b, i);
     });
     for (size_t c = 0; c < chunks; ++c)
-      if (!out.Write(bufs[c])) return Status::Io(path + ": write error");
+      if (Status s = out.Write(bufs[c]); !s.ok()) return s;
   }
-  return out.Close();
+  return Status::Ok();
 }
 
 }  // namespace
 
-Status WriteVerdicts(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v) {
-  const bool json = IsNdjsonPath(path);
+Status WriteVerdicts(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v) {
+  const bool json = IsNdjsonPath(out.path());
   const int64_t* amount = batch.column(kAmount).ints.data();
-  return WriteRows(path, json ? "" : "claim_id,line_no,status,deduction,payable,primary_rule,rules\n", batch.size(),
+  return WriteRows(out, json ? "" : "claim_id,line_no,status,deduction,payable,primary_rule,rules\n", batch.size(),
                    [&](std::string& o, size_t i) {
     const RowIndex r = static_cast<RowIndex>(i);
     const int32_t primary = v.primary_rule[r];
@@ -168,9 +148,9 @@ Status WriteVerdicts(const std::string& path, const Plan& plan, const ClaimBatch
   });
 }
 
-Status WriteHits(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v) {
-  const bool json = IsNdjsonPath(path);
-  return WriteRows(path, json ? "" : "claim_id,line_no,rule,action,deduction,evidence\n", v.hits.size(),
+Status WriteHits(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v) {
+  const bool json = IsNdjsonPath(out.path());
+  return WriteRows(out, json ? "" : "claim_id,line_no,rule,action,deduction,evidence\n", v.hits.size(),
                    [&](std::string& o, size_t i) {
     const Hit& h = v.hits[i];
     const RulePlan& rule = plan.rules[static_cast<size_t>(h.rule)];
@@ -272,7 +252,7 @@ std::vector<std::pair<std::string_view, ProviderStats>> ProviderTable(const Clai
 
 }  // namespace
 
-Status WriteSummaryJson(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v,
+Status WriteSummaryJson(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v,
                         const LoadCounts& counts) {
   const Totals t = ComputeTotals(batch, v);
   std::string o = "{\n  \"ruleset\": ";
@@ -307,10 +287,7 @@ Status WriteSummaryJson(const std::string& path, const Plan& plan, const ClaimBa
                      Int128ToString(s.deduction));
   }
   o += providers.empty() ? "]\n}\n" : "\n  ]\n}\n";
-  FileOut out(path);
-  if (!out.ok()) return out.OpenError();
-  if (!out.Write(o)) return Status::Io(path + ": write error");
-  return out.Close();
+  return out.Write(o);
 }
 
 std::string SummaryTable(const Plan& plan, const ClaimBatch& batch, const Verdicts& v, const LoadCounts& counts) {
@@ -333,6 +310,30 @@ std::string SummaryTable(const Plan& plan, const ClaimBatch& batch, const Verdic
                      s.population, s.hits, Int128ToString(s.deduction));
   }
   return o;
+}
+
+}  // namespace sanad
+
+namespace sanad {
+namespace {
+template <typename Fn>
+Status WriteWhole(const std::string& path, Fn write) {
+  Result<std::unique_ptr<OutputFile>> out = OutputFile::Create(path);
+  if (!out.ok()) return out.status();
+  if (Status s = write(**out); !s.ok()) return s;
+  return (*out)->Commit();
+}
+}  // namespace
+
+Status WriteVerdicts(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v) {
+  return WriteWhole(path, [&](OutputFile& o) { return WriteVerdicts(o, plan, batch, v); });
+}
+Status WriteHits(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v) {
+  return WriteWhole(path, [&](OutputFile& o) { return WriteHits(o, plan, batch, v); });
+}
+Status WriteSummaryJson(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v,
+                        const LoadCounts& counts) {
+  return WriteWhole(path, [&](OutputFile& o) { return WriteSummaryJson(o, plan, batch, v, counts); });
 }
 
 }  // namespace sanad

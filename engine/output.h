@@ -11,6 +11,7 @@
 #include "core/exec/plan.h"
 #include "core/exec/verdicts.h"
 #include "core/status.h"
+#include "engine/output_file.h"
 
 namespace sanad {
 
@@ -23,9 +24,16 @@ struct LoadCounts {
   int64_t errors = 0;
 };
 
+/// Each writes a whole file at `path`, or leaves it as it was (OutputFile).
 Status WriteVerdicts(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v);
 Status WriteHits(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v);
 Status WriteSummaryJson(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v,
+                        const LoadCounts& counts);
+/// The same into an open OutputFile (the format follows its path); the
+/// caller commits, e.g. all of a run's outputs together with CommitAll.
+Status WriteVerdicts(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v);
+Status WriteHits(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v);
+Status WriteSummaryJson(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v,
                         const LoadCounts& counts);
 /// The human-readable summary table.
 std::string SummaryTable(const Plan& plan, const ClaimBatch& batch, const Verdicts& v, const LoadCounts& counts);

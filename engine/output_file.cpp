@@ -1,0 +1,91 @@
+#include "engine/output_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace sanad {
+
+Result<std::unique_ptr<OutputFile>> OutputFile::Create(const std::string& path) {
+  if (path.empty()) return Status::Invalid("empty output path");
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::string temp = dir + "." + base + ".sanad-tmp-XXXXXX";
+  std::vector<char> buf(temp.begin(), temp.end());
+  buf.push_back('\0');
+  const int fd = ::mkstemp(buf.data());
+  if (fd < 0) return Status::Io(path + ": cannot create a file beside it: " + std::strerror(errno));
+  temp.assign(buf.data());
+  ::fchmod(fd, 0644);  // mkstemp makes it 0600; outputs are ordinary readable files
+  std::FILE* f = ::fdopen(fd, "wb");
+  if (f == nullptr) {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(temp.c_str());
+    return Status::Io(path + ": " + std::strerror(err));
+  }
+  return std::unique_ptr<OutputFile>(new OutputFile(path, std::move(temp), f));
+}
+
+OutputFile::~OutputFile() {
+  if (f_ != nullptr) std::fclose(f_);
+  if (!committed_) ::unlink(temp_.c_str());
+}
+
+Status OutputFile::Error(const std::string& what, int err) {
+  if (status_.ok()) status_ = Status::Io(path_ + ": " + what + ": " + std::strerror(err));
+  return status_;
+}
+
+Status OutputFile::Write(std::string_view bytes) {
+  if (!status_.ok()) return status_;
+  if (f_ == nullptr) return Status::Invalid(path_ + ": write after finish");
+  if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), f_) != bytes.size()) return Error("write failed", errno);
+  return status_;
+}
+
+Status OutputFile::Finish() {
+  if (!status_.ok() || f_ == nullptr) return status_;
+  std::FILE* f = f_;
+  f_ = nullptr;
+  if (std::fflush(f) != 0) {
+    const int err = errno;
+    std::fclose(f);
+    return Error("write failed", err);
+  }
+  if (::fsync(::fileno(f)) != 0 && errno != EINVAL && errno != EROFS) {
+    const int err = errno;
+    std::fclose(f);
+    return Error("sync failed", err);
+  }
+  if (std::fclose(f) != 0) return Error("close failed", errno);
+  return status_;
+}
+
+Status OutputFile::Commit() {
+  if (Status s = Finish(); !s.ok()) return s;
+  if (committed_) return Status::Ok();
+  if (std::rename(temp_.c_str(), path_.c_str()) != 0) return Error("cannot replace it", errno);
+  committed_ = true;
+  return Status::Ok();
+}
+
+Status CommitAll(std::vector<std::unique_ptr<OutputFile>>& files) {
+  for (auto& f : files)
+    if (Status s = f->Finish(); !s.ok()) return s;
+  for (auto& f : files)
+    if (Status s = f->Commit(); !s.ok()) return s;
+  return Status::Ok();
+}
+
+Status CheckStdout() {
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) return Status::Io(std::string("stdout: write failed: ") + std::strerror(errno ? errno : EIO));
+  return Status::Ok();
+}
+
+}  // namespace sanad

@@ -1,0 +1,53 @@
+#pragma once
+/// OutputFile: an output that appears whole or not at all. Bytes go to a
+/// temporary file beside the final path (same directory, so the rename is
+/// atomic); Finish() flushes, syncs and closes it, checking every step;
+/// Commit() renames it over the final path. A file destroyed before Commit
+/// (an error, a write that failed) removes its temporary and leaves the
+/// final path as it was; a process killed mid-write leaves only a
+/// `.NAME.sanad-tmp-XXXXXX` file beside it, never a truncated NAME.
+/// Not thread-safe; one writer per file.
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace sanad {
+
+class OutputFile {
+ public:
+  static Result<std::unique_ptr<OutputFile>> Create(const std::string& path);
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  /// Appends bytes; after the first failure every call fails with it.
+  Status Write(std::string_view bytes);
+  /// Flushes, syncs and closes the temporary file (checked).
+  Status Finish();
+  /// Finish() if not yet done, then renames over the final path.
+  Status Commit();
+  const std::string& path() const { return path_; }
+
+ private:
+  OutputFile(std::string path, std::string temp, std::FILE* f) : path_(std::move(path)), temp_(std::move(temp)), f_(f) {}
+  Status Error(const std::string& what, int err);
+  std::string path_, temp_;
+  std::FILE* f_;
+  Status status_ = Status::Ok();
+  bool committed_ = false;
+};
+
+/// Commits every file, in order, after all were written: a run's outputs
+/// appear together (a failure before this point leaves all as they were).
+Status CommitAll(std::vector<std::unique_ptr<OutputFile>>& files);
+
+/// Checks that everything written to stdout reached it (e.g. not /dev/full):
+/// flushes and tests the stream's error flag. The message names stdout.
+Status CheckStdout();
+
+}  // namespace sanad

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The CLI's exit codes for every path (README "Exit codes"), checked write
+# errors, and outputs that appear whole or not at all.
+# Usage: exit_codes_test.sh SANAD_BINARY EXAMPLES_DIR
+set -u
+B=$1
+EX=$2
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+passes=0
+expect() {  # expect CODE DESCRIPTION -- COMMAND...
+  local want=$1 what=$2
+  shift 3
+  "$@" >"$T/out" 2>"$T/err"
+  local got=$?
+  if [ "$got" -ne "$want" ]; then
+    echo "FAIL: $what: exit $got, want $want"; sed 's/^/  | /' "$T/err" | head -5
+    fails=$((fails + 1))
+  else
+    echo "ok: $what (exit $got)"
+    passes=$((passes + 1))
+  fi
+}
+REFS=(--ref mri="$EX/mri.csv" --ref tariff="$EX/tariff.csv" --ref ptp="$EX/ptp.csv")
+RULES=$EX/outpatient.sanad
+CLAIMS=$EX/claims.ndjson
+
+expect 0 "check on the example" -- "$B" check "$RULES" "$CLAIMS" "${REFS[@]}" --verdicts "$T/v.csv" --summary "$T/s.json"
+cp "$T/v.csv" "$T/v.good"
+expect 1 "missing claims file" -- "$B" check "$RULES" "$T/none.ndjson" "${REFS[@]}"
+expect 1 "unbound reference data" -- "$B" check "$RULES" "$CLAIMS"
+printf 'rule r\n  when amout > 1\n  reject\n' >"$T/bad.sanad"
+expect 2 "rules that do not compile (check)" -- "$B" check "$T/bad.sanad" "$CLAIMS"
+expect 2 "rules that do not compile (lint)" -- "$B" lint "$T/bad.sanad"
+expect 3 "unknown option" -- "$B" check --bogus
+expect 3 "missing argument" -- "$B" check "$RULES"
+expect 3 "no subcommand" -- "$B"
+expect 3 "bad --threads" -- "$B" check "$RULES" "$CLAIMS" --threads -2
+expect 3 "gen with a negative line count" -- "$B" gen --lines -5 --out "$T/g"
+expect 3 "gen with a non-number" -- "$B" gen --lines lots --out "$T/g"
+expect 0 "help" -- "$B" --help
+
+# Bad records: fail mode stops (1); skip mode completes and says so (4).
+{ head -n 3 "$CLAIMS"; echo '{"claim_id": broken'; tail -n +4 "$CLAIMS"; } >"$T/bad.ndjson"
+expect 1 "bad record, --on-error fail" -- "$B" check "$RULES" "$T/bad.ndjson" "${REFS[@]}" --verdicts "$T/v.csv"
+cmp -s "$T/v.csv" "$T/v.good" || { echo "FAIL: a failed run changed the previous verdicts"; fails=$((fails + 1)); }
+expect 4 "bad record, --on-error skip" -- "$B" check "$RULES" "$T/bad.ndjson" "${REFS[@]}" --on-error skip \
+  --verdicts "$T/v2.csv" --errors "$T/errors.csv"
+grep -q '^4,"","malformed JSON' "$T/errors.csv" || { echo "FAIL: errors file"; cat "$T/errors.csv"; fails=$((fails + 1)); }
+expect 1 "unwritable --errors path" -- "$B" check "$RULES" "$T/bad.ndjson" "${REFS[@]}" --on-error skip \
+  --verdicts "$T/v.csv" --errors "$T/no/such/dir/errors.csv"
+cmp -s "$T/v.csv" "$T/v.good" || { echo "FAIL: a run whose last output failed replaced the verdicts"; fails=$((fails + 1)); }
+ls -a "$T" | grep -q 'sanad-tmp' && { echo "FAIL: temporary files left behind"; fails=$((fails + 1)); }
+
+# Write errors on stdout are errors.
+if [ -w /dev/full ]; then
+  expect 1 "fmt into /dev/full" -- sh -c "exec '$B' fmt '$RULES' >/dev/full"
+  expect 1 "lint into /dev/full" -- sh -c "exec '$B' lint '$RULES' >/dev/full"
+  expect 1 "explain-plan into /dev/full" -- sh -c "exec '$B' explain-plan '$RULES' >/dev/full"
+  expect 1 "stats into /dev/full" -- sh -c "exec '$B' stats '$CLAIMS' >/dev/full"
+  expect 1 "check summary into /dev/full" -- sh -c "exec '$B' check '$RULES' '$CLAIMS' ${REFS[*]} >/dev/full"
+fi
+printf 'rule   r\n when amount>1\n reject\n' >"$T/messy.sanad"
+expect 1 "fmt --check of an unformatted file" -- "$B" fmt --check "$T/messy.sanad"
+
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]
