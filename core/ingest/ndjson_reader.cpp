@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include <absl/container/flat_hash_set.h>
 #include <simdjson.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
@@ -115,23 +116,112 @@ class NdjsonChunkParser {
     return true;
   }
 
+  // A key repeated in one object is an error naming it (JSON leaves its
+  // meaning open; guessing which value counts would be silent data change).
+  bool KeySeenBefore(std::string_view key) {
+    if (keys_.size() < 32) {
+      for (std::string_view k : keys_)
+        if (k == key) return true;
+      keys_.emplace_back(key);
+      if (keys_.size() == 32) key_set_.insert(keys_.begin(), keys_.end());
+      return false;
+    }
+    return !key_set_.emplace(key).second;
+  }
+
   bool ParseFields(od::object& obj, RawValue* vals, bool allow_lines, LoadError* err) {
+    keys_.clear();
+    key_set_.clear();
     for (auto field_result : obj) {
       od::field field;
       if (auto e = std::move(field_result).get(field)) { err->message = Malformed(e); return false; }
       std::string_view key;
       if (auto e = field.unescaped_key().get(key)) { err->message = Malformed(e); return false; }
+      if (KeySeenBefore(key)) {
+        err->field = std::string(key.substr(0, 128));
+        err->message = "key appears twice in one object";
+        return false;
+      }
       od::value v = field.value();
       if (allow_lines && key == "lines") {
+        std::vector<std::string_view> keys = std::move(keys_);  // the items' objects reuse the key list
+        absl::flat_hash_set<std::string_view> key_set = std::move(key_set_);
         if (!ParseItems(v, err)) return false;
+        keys_ = std::move(keys);
+        key_set_ = std::move(key_set);
         continue;
       }
       const int f = lookup_.Find(key);
-      if (f < 0) continue;  // undeclared fields are ignored (skipped by On-Demand)
+      if (f < 0) {
+        // Undeclared fields are ignored, but must still be valid JSON.
+        if (!ValidateJson(v, 0, err)) {
+          err->field = std::string(key.substr(0, 128));
+          return false;
+        }
+        continue;
+      }
       if (!ParseValue(v, f, &vals[f], err)) {
         if (err->field.empty()) err->field = schema_.field(f).name;
         return false;
       }
+    }
+    return true;
+  }
+
+  // Walks a value the reader does not use, so that every byte of a record is
+  // checked as JSON (On-Demand would skip it unchecked). Depth is bounded by
+  // simdjson's own nesting limit.
+  bool ValidateJson(od::value v, int depth, LoadError* err) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) { err->message = Malformed(e); return false; }
+    simdjson::error_code e = simdjson::SUCCESS;
+    switch (t) {
+      case od::json_type::object: {
+        od::object o;
+        if ((e = v.get_object().get(o))) break;
+        for (auto fr : o) {
+          od::field fl;
+          if ((e = std::move(fr).get(fl))) break;
+          std::string_view k;
+          if ((e = fl.unescaped_key().get(k))) break;
+          if (!ValidateJson(fl.value(), depth + 1, err)) return false;
+        }
+        break;
+      }
+      case od::json_type::array: {
+        od::array a;
+        if ((e = v.get_array().get(a))) break;
+        for (auto ir : a) {
+          od::value item;
+          if ((e = std::move(ir).get(item))) break;
+          if (!ValidateJson(item, depth + 1, err)) return false;
+        }
+        break;
+      }
+      case od::json_type::number: {
+        od::number n;
+        e = v.get_number().get(n);
+        break;
+      }
+      case od::json_type::string: {
+        std::string_view sv;
+        e = v.get_string().get(sv);
+        break;
+      }
+      case od::json_type::boolean: {
+        bool b;
+        if (v.get_bool().get(b)) e = simdjson::T_ATOM_ERROR;
+        break;
+      }
+      case od::json_type::null: {
+        bool is_null = false;
+        if (v.is_null().get(is_null) || !is_null) e = simdjson::N_ATOM_ERROR;
+        break;
+      }
+    }
+    if (e) {
+      err->message = Malformed(e);
+      return false;
     }
     return true;
   }
@@ -240,6 +330,10 @@ class NdjsonChunkParser {
   size_t nfields_;
   od::parser parser_;
   std::vector<RawValue> claim_, items_, merged_;
+  // Keys of the object being read. Unescaped keys live in the parser's
+  // string buffer until the next record, so views stay valid.
+  std::vector<std::string_view> keys_;
+  absl::flat_hash_set<std::string_view> key_set_;  // the same, once there are many
   bool has_lines_ = false;
 };
 

@@ -13,12 +13,19 @@ namespace {
 const char* kLine =
     R"({"claim_id":"C1","insured_id":"I1","fund":"rural","provider_id":"P1","provider_sector":"private","service_code":"970000","service_date":"2024-03-20","amount":1000})";
 
+// A flat line; `extra` adds fields or replaces the standard ones it names
+// (a key repeated in one object is an error, so it is not appended twice).
 std::string Flat(const std::string& claim, const std::string& extra = "") {
-  std::string s =
-      R"({"claim_id":")" + claim +
-      R"(","insured_id":"I1","fund":"rural","provider_id":"P1","provider_sector":"private","service_code":"970000","service_date":"2024-03-20","amount":1000)";
-  if (!extra.empty()) s += "," + extra;
-  return s + "}";
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {"claim_id", "\"" + claim + "\""}, {"insured_id", "\"I1\""},          {"fund", "\"rural\""},
+      {"provider_id", "\"P1\""},        {"provider_sector", "\"private\""}, {"service_code", "\"970000\""},
+      {"service_date", "\"2024-03-20\""}, {"amount", "1000"}};
+  std::string s = "{";
+  for (const auto& [k, v] : fields)
+    if (extra.find("\"" + k + "\":") == std::string::npos) s += "\"" + k + "\":" + v + ",";
+  if (!extra.empty()) s += extra + ",";
+  s.back() = '}';
+  return s;
 }
 
 LoadOptions Skip(int threads = 1) {
@@ -200,6 +207,43 @@ TEST(NdjsonReaderTest, ExtraDeclaredFieldsAreReadAndOthersIgnored) {
   ASSERT_EQ(c.batch.size(), 1u);
   EXPECT_EQ(c.batch.String(s.Find("referral_code"), 0), "R-1");
   EXPECT_TRUE(c.batch.Bool(s.Find("chronic"), 0));
+}
+
+// Found by an adversarial run: malformed values inside undeclared fields
+// loaded as valid records, and a repeated key was resolved silently (for
+// nested `lines`, by merging the arrays).
+TEST(NdjsonReaderTest, UndeclaredValuesMustBeValidJson) {
+  const std::vector<std::string> bad = {R"("x":tru)", R"("x":01)", R"("x":[1,2})", R"("x":{"a":[1,{"b":nul}]})",
+                                        R"("x":-)", R"("x":"\q")"};
+  std::string data;
+  for (const std::string& b : bad) data += Flat("C" + std::to_string(data.size()), b) + "\n";
+  data += Flat("OK", R"("x":{"a":[1,{"b":null}],"c":-0.5e3},"y":"\u00e9","z":[true,false,null])") + "\n";
+  LoadedClaims c = MustRead(data);
+  ASSERT_EQ(c.errors.size(), bad.size());
+  for (size_t i = 0; i < bad.size(); ++i) {
+    EXPECT_EQ(c.errors[i].line, static_cast<int64_t>(i) + 1);
+    EXPECT_EQ(c.errors[i].field, "x") << bad[i];
+    EXPECT_NE(c.errors[i].message.find("malformed JSON"), std::string::npos) << bad[i] << ": " << c.errors[i].message;
+  }
+  EXPECT_EQ(c.batch.size(), 1u);
+  ExpectAccounted(c);
+}
+
+TEST(NdjsonReaderTest, RepeatedKeyIsAnErrorNamingIt) {
+  const std::string item = R"({"service_code":"A","amount":1})";
+  std::string data = Flat("C1", R"("age":5,"age":6)") + "\n" +               // a declared field twice
+                     Flat("C2", R"("note":1,"note":2)") + "\n" +             // an undeclared one
+                     Flat("C3", R"("lines":[)" + item + R"(],"lines":[)" + item + "]") + "\n" +
+                     Flat("C4", R"("lines":[{"age":1,"age":2}])") + "\n" +
+                     Flat("C5", R"("lines":[{"age":1},{"age":2}])") + "\n";  // fine: one key per object
+  LoadedClaims c = MustRead(data);
+  ASSERT_EQ(c.errors.size(), 4u);
+  EXPECT_EQ(c.errors[0].field, "age");
+  EXPECT_EQ(c.errors[1].field, "note");
+  EXPECT_EQ(c.errors[2].field, "lines");
+  EXPECT_EQ(c.errors[3].field, "lines[0].age");
+  for (const LoadError& e : c.errors) EXPECT_EQ(e.message, "key appears twice in one object");
+  EXPECT_EQ(c.batch.size(), 2u);
 }
 
 // Codes, order and errors must not depend on how the input is split.
