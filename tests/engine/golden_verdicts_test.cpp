@@ -55,11 +55,19 @@ EvalRun Evaluate(const std::string& rules_text, const std::string& ndjson) {
 }
 
 // One claim line; `extra` adds or overrides fields.
+// (Fields named in `extra` replace the defaults: a key repeated in one
+// object is an input error.)
 std::string L(const std::string& claim, const std::string& date, const std::string& extra = "") {
-  std::string s = R"({"claim_id":")" + claim +
-                  R"(","insured_id":"I1","fund":"rural","provider_id":"P1","provider_sector":"public","service_code":"A","service_date":")" +
-                  date + R"(","amount":1000)";
-  return s + (extra.empty() ? "" : "," + extra) + "}\n";
+  const std::vector<std::pair<std::string, std::string>> fields = {
+      {"claim_id", "\"" + claim + "\""}, {"insured_id", "\"I1\""},         {"fund", "\"rural\""},
+      {"provider_id", "\"P1\""},        {"provider_sector", "\"public\""}, {"service_code", "\"A\""},
+      {"service_date", "\"" + date + "\""}, {"amount", "1000"}};
+  std::string s = "{";
+  for (const auto& [k, v] : fields)
+    if (extra.find("\"" + k + "\":") == std::string::npos) s += "\"" + k + "\":" + v + ",";
+  if (!extra.empty()) s += extra + ",";
+  s.back() = '}';
+  return s + "\n";
 }
 
 TEST(LimitRuleTest, CountPerDayFlagsLinesAboveTheCapAndCountsHitsToo) {
