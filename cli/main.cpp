@@ -19,7 +19,7 @@
 #include "core/ingest/claims_reader.h"
 #include "engine/claims_generator.h"
 #include "engine/output.h"
-#include "engine/output_file.h"
+#include "core/output_file.h"
 #include "engine/rules.h"
 #include "rules_dsl/formatter.h"
 #include "rules_dsl/parser.h"

@@ -1,5 +1,7 @@
 #include "engine/output.h"
 
+#include "core/exec/plan_fingerprint.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -257,6 +259,7 @@ Status WriteSummaryJson(OutputFile& out, const Plan& plan, const ClaimBatch& bat
   const Totals t = ComputeTotals(batch, v);
   std::string o = "{\n  \"ruleset\": ";
   AppendJsonString(o, plan.ruleset_name);
+  o += ",\n  \"fingerprint\": \"" + PlanFingerprint(plan).ToString() + "\"";
   o += fmt::format(",\n  \"records_read\": {},\n  \"records_loaded\": {},\n  \"errors\": {},\n", counts.records_read,
                    counts.records_loaded, counts.errors);
   o += fmt::format("  \"totals\": {{\"lines\": {}, \"accepted\": {}, \"warned\": {}, \"rejected\": {}, \"amount\": {}, "

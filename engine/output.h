@@ -11,7 +11,7 @@
 #include "core/exec/plan.h"
 #include "core/exec/verdicts.h"
 #include "core/status.h"
-#include "engine/output_file.h"
+#include "core/output_file.h"
 
 namespace sanad {
 

@@ -20,6 +20,7 @@
 #include "core/exec/batch_evaluator.h"
 #include "core/exec/bound_plan.h"
 #include "core/exec/expr_evaluator.h"
+#include "core/exec/plan_fingerprint.h"
 #include "core/exec/plan_printer.h"
 #include "core/ingest/chunk_builder.h"
 #include "core/ingest/claims_reader.h"
@@ -527,6 +528,8 @@ PYBIND11_MODULE(_sanad, m) {
 
   py::class_<RuleSet, std::shared_ptr<RuleSet>>(m, "RuleSet")
       .def_property_readonly("name", [](const RuleSet& r) { return r.rules->plan()->ruleset_name; })
+      .def_property_readonly("fingerprint", [](const RuleSet& r) { return PlanFingerprint(*r.rules->plan()).ToString(); },
+                             "Hash of the canonical rules and their bound reference data (as in the summary)")
       .def_property_readonly("rule_names", [](const RuleSet& r) { return RuleNames(*r.rules->plan()); })
       .def_property_readonly("rendered_diagnostics", [](const RuleSet& r) { return r.rendered; })
       .def("explain_plan", [](const RuleSet& r) { return ExplainPlan(*r.rules->plan()); })

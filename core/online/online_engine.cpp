@@ -16,7 +16,8 @@
 #include "core/exec/deduction.h"
 #include "core/exec/expr_evaluator.h"
 #include "core/exec/line_order.h"
-#include "core/exec/plan_printer.h"
+#include "core/exec/plan_fingerprint.h"
+#include "core/output_file.h"
 #include "core/exec/window_log.h"
 #include "core/ingest/claims_reader.h"
 
@@ -73,7 +74,7 @@ void TruncateRows(ClaimBatch& b, RowIndex n) {
 // ---- snapshot encoding -------------------------------------------------
 
 constexpr char kMagic[8] = {'S', 'A', 'N', 'A', 'D', 'S', 'N', 'P'};
-constexpr uint32_t kSnapshotVersion = 1;
+constexpr uint32_t kSnapshotVersion = 2;  // 2: 128-bit plan fingerprint with reference data
 
 class Writer {
  public:
@@ -875,7 +876,9 @@ Status OnlineEngine::Snapshot(const std::string& path) const {
   std::lock_guard<SpinMutex> lock(mu_);
   const State& s = *s_;
   Writer w;
-  w.Pod<uint64_t>(XXH3_64bits(ExplainPlan(plan_).data(), ExplainPlan(plan_).size()));
+  const Fingerprint fp = PlanFingerprint(plan_);
+  w.Pod(fp.high);
+  w.Pod(fp.low);
   w.Pod<uint32_t>(s.store.size());
   w.Pod<int32_t>(s.store.schema().size());
   for (int f = 0; f < s.store.schema().size(); ++f) {
@@ -903,15 +906,11 @@ Status OnlineEngine::Snapshot(const std::string& path) const {
   h.Pod<uint64_t>(w.out.size());
   h.Pod<uint64_t>(XXH3_64bits(w.out.data(), w.out.size()));
   header += h.out;
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) return Status::Io("snapshot: cannot write " + tmp);
-    f.write(header.data(), static_cast<std::streamsize>(header.size()));
-    f.write(w.out.data(), static_cast<std::streamsize>(w.out.size()));
-    if (!f.flush()) return Status::Io("snapshot: write failed for " + tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::Io("snapshot: cannot rename " + tmp + " to " + path);
+  Result<std::unique_ptr<OutputFile>> out = OutputFile::Create(path);
+  if (!out.ok()) return Status::Io("snapshot: " + out.status().message());
+  if (Status st = (*out)->Write(header); !st.ok()) return Status::Io("snapshot: " + st.message());
+  if (Status st = (*out)->Write(w.out); !st.ok()) return Status::Io("snapshot: " + st.message());
+  if (Status st = (*out)->Commit(); !st.ok()) return Status::Io("snapshot: " + st.message());
   return Status::Ok();
 }
 
@@ -937,12 +936,12 @@ Status OnlineEngine::Restore(const std::string& path) {
   auto fresh = std::make_unique<State>(plan_);
   State& s = *fresh;
   Reader r(payload);
-  uint64_t fingerprint;
+  Fingerprint fp;
   uint32_t rows;
   int32_t fields;
-  const std::string explained = ExplainPlan(plan_);
-  if (!r.Pod(&fingerprint) || fingerprint != XXH3_64bits(explained.data(), explained.size()))
-    return Status::Invalid(bad + "taken with a different rule set");
+  if (!r.Pod(&fp.high) || !r.Pod(&fp.low) || !(fp == PlanFingerprint(plan_)))
+    return Status::Invalid(bad + "taken with different rules or reference data (fingerprint " + fp.ToString() +
+                           ", these rules " + PlanFingerprint(plan_).ToString() + ")");
   if (!r.Pod(&rows) || !r.Pod(&fields) || fields != s.store.schema().size()) return Status::Invalid(bad + "field list differs");
   ClaimBatch store(plan_.schema);
   for (int f = 0; f < fields; ++f) {

@@ -163,6 +163,13 @@ class RuleSet:
         """Rule names in declaration order."""
         return self._core.rule_names
 
+    @property
+    def fingerprint(self) -> str:
+        """32 hex digits naming these rules and the reference data bound to
+        them: unchanged by comments and layout, different when any rule,
+        declaration or reference entry changes (the summary's fingerprint)."""
+        return self._core.fingerprint
+
     def explain_plan(self) -> str:
         """The execution plan, as ``sanad explain-plan`` prints it."""
         return self._core.explain_plan()
@@ -362,6 +369,7 @@ class Result:
 
     def __init__(self, ruleset, claims, core):
         self.ruleset, self.claims, self._core = ruleset, claims, core
+        self.fingerprint = ruleset.fingerprint  #: which rules and reference data produced this result
         self._verdicts = self._hits = self._summary = None
 
     @property

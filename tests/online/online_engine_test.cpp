@@ -509,7 +509,7 @@ TEST(OnlineEngineTest, CorruptedOrTruncatedSnapshotIsRefusedAndStateKept) {
   OnlineEngine foreign(*different->plan());
   Status st = foreign.Restore(path);
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("different rule set"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("different rules or reference data"), std::string::npos) << st.message();
   // The intact snapshot restores and the restored engine answers like the original.
   ASSERT_TRUE(other.Restore(path).ok());
   const std::string next = R"({"claim_id":"N","insured_id":"I2","fund":"rural","provider_sector":"public","provider_id":"P1","service_date":"2025-05-01","service_code":"V1","amount":100})";
@@ -519,6 +519,35 @@ TEST(OnlineEngineTest, CorruptedOrTruncatedSnapshotIsRefusedAndStateKept) {
   EXPECT_EQ(b->lines[0].status, a->lines[0].status);
   EXPECT_EQ(b->lines[0].seq, a->lines[0].seq);
   EXPECT_EQ(static_cast<int64_t>(b->lines[0].hits[0].total), 46);
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace sanad
+
+namespace sanad {
+namespace {
+
+// Found by an adversarial run: the snapshot's rule-set check ignored the
+// bound reference data, so a snapshot restored silently into rules bound to
+// other tables. It now carries the plan fingerprint with the data.
+TEST(OnlineEngineTest, SnapshotRestoresOnlyIntoTheSameRulesAndReferenceData) {
+  const std::string text = "ruleset \"s\"\nset mri = external\nrule r\n  when service_code in mri\n  reject\n";
+  auto bound_to = [&](const std::string& code) {
+    std::unique_ptr<Rules> r = Rules::FromText("s.sanad", text);
+    EXPECT_TRUE(compiler::BindReferenceRows(*r->mutable_plan(), "mri", {{code}}, "mri").ok());
+    return r;
+  };
+  auto a = bound_to("X1"), same = bound_to("X1"), other = bound_to("X2");
+  const std::string path = (std::filesystem::temp_directory_path() / ("sanad_fp_" + std::to_string(::getpid()) + ".snap")).string();
+  OnlineEngine engine(*a->plan());
+  ASSERT_TRUE(engine.Snapshot(path).ok());
+  OnlineEngine ok(*same->plan());
+  EXPECT_TRUE(ok.Restore(path).ok());
+  OnlineEngine refused(*other->plan());
+  Status st = refused.Restore(path);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("different rules or reference data"), std::string::npos) << st.message();
   std::filesystem::remove(path);
 }
 
