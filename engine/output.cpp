@@ -50,8 +50,10 @@ bool EndsWith(const std::string& s, const char* suffix) {
 
 bool IsNdjsonPath(const std::string& p) { return EndsWith(p, ".ndjson") || EndsWith(p, ".jsonl") || EndsWith(p, ".json"); }
 
+// RFC 4180: a cell with a comma, quote, CR or LF is quoted with quotes
+// doubled; an empty string is written "" so it differs from an empty cell.
 void AppendCsvField(std::string& out, std::string_view s) {
-  if (s.find_first_of(",\"\n\r") == std::string_view::npos) {
+  if (!s.empty() && s.find_first_of(",\"\n\r") == std::string_view::npos) {
     out.append(s);
     return;
   }
@@ -199,8 +201,9 @@ Status WriteHits(OutputFile& out, const Plan& plan, const ClaimBatch& batch, con
           AppendInt(o, h.cap);
           break;
         case EvidenceKind::kOtherLine: {
-          std::string ev = "claim_id=" + std::string(batch.String(kClaimId, h.other)) + ";line_no=" +
-                           std::to_string(batch.Int(kLineNo, h.other));
+          // line_no first: the claim id (any text) runs to the end of the cell.
+          std::string ev = "line_no=" + std::to_string(batch.Int(kLineNo, h.other)) + ";claim_id=" +
+                           std::string(batch.String(kClaimId, h.other));
           AppendCsvField(o, ev);
           break;
         }

@@ -121,6 +121,9 @@ std::shared_ptr<Claims> FromColumns(const py::dict& columns, int64_t rows, const
     std::vector<std::string> cats;
   };
   std::vector<Col> cols(static_cast<size_t>(schema.size()));
+  // Cells Python could not convert exactly: (row -> first field, message),
+  // refused like bad file records.
+  std::map<int64_t, std::pair<std::string, std::string>> refused;
   for (auto item : columns) {
     const std::string name = py::cast<std::string>(item.first);
     const int f = schema.Find(name);
@@ -141,6 +144,11 @@ std::shared_ptr<Claims> FromColumns(const py::dict& columns, int64_t rows, const
       c.kind = 0;
       c.values = py::cast<py::array_t<int64_t>>(t[1]);
       c.present = py::cast<py::array_t<uint8_t>>(t[2]);
+      if (t.size() > 3)
+        for (auto cell : py::reinterpret_borrow<py::list>(t[3])) {
+          py::tuple rc = py::reinterpret_borrow<py::tuple>(cell);
+          refused.emplace(py::cast<int64_t>(rc[0]), std::make_pair(name, py::cast<std::string>(rc[1])));
+        }
     }
     const int64_t len = c.kind == 1 ? c.codes.size() : c.values.size();
     if (len != rows) throw py::value_error("column '" + name + "' has " + std::to_string(len) + " rows, expected " + std::to_string(rows));
@@ -172,7 +180,11 @@ std::shared_ptr<Claims> FromColumns(const py::dict& columns, int64_t rows, const
       }
       b.BeginRecord(r + 1);
       LoadError err;
-      if (b.AppendLine(raw.data(), &err)) {
+      if (auto bad = refused.find(r); bad != refused.end()) {
+        err.field = bad->second.first;
+        err.message = bad->second.second;
+        b.FailRecord(err);
+      } else if (b.AppendLine(raw.data(), &err)) {
         b.CommitRecord();
       } else {
         err.line = r + 1;

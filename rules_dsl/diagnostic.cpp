@@ -59,10 +59,15 @@ std::string RenderAll(const DiagnosticBag& bag, const SourceFile& src) {
   std::string out;
   for (const Diagnostic& d : bag.diagnostics()) out += Render(d, src);
   auto plural = [](int n, const char* w) { return std::to_string(n) + " " + w + (n == 1 ? "" : "s"); };
-  if (bag.error_count() > DiagnosticBag::kMaxErrors)
-    out += "note: " + std::to_string(bag.error_count() - DiagnosticBag::kMaxErrors) + " more errors not shown\n";
+  // Past the limit the front end stops looking, so the true count is
+  // unknown: say "more than", never a number that is only a lower bound.
+  const bool stopped = bag.error_count() > DiagnosticBag::kMaxErrors;
+  if (stopped)
+    out += "note: stopped after " + std::to_string(DiagnosticBag::kMaxErrors) + " errors; the file may hold more\n";
+  const std::string errors = stopped ? "more than " + std::to_string(DiagnosticBag::kMaxErrors) + " errors"
+                                     : plural(bag.error_count(), "error");
   if (bag.error_count() + bag.warning_count() > 0)
-    out += src.name() + ": " + plural(bag.error_count(), "error") + ", " + plural(bag.warning_count(), "warning") + "\n";
+    out += src.name() + ": " + errors + ", " + plural(bag.warning_count(), "warning") + "\n";
   return out;
 }
 

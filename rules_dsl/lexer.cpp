@@ -112,7 +112,10 @@ void AppendUtf8(std::string& s, uint32_t cp) {
 class Lexer {
  public:
   Lexer(const SourceFile& src, DiagnosticBag& diags, const LexLimits& limits)
-      : s_(src.text()), diags_(diags), limits_(limits) {}
+      : s_(src.text()), diags_(diags), limits_(limits) {
+    // A UTF-8 byte order mark (editors on Windows write one) is not text.
+    if (s_.size() >= 3 && s_.compare(0, 3, "\xEF\xBB\xBF") == 0) pos_ = 3;
+  }
 
   LexResult Run() {
     LexResult out;

@@ -1,6 +1,8 @@
 #include "core/ingest/claims_reader.h"
 
 #include <cstdio>
+#include <sys/stat.h>
+
 #include <cstring>
 
 #include <simdjson.h>
@@ -38,8 +40,16 @@ Result<LoadedClaims> ReadClaimsFile(const std::string& path, const Schema& schem
   if (!format.ok()) return format.status();
   if (*format == ClaimsFormat::kNdjson) {
     simdjson::padded_string data;
-    if (auto e = simdjson::padded_string::load(path).get(data)) {
-      return Status::Io(path + ": " + (e == simdjson::IO_ERROR ? std::string(std::strerror(errno)) : simdjson::error_message(e)));
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      if (auto e = simdjson::padded_string::load(path).get(data)) {
+        return Status::Io(path + ": " + (e == simdjson::IO_ERROR ? std::string(std::strerror(errno)) : simdjson::error_message(e)));
+      }
+    } else {
+      // A pipe, FIFO or device cannot be sized up front: read it as a stream.
+      Result<std::string> text = ReadFileToString(path);
+      if (!text.ok()) return text.status();
+      data = simdjson::padded_string(*text);
     }
     Result<LoadedClaims> r = internal::ReadNdjsonPadded(std::string_view(data.data(), data.size()), schema, options);
     if (!r.ok()) return Status(r.status().code(), path + ": " + r.status().message());

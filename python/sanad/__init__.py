@@ -81,13 +81,25 @@ class CompileError(Exception):
         return self.rendered
 
 
+def _looks_like_path(text: str) -> bool:
+    """One line ending in .sanad, or one word with a path separator: a path
+    (rules text always has a rule, so it has spaces or newlines)."""
+    t = text.strip()
+    return "\n" not in t and (t.endswith(".sanad") or (os.sep in t and not any(c.isspace() for c in t)))
+
+
 def _read_text_or_path(text_or_path: Union[str, os.PathLike]):
     if isinstance(text_or_path, os.PathLike) or (
-        isinstance(text_or_path, str) and "\n" not in text_or_path and os.path.isfile(text_or_path)
+        isinstance(text_or_path, str) and "\n" not in text_or_path and (os.path.isfile(text_or_path) or _looks_like_path(text_or_path))
     ):
         path = os.fspath(text_or_path)
-        with open(path, encoding="utf-8") as f:
-            return path, f.read()
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"rules file not found: {path}")
+        with open(path, "rb") as f:
+            data = f.read()
+        # The engine skips a UTF-8 byte order mark itself; keep the bytes so
+        # diagnostics point at the same columns the CLI shows.
+        return path, data.decode("utf-8")
     if not isinstance(text_or_path, str):
         raise TypeError(f"compile() takes rules text or a path, got {type(text_or_path).__name__}")
     return "<rules>", text_or_path
@@ -232,8 +244,62 @@ def _fields(ruleset):
     return dict(ruleset._core.fields()) if ruleset else dict(_sanad.standard_fields())
 
 
+_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+_DATE_RE = None
+_EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
+
+
+def _parse_date_cell(v):
+    """Days since 1970-01-01 of one date cell, or an error message (the file
+    readers' wording). Accepts 'YYYY-MM-DD' strings (0001-01-01 to
+    9999-12-31, like the files), datetime.date/datetime and Timestamps
+    (their own calendar date: a time-zone-aware value keeps its wall date)."""
+    global _DATE_RE
+    import datetime
+    import re
+    if isinstance(v, str):
+        t = v.strip(" \t")
+        if _DATE_RE is None:
+            _DATE_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+        m = _DATE_RE.fullmatch(t)
+        try:
+            if m is None:
+                raise ValueError
+            return datetime.date(int(m[1]), int(m[2]), int(m[3])).toordinal() - _EPOCH_ORDINAL, None
+        except ValueError:
+            return 0, f"invalid date '{t[:64]}' (expected YYYY-MM-DD)"
+    if isinstance(v, (pd.Timestamp, datetime.datetime)):
+        return datetime.date(v.year, v.month, v.day).toordinal() - _EPOCH_ORDINAL, None
+    if isinstance(v, datetime.date):
+        return v.toordinal() - _EPOCH_ORDINAL, None
+    if isinstance(v, np.datetime64):
+        return _parse_date_cell(pd.Timestamp(v))
+    return 0, f"expected a date YYYY-MM-DD, got {type(v).__name__} {v!r}"[:120]
+
+
+def _int_cell(v):
+    """One int cell exactly, or an error message (the file readers' wording)."""
+    if isinstance(v, (bool, np.bool_)):
+        return 0, f"expected an integer, got '{v}'"
+    if isinstance(v, (int, np.integer)):
+        v = int(v)
+        return (v, None) if _INT64_MIN <= v <= _INT64_MAX else (0, "integer out of the 64-bit range")
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if f != f or f in (float("inf"), float("-inf")) or not (-2.0 ** 63 <= f < 2.0 ** 63):
+            return 0, "integer out of the 64-bit range"
+        if f != int(f):
+            return 0, "expected an integer, got a number with a fraction or exponent"
+        return int(f), None
+    return 0, f"expected an integer, got '{str(v)[:64]}'"
+
+
 def _normalise_column(name: str, ftype: str, values):
-    """A column as the extension expects it (see sanad_module.cpp FromColumns)."""
+    """A column as the extension expects it (see sanad_module.cpp FromColumns):
+    (kind, values, present[, refused]) where refused lists (row, message)
+    for cells that cannot be converted exactly. Those rows are refused like
+    bad file records (on_error decides); a column of the wrong kind as a
+    whole is a TypeError."""
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     if ftype == "string":
         if isinstance(s.dtype, pd.CategoricalDtype):
@@ -247,17 +313,25 @@ def _normalise_column(name: str, ftype: str, values):
             raise TypeError(f"column {name!r} must hold strings, found {type(bad[0]).__name__} {bad[0]!r}")
         return ("cat", codes, list(cats))
     present = (~s.isna()).to_numpy(dtype=np.uint8)
+    refused = []
     if ftype == "date":
-        if not pd.api.types.is_datetime64_any_dtype(s.dtype):
-            parsed = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
-            wrong = parsed.isna() & ~s.isna()
-            if wrong.any():
-                row = int(np.flatnonzero(wrong.to_numpy())[0])
-                raise ValueError(f"column {name!r} row {row + 1}: not a valid YYYY-MM-DD date: {s.iloc[row]!r}")
-            s = parsed
-        days = s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            if getattr(s.dt, "tz", None) is not None:
+                s = s.dt.tz_localize(None)  # the wall date in the value's own zone, not the UTC date
+            days = s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+        elif s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            codes, uniques = pd.factorize(s, use_na_sentinel=True)
+            parsed = [_parse_date_cell(u) for u in uniques]
+            table = np.array([d for d, _ in parsed] + [0], dtype=np.int64)
+            days = table[codes]  # code -1 (missing) picks the trailing 0
+            for k in np.flatnonzero([m is not None for _, m in parsed]):
+                for row in np.flatnonzero(codes == k):
+                    refused.append((int(row), parsed[k][1]))
+        else:
+            raise TypeError(f"column {name!r} must hold dates (datetime64 or 'YYYY-MM-DD' strings), got dtype {s.dtype}")
+        days = np.array(days, dtype=np.int64)
         days[present == 0] = 0
-        return ("date", days, present)
+        return ("date", days, present, sorted(refused))
     if ftype == "bool":
         if not (pd.api.types.is_bool_dtype(s.dtype) or s.dtype == object):
             raise TypeError(f"column {name!r} must hold bools, got dtype {s.dtype}")
@@ -265,17 +339,43 @@ def _normalise_column(name: str, ftype: str, values):
         if vals.dtype == object and not all(isinstance(v, (bool, np.bool_)) for v in vals):
             raise TypeError(f"column {name!r} must hold bools")
         return ("bool", vals.to_numpy(dtype=np.int64), present)
-    # int
-    if pd.api.types.is_bool_dtype(s.dtype) or not (pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_float_dtype(s.dtype)):
+    # int: converted exactly or refused per row, never wrapped.
+    if pd.api.types.is_bool_dtype(s.dtype):
         raise TypeError(f"column {name!r} must hold integers, got dtype {s.dtype}")
-    if pd.api.types.is_float_dtype(s.dtype):
-        f = s.to_numpy(dtype=np.float64, na_value=0.0)
-        if not np.all(np.floor(f) == f):
-            raise TypeError(f"column {name!r} must hold whole numbers (money is in minor units)")
-        ints = f.astype(np.int64)
-    else:
+    kind = getattr(s.dtype, "kind", "O")
+    on = present.astype(bool)
+    if kind == "i":  # int8..int64, Int8..Int64: exact
         ints = s.to_numpy(dtype=np.int64, na_value=0) if s.hasnans else s.to_numpy(dtype=np.int64)
-    return ("int", np.ascontiguousarray(ints), present)
+        return ("int", np.ascontiguousarray(ints), present, [])
+    if kind == "u":  # uint64 above INT64_MAX would wrap: refused instead
+        u = s.to_numpy(dtype=np.uint64, na_value=0)
+        over = on & (u > np.uint64(_INT64_MAX))
+        ints = np.where(over, np.uint64(0), u).astype(np.int64)
+        return ("int", ints, present, [(int(r), "integer out of the 64-bit range") for r in np.flatnonzero(over)])
+    if kind == "f":
+        f = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            in_range = np.isfinite(f) & (f >= -(2.0 ** 63)) & (f < 2.0 ** 63)
+            whole = in_range & (np.floor(f) == f)
+        out_of_range = on & ~in_range
+        fraction = on & in_range & ~whole
+        ints = np.where(on & whole, f, 0.0).astype(np.int64)
+        refused = [(int(r), "integer out of the 64-bit range") for r in np.flatnonzero(out_of_range)]
+        refused += [(int(r), "expected an integer, got a number with a fraction or exponent") for r in np.flatnonzero(fraction)]
+        return ("int", ints, present, sorted(refused))
+    if s.dtype == object:  # Python ints (any size), floats, None
+        if any(isinstance(v, str) for v in s if v is not None):
+            raise TypeError(f"column {name!r} must hold integers, got strings")
+        ints = np.zeros(len(s), dtype=np.int64)
+        cells = s.to_numpy(dtype=object)
+        for row in np.flatnonzero(on):
+            v, msg = _int_cell(cells[row])
+            if msg is None:
+                ints[row] = v
+            else:
+                refused.append((int(row), msg))
+        return ("int", ints, present, refused)
+    raise TypeError(f"column {name!r} must hold integers, got dtype {s.dtype}")
 
 
 class Claims:
