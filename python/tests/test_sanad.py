@@ -283,3 +283,148 @@ def test_public_objects_have_help():
                 sanad.Engine.check_and_commit, sanad.CompileError, sanad.release_cached_memory):
         assert obj.__doc__ and len(obj.__doc__.strip()) > 20, obj
     assert (pathlib.Path(sanad.__file__).parent / "__init__.pyi").exists()
+
+
+# ---- reliability (issue: defect classes found by an adversarial run) ----
+
+CSV_HEADER = "claim_id,insured_id,fund,provider_id,provider_sector,service_code,service_date,amount,diagnosis\n"
+
+
+def _random_csv(rng, rows):
+    """CSV text with quoted multi-line cells, "" escapes and literal quotes
+    inside unquoted cells, CRLF and LF line ends (all valid CSV)."""
+    def cell(plain):
+        k = rng.integers(0, 8)
+        if k == 0:
+            return '"' + plain + '\nx""y"'
+        if k == 1:
+            return plain + '"q'            # a quote inside an unquoted cell is a literal
+        if k == 2:
+            return '"' + plain + ',\r\n"'
+        if k == 3:
+            return '5" ' + plain
+        return plain
+    out = [CSV_HEADER]
+    for r in range(rows):
+        out.append(",".join([cell(f"C{r}"), "I1", "rural", "P1", "private", "X", "2024-03-20", str(r), cell(f"D{r}")]))
+        out.append("\r\n" if rng.integers(0, 3) == 0 else "\n")
+    return "".join(out)
+
+
+def test_csv_loads_like_pythons_csv_module_for_any_thread_count(tmp_path):
+    import csv
+    rng = np.random.default_rng(20261201)
+    text = _random_csv(rng, 60000)  # several MB: split into parallel chunks
+    p = tmp_path / "claims.csv"
+    p.write_bytes(text.encode("utf-8"))
+    with open(p, newline="", encoding="utf-8") as f:
+        want = list(csv.DictReader(f))
+    for threads in (1, 2, 4):
+        got = sanad.read_csv(p, threads=threads).to_pandas()
+        assert len(got) == len(want), threads
+        assert list(got["claim_id"].astype(str)) == [w["claim_id"] for w in want], threads
+        assert list(got["diagnosis"].astype(str)) == [w["diagnosis"] for w in want], threads
+
+
+def _frame(**over):
+    df = pd.DataFrame({"claim_id": ["A", "B", "C"], "insured_id": ["I"] * 3, "fund": ["f"] * 3, "provider_id": ["P"] * 3,
+                       "provider_sector": ["public"] * 3, "service_code": ["X"] * 3,
+                       "service_date": ["2025-01-01"] * 3, "amount": [5, 6, 7]})
+    for k, v in over.items():
+        df[k] = v
+    return df
+
+
+def test_pandas_conversions_are_exact_or_refused_like_file_records():
+    cases = {
+        "amount": (pd.Series([5.0, 1e19, 2.5]), {2: "integer out of the 64-bit range",
+                                                3: "expected an integer, got a number with a fraction or exponent"}),
+        "age": (pd.Series([1, 2 ** 64 - 1, 3], dtype=np.uint64), {2: "integer out of the 64-bit range"}),
+        "quantity": (pd.Series([1, 10 ** 30, None], dtype=object), {2: "integer out of the 64-bit range"}),
+        "service_date": (pd.Series(["2025-01-01", "2025-02-30", " 2025-03-01 "]),
+                         {2: "invalid date '2025-02-30' (expected YYYY-MM-DD)"}),
+    }
+    for field, (values, errors) in cases.items():
+        with pytest.raises(ValueError, match=f"line {min(errors)}: field '{field}'"):
+            sanad.Claims.from_pandas(_frame(**{field: values}))
+        c = sanad.Claims.from_pandas(_frame(**{field: values}), on_error="skip")
+        e = c.errors
+        assert dict(zip(e["line"], e["message"])) == errors, field
+        assert set(e["field"]) == {field}
+        assert len(c) == 3 - len(errors) and c.records_read == 3
+    # Exact where exact is possible: 2**63 - 1 from Python ints, -2**63 from floats.
+    c = sanad.Claims.from_pandas(_frame(age=pd.Series([2 ** 63 - 1, -(2 ** 63), 0], dtype=object)))
+    assert list(c.to_pandas()["age"]) == [2 ** 63 - 1, -(2 ** 63), 0]
+    c = sanad.Claims.from_pandas(_frame(age=pd.Series([-(2.0 ** 63), 3.0, np.nan])))
+    assert list(c.to_pandas()["age"].astype(object).where(lambda s: s.notna(), None)) == [-(2 ** 63), 3, None]
+
+
+def test_pandas_dates_keep_their_own_calendar_date_and_the_file_range():
+    tehran = pd.Series(pd.to_datetime(["2025-03-21 01:30", "2025-03-20 23:30", "2025-03-20 00:00"])).dt.tz_localize("Asia/Tehran")
+    c = sanad.Claims.from_pandas(_frame(service_date=tehran))
+    got = [str(d.date()) for d in c.to_pandas()["service_date"]]
+    assert got == ["2025-03-21", "2025-03-20", "2025-03-20"]  # the wall date, not the UTC date
+    import datetime
+    far = pd.Series(["0001-01-01", datetime.date(9999, 12, 31), "1900-02-28"], dtype=object)
+    c = sanad.Claims.from_pandas(_frame(service_date=far))
+    assert len(c) == 3
+    f = c._core.columns()["service_date"][1]
+    assert list(f) == [(datetime.date(1, 1, 1) - datetime.date(1970, 1, 1)).days,
+                       (datetime.date(9999, 12, 31) - datetime.date(1970, 1, 1)).days,
+                       (datetime.date(1900, 2, 28) - datetime.date(1970, 1, 1)).days]
+    with pytest.raises(TypeError, match="service_date.*dates"):
+        sanad.Claims.from_pandas(_frame(service_date=[20250101, 20250102, 20250103]))
+
+
+def test_compile_of_a_missing_path_says_so():
+    with pytest.raises(FileNotFoundError, match="missing/path.sanad"):
+        sanad.compile("missing/path.sanad")
+
+
+def test_rules_file_with_a_byte_order_mark_compiles(tmp_path):
+    p = tmp_path / "bom.sanad"
+    p.write_bytes(b"\xef\xbb\xbf" + (EX / "outpatient.sanad").read_bytes())
+    assert sanad.compile(p, refs=REFS).rule_names == sanad.compile(EX / "outpatient.sanad", refs=REFS).rule_names
+    assert subprocess.run([str(CLI), "lint", str(p)], capture_output=True).returncode == 0
+
+
+def test_ndjson_from_a_fifo(tmp_path, rules):
+    fifo = tmp_path / "claims.ndjson"
+    os.mkfifo(fifo)
+    data = (EX / "claims.ndjson").read_bytes()
+    writer = threading.Thread(target=lambda: fifo.write_bytes(data))
+    writer.start()
+    c = sanad.read_ndjson(fifo, ruleset=rules)
+    writer.join()
+    assert len(c) == len(sanad.read_ndjson(EX / "claims.ndjson", ruleset=rules))
+
+
+NASTY_IDS = ["a,b", 'q"uote', "new\nline", "cr\rx", "", " spaced ", "فارسی,中文", "tab\tx", "ctl\x01x",
+             "line_no=1;claim_id=Z", "\\back"]
+
+
+def test_outputs_are_unambiguous_for_any_string_value(tmp_path):
+    import csv
+    rs = sanad.compile('ruleset "n"\nrule again\n  repeat per insured_id within 30 days\n  warn\n')
+    n = len(NASTY_IDS)
+    df = pd.DataFrame({"claim_id": NASTY_IDS, "insured_id": ["I"] * n, "fund": ["f"] * n, "provider_id": ["P"] * n,
+                       "provider_sector": ["s"] * n, "service_code": ["X"] * n,
+                       "service_date": [f"2025-01-{d + 1:02d}" for d in range(n)], "amount": [10] * n})
+    res = rs.evaluate(df)
+    for ext in ("csv", "ndjson"):
+        v, h = tmp_path / f"v.{ext}", tmp_path / f"h.{ext}"
+        res.write(verdicts=str(v), hits=str(h))
+        if ext == "csv":
+            with open(v, newline="", encoding="utf-8") as f:
+                ids = [r["claim_id"] for r in csv.DictReader(f)]
+            with open(h, newline="", encoding="utf-8") as f:
+                hits = list(csv.DictReader(f))
+            others = [r["evidence"].split(";claim_id=", 1)[1] for r in hits]
+            assert [r["evidence"].split(";", 1)[0] for r in hits] == ["line_no=1"] * (n - 1)
+        else:
+            ids = [json.loads(x)["claim_id"] for x in v.read_text(encoding="utf-8").splitlines()]
+            hits = [json.loads(x) for x in h.read_text(encoding="utf-8").splitlines()]
+            others = [x["evidence"]["claim_id"] for x in hits]
+        assert ids == NASTY_IDS, ext
+        assert [r["claim_id"] for r in hits] == NASTY_IDS[1:], ext
+        assert others == NASTY_IDS[:-1], ext
