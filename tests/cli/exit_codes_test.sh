@@ -64,5 +64,30 @@ fi
 printf 'rule   r\n when amount>1\n reject\n' >"$T/messy.sanad"
 expect 1 "fmt --check of an unformatted file" -- "$B" fmt --check "$T/messy.sanad"
 
+# A run killed at any moment leaves the verdicts either as they were or
+# complete, never truncated (whatever the moment, both outcomes are fine).
+"$B" gen --lines 200000 --out "$T/gen" --seed 7 >/dev/null 2>&1
+GREFS=(--ref mri="$T/gen/mri.csv" --ref tariff="$T/gen/tariff.csv" --ref ptp="$T/gen/ptp.csv")
+"$B" check "$RULES" "$T/gen/claims.ndjson" "${GREFS[@]}" --verdicts "$T/old.csv" --hits "$T/old_hits.csv" >/dev/null
+sed 's/per month <= 6/per month <= 2/' "$RULES" >"$T/strict.sanad"
+"$B" check "$T/strict.sanad" "$T/gen/claims.ndjson" "${GREFS[@]}" --verdicts "$T/new.csv" --hits "$T/new_hits.csv" >/dev/null
+for delay in 0.05 0.2 0.4 0.8; do
+  cp "$T/old.csv" "$T/v.csv"; cp "$T/old_hits.csv" "$T/h.csv"
+  "$B" check "$T/strict.sanad" "$T/gen/claims.ndjson" "${GREFS[@]}" --verdicts "$T/v.csv" --hits "$T/h.csv" >/dev/null 2>&1 &
+  pid=$!
+  sleep "$delay"
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  # (Each file is whole; the renames of two files cannot be one atomic step.)
+  if { cmp -s "$T/v.csv" "$T/old.csv" || cmp -s "$T/v.csv" "$T/new.csv"; } &&
+     { cmp -s "$T/h.csv" "$T/old_hits.csv" || cmp -s "$T/h.csv" "$T/new_hits.csv"; }; then
+    echo "ok: killed after ${delay}s: outputs old or new, whole"
+    passes=$((passes + 1))
+  else
+    echo "FAIL: killed after ${delay}s: an output is truncated"
+    fails=$((fails + 1))
+  fi
+done
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]
