@@ -418,11 +418,10 @@ class Evaluator {
       for (RowIndex k = b; k < e; ++k) {
         if (!in.In(k)) continue;
         ++out.population;
-        // No trimming: LatestPair checks the window itself, and the logs live
-        // only as long as the partition (a trim per line would cost a pass
-        // over the group's codes).
         PairLog& log = s.pair_logs[static_cast<size_t>(grp[k])];
-        if (const PairEntry* j = log.LatestPair(day[k], window, code[k], pairs)) AddOtherHit(out, row[k], r, j->row);
+        log.DropBefore(look_back_.From(rule, day[k]));
+        RowIndex j;
+        if (log.LatestPair(day[k], window, code[k], pairs, &j)) AddOtherHit(out, row[k], r, j);
         log.Insert(day[k], code[k], row[k]);
       }
       return;

@@ -25,19 +25,27 @@ void CodePairSet::Build(const std::vector<uint64_t>& pairs) {
     if (second >= second_.size()) second_.resize(second + 1, 0);
     second_[second] = 1;
   }
-  // First codes by second code (CSR), from the distinct pairs.
-  std::vector<uint64_t> distinct;
-  distinct.reserve(count_);
-  for (uint64_t k : slots_)
-    if (k != kEmpty) distinct.push_back((k << 32) | (k >> 32));  // (second, first)
-  std::sort(distinct.begin(), distinct.end());
-  firsts_begin_.assign(second_.size() + 1, 0);
-  firsts_.resize(distinct.size());
-  for (size_t i = 0; i < distinct.size(); ++i) {
-    firsts_[i] = static_cast<int32_t>(static_cast<uint32_t>(distinct[i]));
-    ++firsts_begin_[static_cast<size_t>(distinct[i] >> 32) + 1];
-  }
-  for (size_t c = 1; c < firsts_begin_.size(); ++c) firsts_begin_[c] += firsts_begin_[c - 1];
+  firsts_ = std::make_unique<FirstsIndex>();
+}
+
+std::span<const int32_t> CodePairSet::FirstsOf(int32_t code) const {
+  // Built on first use (only large conflict-pairs groups ask), once, by
+  // whichever thread comes first: a counting pass and a fill pass over the
+  // table, no sort (order within a second code does not matter).
+  FirstsIndex& x = *firsts_;
+  std::call_once(x.once, [&] {
+    x.begin.assign(second_.size() + 1, 0);
+    for (uint64_t k : slots_)
+      if (k != kEmpty) ++x.begin[static_cast<uint32_t>(k) + size_t{1}];
+    for (size_t c = 1; c < x.begin.size(); ++c) x.begin[c] += x.begin[c - 1];
+    x.firsts.resize(count_);
+    std::vector<uint32_t> fill(x.begin.begin(), x.begin.end() - 1);
+    for (uint64_t k : slots_)
+      if (k != kEmpty) x.firsts[fill[static_cast<uint32_t>(k)]++] = static_cast<int32_t>(k >> 32);
+  });
+  if (code < 0 || static_cast<size_t>(code) + 1 >= x.begin.size()) return {};
+  return {x.firsts.data() + x.begin[static_cast<size_t>(code)],
+          x.begin[static_cast<size_t>(code) + 1] - x.begin[static_cast<size_t>(code)]};
 }
 
 namespace {

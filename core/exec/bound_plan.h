@@ -10,6 +10,7 @@
 /// outlive it.
 
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 #include <span>
@@ -67,12 +68,9 @@ class CodePairSet {
   bool IsSecond(int32_t code) const {
     return code >= 0 && static_cast<size_t>(code) < second_.size() && second_[static_cast<size_t>(code)];
   }
-  /// The first codes a of the pairs (a, code), ascending.
-  std::span<const int32_t> FirstsOf(int32_t code) const {
-    if (code < 0 || static_cast<size_t>(code) + 1 >= firsts_begin_.size()) return {};
-    return {firsts_.data() + firsts_begin_[static_cast<size_t>(code)],
-            firsts_begin_[static_cast<size_t>(code) + 1] - firsts_begin_[static_cast<size_t>(code)]};
-  }
+  /// The first codes a of the pairs (a, code), each once, in no particular
+  /// order. Thread-safe; the index behind it is built on the first call.
+  std::span<const int32_t> FirstsOf(int32_t code) const;
   size_t size() const { return count_; }
   static uint64_t Key(int32_t a, int32_t b) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
@@ -88,8 +86,12 @@ class CodePairSet {
   }
   std::vector<uint64_t> slots_;
   std::vector<uint8_t> second_;
-  std::vector<uint32_t> firsts_begin_;  // by second code: where its first codes start in firsts_
-  std::vector<int32_t> firsts_;
+  struct FirstsIndex {
+    std::once_flag once;
+    std::vector<uint32_t> begin;  // by second code: where its first codes start
+    std::vector<int32_t> firsts;
+  };
+  std::unique_ptr<FirstsIndex> firsts_ = std::make_unique<FirstsIndex>();
   uint64_t mask_ = 0;
   size_t count_ = 0;
 };

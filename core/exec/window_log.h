@@ -159,15 +159,18 @@ struct EventLog {
   }
 };
 
-/// conflict pairs (§4.3): the group's lines in one run per service code,
-/// each run in adjudication order. The latest j with (code_j, code_i) in P
-/// is the latest of the per-code latest entries, so a line costs one search
-/// per candidate code — the codes present in the group, or the codes paired
-/// with code_i, whichever are fewer — never a scan of the whole window (a
-/// hot key with a long window stays linear). Entries of one day in
-/// different runs are ordered by `stamp`, the log's insertion counter: a
-/// new line comes after every logged line of its day, so a larger stamp on
-/// the same day is later in adjudication order.
+/// conflict pairs (§4.3). The group's lines in adjudication order (`all`,
+/// like repeat), searched backwards from the newest: pairs in a national
+/// edit table are dense among the codes one insured gets, so the latest
+/// pair is usually among the last few lines. A large group (more than
+/// kIndexFrom lines) also keeps one run per service code; when the newest
+/// kScan lines hold no pair, the search asks each candidate code's run for
+/// its latest line instead of walking the whole window — the codes present
+/// in the group, or the codes paired with the line's own, whichever are
+/// fewer. So a hot key over a long window whose codes rarely pair costs a
+/// search per candidate code, not a scan of the window (it was quadratic).
+/// Lines of one day in different runs are ordered by `stamp`, the log's
+/// insertion counter: a new line comes after every logged line of its day.
 struct PairEntry {
   Days day;
   uint32_t stamp;
@@ -175,33 +178,40 @@ struct PairEntry {
 };
 
 struct PairLog {
+  static constexpr size_t kScan = 32;
+  static constexpr size_t kIndexFrom = 256;
   struct CodeRun {
     int32_t code = 0;
     absl::InlinedVector<PairEntry, 1> e;
   };
-  absl::InlinedVector<CodeRun, 1> runs;  // by code, ascending
+  EventLog all;
+  std::vector<CodeRun> runs;  // by code, ascending; empty until all.e.size() > kIndexFrom
   uint32_t next_stamp = 0;
 
-  const CodeRun* Find(int32_t code) const {
-    auto it = std::lower_bound(runs.begin(), runs.end(), code, [](const CodeRun& r, int32_t c) { return r.code < c; });
-    return it != runs.end() && it->code == code ? &*it : nullptr;
-  }
-  size_t entries() const {
-    size_t n = 0;
-    for (const CodeRun& r : runs) n += r.e.size();
-    return n;
-  }
+  bool indexed() const { return !runs.empty(); }
+  size_t entries() const { return all.e.size(); }
 
-  /// The latest entry j before a line of day d, within `window` days, with
-  /// (code_j, code) in `pairs`; null if none.
+  /// The latest line j before a line of day d, within `window` days, with
+  /// (code_j, code) in `pairs`; null if none. Returns the row of j via *row.
   template <typename PairSet>
-  const PairEntry* LatestPair(Days d, int64_t window, int32_t code, const PairSet& pairs) const {
-    if (runs.empty() || !pairs.IsSecond(code)) return nullptr;
+  bool LatestPair(Days d, int64_t window, int32_t code, const PairSet& pairs, RowIndex* row) const {
+    if (all.e.empty() || !pairs.IsSecond(code)) return false;
+    const size_t end = all.UpperBound(d);
+    size_t pos = end;
+    for (size_t n = 0; pos > 0 && static_cast<int64_t>(d) - all.e[pos - 1].day < window; --pos, ++n) {
+      if (indexed() && n == kScan) break;
+      if (pairs.Contains(all.e[pos - 1].code, code)) {
+        *row = all.e[pos - 1].row;
+        return true;
+      }
+    }
+    if (!indexed() || pos == 0 || static_cast<int64_t>(d) - all.e[pos - 1].day >= window) return false;
+    // The newest kScan lines hold no pair: ask each candidate code's run.
     const PairEntry* best = nullptr;
     auto consider = [&](const CodeRun& run) {
-      const size_t pos = TailUpperBound(run.e, d);
-      if (pos == 0) return;
-      const PairEntry& x = run.e[pos - 1];
+      const size_t at = TailUpperBound(run.e, d);
+      if (at == 0) return;
+      const PairEntry& x = run.e[at - 1];
       if (static_cast<int64_t>(d) - x.day >= window) return;
       if (best == nullptr || x.day > best->day || (x.day == best->day && x.stamp > best->stamp)) best = &x;
     };
@@ -213,40 +223,48 @@ struct PairLog {
       for (const CodeRun& run : runs)
         if (pairs.Contains(run.code, code)) consider(run);
     }
-    return best;
+    if (best == nullptr) return false;
+    *row = best->row;
+    return true;
   }
 
-  /// Returns the position in the code's run (for RemoveAt on undo).
+  /// Returns the position in `all` (for RemoveAt on undo).
   size_t Insert(Days d, int32_t code, RowIndex row) {
-    if (next_stamp == UINT32_MAX) Renumber();
-    auto it = std::lower_bound(runs.begin(), runs.end(), code, [](const CodeRun& r, int32_t c) { return r.code < c; });
-    if (it == runs.end() || it->code != code) {
-      it = runs.emplace(it);
-      it->code = code;
+    const size_t pos = all.Insert(d, code, row);
+    if (indexed()) {
+      IndexInsert(d, code, row);
+    } else if (all.e.size() > kIndexFrom) {
+      for (const EventEntry& x : all.e) IndexInsert(x.day, x.code, x.row);
     }
-    const size_t pos = TailUpperBound(it->e, d);
-    it->e.insert(it->e.begin() + static_cast<std::ptrdiff_t>(pos), PairEntry{d, next_stamp++, row});
     return pos;
   }
-  void RemoveAt(int32_t code, size_t pos) {
-    auto it = std::lower_bound(runs.begin(), runs.end(), code, [](const CodeRun& r, int32_t c) { return r.code < c; });
-    it->e.erase(it->e.begin() + static_cast<std::ptrdiff_t>(pos));
-    if (it->e.empty()) runs.erase(it);
+  void RemoveAt(size_t pos) {
+    const EventEntry x = all.e[pos];
+    all.RemoveAt(pos);
+    if (indexed()) IndexRemove(x.code, x.day, x.row);
   }
   /// Removes the entry of `row` (dated d, with `code`), if logged.
   void Remove(int32_t code, Days d, RowIndex row) {
-    const CodeRun* run = Find(code);
-    if (run == nullptr) return;
-    for (size_t p = TailLowerBound(run->e, d); p < run->e.size() && run->e[p].day == d; ++p)
-      if (run->e[p].row == row) { RemoveAt(code, p); return; }
+    for (size_t p = all.UpperBound(d - 1); p < all.e.size() && all.e[p].day == d; ++p)
+      if (all.e[p].row == row) {
+        RemoveAt(p);
+        return;
+      }
   }
   void DropBefore(Days keep_from) {
+    all.DropBefore(keep_from);
+    // The runs may hold lines older than the window (the search checks the
+    // window), so they are trimmed only once they hold twice what `all`
+    // does: amortised O(1) per line, not a pass over the codes per line.
+    if (!indexed() || indexed_entries_ <= 2 * all.e.size() + kIndexFrom) return;
+    indexed_entries_ = 0;
     size_t out = 0;
     for (size_t k = 0; k < runs.size(); ++k) {
       CodeRun& r = runs[k];
       const size_t n = TailLowerBound(r.e, keep_from);
       if (n) r.e.erase(r.e.begin(), r.e.begin() + static_cast<std::ptrdiff_t>(n));
       if (r.e.empty()) continue;
+      indexed_entries_ += r.e.size();
       if (out != k) runs[out] = std::move(r);
       ++out;
     }
@@ -254,16 +272,43 @@ struct PairLog {
   }
 
  private:
+  size_t indexed_entries_ = 0;  // entries in runs (stale ones included)
+  const CodeRun* Find(int32_t code) const {
+    auto it = std::lower_bound(runs.begin(), runs.end(), code, [](const CodeRun& r, int32_t c) { return r.code < c; });
+    return it != runs.end() && it->code == code ? &*it : nullptr;
+  }
+  void IndexInsert(Days d, int32_t code, RowIndex row) {
+    if (next_stamp == UINT32_MAX) Renumber();
+    auto it = std::lower_bound(runs.begin(), runs.end(), code, [](const CodeRun& r, int32_t c) { return r.code < c; });
+    if (it == runs.end() || it->code != code) {
+      it = runs.emplace(it);
+      it->code = code;
+    }
+    const size_t at = TailUpperBound(it->e, d);
+    it->e.insert(it->e.begin() + static_cast<std::ptrdiff_t>(at), PairEntry{d, next_stamp++, row});
+    ++indexed_entries_;
+  }
+  void IndexRemove(int32_t code, Days d, RowIndex row) {
+    auto it = std::lower_bound(runs.begin(), runs.end(), code, [](const CodeRun& r, int32_t c) { return r.code < c; });
+    if (it == runs.end() || it->code != code) return;
+    for (size_t p = TailLowerBound(it->e, d); p < it->e.size() && it->e[p].day == d; ++p)
+      if (it->e[p].row == row) {
+        it->e.erase(it->e.begin() + static_cast<std::ptrdiff_t>(p));
+        --indexed_entries_;
+        break;
+      }
+    if (it->e.empty()) runs.erase(it);
+  }
   // Stamps 0..n-1 again in (day, stamp) order, when the counter is used up.
   void Renumber() {
-    std::vector<PairEntry*> all;
+    std::vector<PairEntry*> order;
     for (CodeRun& r : runs)
-      for (PairEntry& x : r.e) all.push_back(&x);
-    std::sort(all.begin(), all.end(), [](const PairEntry* a, const PairEntry* b) {
+      for (PairEntry& x : r.e) order.push_back(&x);
+    std::sort(order.begin(), order.end(), [](const PairEntry* a, const PairEntry* b) {
       return a->day != b->day ? a->day < b->day : a->stamp < b->stamp;
     });
-    for (size_t k = 0; k < all.size(); ++k) all[k]->stamp = static_cast<uint32_t>(k);
-    next_stamp = static_cast<uint32_t>(all.size());
+    for (size_t k = 0; k < order.size(); ++k) order[k]->stamp = static_cast<uint32_t>(k);
+    next_stamp = static_cast<uint32_t>(order.size());
   }
 };
 

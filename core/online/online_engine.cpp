@@ -57,7 +57,6 @@ struct RuleValues {
 struct Undo {
   int32_t rule, group;
   size_t pos;
-  int32_t code;  // conflict pairs: the run the entry went to
 };
 
 void TruncateRows(ClaimBatch& b, RowIndex n) {
@@ -301,7 +300,7 @@ struct OnlineEngine::State {
         for (size_t g = 0; g < rs.limits.size() && g < n; ++g)
           live[g] |= !rs.limits[g].e.empty() || (all_time && rs.limits[g].base != 0);
         for (size_t g = 0; g < rs.events.size() && g < n; ++g) live[g] |= !rs.events[g].e.empty();
-        for (size_t g = 0; g < rs.pair_logs.size() && g < n; ++g) live[g] |= !rs.pair_logs[g].runs.empty();
+        for (size_t g = 0; g < rs.pair_logs.size() && g < n; ++g) live[g] |= rs.pair_logs[g].entries() > 0;
       }
       std::vector<int32_t> remap(n, -1);
       int32_t kept = 0;
@@ -460,7 +459,7 @@ struct OnlineEngine::State {
                 }
               }
               const size_t pos = log.Insert(day, row, val);
-              if (undo) undo->push_back(Undo{r, g, pos, 0});
+              if (undo) undo->push_back(Undo{r, g, pos});
               break;
             }
             case CheckKind::kRepeat: {
@@ -473,20 +472,21 @@ struct OnlineEngine::State {
                 }
               }
               const size_t pos = log.Insert(day, code, row);
-              if (undo) undo->push_back(Undo{r, g, pos, 0});
+              if (undo) undo->push_back(Undo{r, g, pos});
               break;
             }
             case CheckKind::kConflictPairs: {
               PairLog& log = PairLogOf(r, g);
               if (judge) {
-                if (const PairEntry* j = log.LatestPair(day, rule.days, code, bound->pairs[static_cast<size_t>(rule.pairs)])) {
+                RowIndex j;
+                if (log.LatestPair(day, rule.days, code, bound->pairs[static_cast<size_t>(rule.pairs)], &j)) {
                   hit = true;
                   h.evidence = EvidenceKind::kOtherLine;
-                  h.other = j->row;
+                  h.other = j;
                 }
               }
               const size_t pos = log.Insert(day, code, row);
-              if (undo) undo->push_back(Undo{r, g, pos, code});
+              if (undo) undo->push_back(Undo{r, g, pos});
               break;
             }
             case CheckKind::kConflictWith: {
@@ -500,7 +500,7 @@ struct OnlineEngine::State {
               }
               if (v.conflict[static_cast<size_t>(k)]) {
                 const size_t pos = log.Insert(day, code, row);
-                if (undo) undo->push_back(Undo{r, g, pos, 0});
+                if (undo) undo->push_back(Undo{r, g, pos});
               }
               break;
             }
@@ -524,7 +524,7 @@ struct OnlineEngine::State {
     for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
       const CheckKind check = plan.rules[static_cast<size_t>(it->rule)].check;
       if (check == CheckKind::kLimit) LimitLogOf(it->rule, it->group).RemoveAt(it->pos);
-      else if (check == CheckKind::kConflictPairs) PairLogOf(it->rule, it->group).RemoveAt(it->code, it->pos);
+      else if (check == CheckKind::kConflictPairs) PairLogOf(it->rule, it->group).RemoveAt(it->pos);
       else EventLogOf(it->rule, it->group).RemoveAt(it->pos);
     }
     undo.clear();
@@ -1000,9 +1000,9 @@ OnlineMemory OnlineEngine::Memory() const {
       m.state_bytes += sizeof(EventLog) + l.e.capacity() * sizeof(EventEntry);
     }
     for (const PairLog& l : rs.pair_logs) {
-      m.groups += !l.runs.empty();
+      m.groups += l.entries() > 0;
       m.entries += static_cast<int64_t>(l.entries());
-      m.state_bytes += sizeof(PairLog) + l.runs.capacity() * sizeof(PairLog::CodeRun);
+      m.state_bytes += sizeof(PairLog) + l.all.e.capacity() * sizeof(EventEntry) + l.runs.capacity() * sizeof(PairLog::CodeRun);
       for (const PairLog::CodeRun& run : l.runs)
         if (run.e.size() > 1) m.state_bytes += run.e.capacity() * sizeof(PairEntry);
     }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <random>
 
 #include "compiler/reference_data.h"
 #include "core/exec/batch_evaluator.h"
@@ -61,6 +62,45 @@ TEST(DifferentialTest, EngineEqualsReferenceOnRandomRuleSetsAndData) {
   }
   // The generator must produce cases where rules actually fire.
   EXPECT_GT(total_hits, total_lines / 10);
+}
+
+// conflict pairs on groups large enough for PairLog's per-code index (more
+// than 256 lines, searches past the newest 32): random codes, sparse and
+// dense random pair tables, ties on dates, late and equal seq values.
+TEST(DifferentialTest, ConflictPairsOnLargeGroupsEqualsReference) {
+  std::mt19937_64 rng(424242);
+  for (int c = 0; c < std::max(10, CaseCount() / 40); ++c) {
+    const int codes = 3 + static_cast<int>(rng() % 30);
+    std::string pairs;
+    const int npairs = 1 + static_cast<int>(rng() % (c % 2 ? 8 : 120));
+    for (int k = 0; k < npairs; ++k)
+      pairs += std::string(k ? ", " : "") + "(\"S" + std::to_string(rng() % codes) + "\", \"S" + std::to_string(rng() % codes) + "\")";
+    const std::string text = "ruleset \"big\"\npairs p = { " + pairs + " }\nrule r\n  conflict pairs p per insured_id within " +
+                             std::to_string(1 + rng() % 400) + " days\n  " + (rng() % 2 ? "reject" : "warn") + "\n";
+    std::string ndjson;
+    const int lines = 300 + static_cast<int>(rng() % 600);
+    for (int i = 0; i < lines; ++i) {
+      ndjson += R"({"claim_id":"C)" + std::to_string(i) + R"(","insured_id":"I)" + std::to_string(rng() % 2) +
+                R"(","fund":"f","provider_id":"P","provider_sector":"s","service_code":"S)" + std::to_string(rng() % codes) +
+                R"(","service_date":"2024-)" + std::to_string(1 + rng() % 12) + "-" + std::to_string(10 + rng() % 18) +
+                R"(","seq":)" + std::to_string(rng() % 50) + R"(,"amount":100})" + "\n";
+    }
+    // Dates like 2024-3-15 are not ISO; pad them.
+    for (size_t at = 0; (at = ndjson.find("\"2024-", at)) != std::string::npos; at += 6) {
+      const size_t dash = ndjson.find('-', at + 6);
+      if (dash - (at + 6) == 1) ndjson.insert(at + 6, "0");
+    }
+    std::unique_ptr<Rules> rules = Rules::FromText("big.sanad", text);
+    ASSERT_TRUE(rules->ok()) << rules->RenderDiagnostics();
+    Result<LoadedClaims> claims = ReadNdjson(ndjson, rules->plan()->schema, LoadOptions{});
+    ASSERT_TRUE(claims.ok()) << claims.status().message();
+    std::unique_ptr<BoundPlan> bound = Bind(*rules->plan(), claims->batch);
+    Verdicts v = EvaluateBatch(*bound, claims->batch, EvalOptions{});
+    dsl::DiagnosticBag diags;
+    dsl::ParseResult parsed = dsl::Parse(rules->source(), diags);
+    reference::RefResult ref = reference::Evaluate(parsed.program, ToReferenceLines(claims->batch), {});
+    ASSERT_EQ(Diff(v, ref), "") << "case " << c << "\n" << text;
+  }
 }
 
 }  // namespace
