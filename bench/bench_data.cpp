@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <mutex>
 
-#include "engine/claims_generator.h"
+#include "tools/claims_generator/claims_generator.h"
 
 namespace sanad::bench {
 

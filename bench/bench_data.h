@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/ingest/claims_reader.h"
-#include "engine/rules.h"
+#include "api/rules.h"
 
 namespace sanad::bench {
 

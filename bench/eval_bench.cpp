@@ -6,7 +6,7 @@
 #include "bench/bench_data.h"
 #include "core/exec/batch_evaluator.h"
 #include "core/exec/bound_plan.h"
-#include "engine/output.h"
+#include "api/output.h"
 
 #include <chrono>
 #include <filesystem>

@@ -16,8 +16,8 @@
 #include <mutex>
 
 #include "bench/bench_data.h"
-#include "core/online/online_engine.h"
-#include "engine/claims_generator.h"
+#include "online/online_engine.h"
+#include "tools/claims_generator/claims_generator.h"
 
 namespace sanad::bench {
 namespace {

@@ -14,13 +14,14 @@
 #include <fmt/format.h>
 
 #include "core/exec/batch_evaluator.h"
+#include "core/read_file.h"
 #include "core/exec/bound_plan.h"
 #include "core/exec/plan_printer.h"
 #include "core/ingest/claims_reader.h"
-#include "engine/claims_generator.h"
-#include "engine/output.h"
+#include "tools/claims_generator/claims_generator.h"
+#include "api/output.h"
 #include "core/output_file.h"
-#include "engine/rules.h"
+#include "api/rules.h"
 #include "rules_dsl/formatter.h"
 #include "rules_dsl/parser.h"
 

@@ -4,7 +4,7 @@
 #include <unordered_map>
 
 #include "core/calendar.h"
-#include "core/ingest/claims_reader.h"
+#include "core/read_file.h"
 #include "core/ingest/csv_tokenizer.h"
 
 namespace sanad::compiler {

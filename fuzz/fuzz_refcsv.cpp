@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "compiler/reference_data.h"
-#include "engine/rules.h"
+#include "api/rules.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > (1 << 16)) return 0;

@@ -24,9 +24,9 @@
 #include "core/exec/plan_printer.h"
 #include "core/ingest/chunk_builder.h"
 #include "core/ingest/claims_reader.h"
-#include "core/online/online_engine.h"
-#include "engine/output.h"
-#include "engine/rules.h"
+#include "online/online_engine.h"
+#include "api/output.h"
+#include "api/rules.h"
 
 namespace py = pybind11;
 

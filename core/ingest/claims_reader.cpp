@@ -1,5 +1,7 @@
 #include "core/ingest/claims_reader.h"
 
+#include "core/read_file.h"
+
 #include <cstdio>
 #include <sys/stat.h>
 
@@ -20,19 +22,6 @@ Result<ClaimsFormat> FormatFromPath(std::string_view path) {
   if (EndsWith(path, ".ndjson") || EndsWith(path, ".jsonl") || EndsWith(path, ".json")) return ClaimsFormat::kNdjson;
   if (EndsWith(path, ".csv")) return ClaimsFormat::kCsv;
   return Status::Invalid(std::string(path) + ": unknown claims format (use .ndjson, .jsonl or .csv)");
-}
-
-Result<std::string> ReadFileToString(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return Status::Io(path + ": " + std::strerror(errno));
-  std::string out;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  const bool err = std::ferror(f) != 0;
-  std::fclose(f);
-  if (err) return Status::Io(path + ": read error");
-  return out;
 }
 
 Result<LoadedClaims> ReadClaimsFile(const std::string& path, const Schema& schema, const LoadOptions& options) {

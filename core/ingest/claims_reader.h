@@ -23,7 +23,5 @@ Result<LoadedClaims> ReadCsv(std::string_view data, const Schema& schema, const 
 /// Reads a whole file and dispatches on its extension. I/O errors name the path.
 Result<LoadedClaims> ReadClaimsFile(const std::string& path, const Schema& schema, const LoadOptions& options);
 
-/// Whole-file read helper (also used for rules and reference data).
-Result<std::string> ReadFileToString(const std::string& path);
 
 }  // namespace sanad

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "compiler/reference_data.h"
-#include "engine/rules.h"
+#include "api/rules.h"
 
 namespace sanad {
 namespace {

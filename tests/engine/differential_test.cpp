@@ -12,7 +12,7 @@
 #include "core/exec/batch_evaluator.h"
 #include "core/exec/bound_plan.h"
 #include "core/ingest/claims_reader.h"
-#include "engine/rules.h"
+#include "api/rules.h"
 #include "rules_dsl/parser.h"
 #include "tests/engine/reference_lines.h"
 #include "tests/property/random_case.h"

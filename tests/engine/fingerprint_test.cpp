@@ -6,7 +6,7 @@
 
 #include "compiler/reference_data.h"
 #include "core/exec/plan_fingerprint.h"
-#include "engine/rules.h"
+#include "api/rules.h"
 
 namespace sanad {
 namespace {

@@ -12,8 +12,8 @@
 #include "core/exec/batch_evaluator.h"
 #include "core/exec/bound_plan.h"
 #include "core/ingest/claims_reader.h"
-#include "engine/output.h"
-#include "engine/rules.h"
+#include "api/output.h"
+#include "api/rules.h"
 #include "rules_dsl/formatter.h"
 #include "rules_dsl/parser.h"
 

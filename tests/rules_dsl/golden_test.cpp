@@ -10,7 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/rules.h"
+#include "compiler/compiler.h"
+#include "rules_dsl/source.h"
 
 namespace sanad {
 namespace {
@@ -40,10 +41,11 @@ TEST(GoldenDiagnosticsTest, EveryMistakeIsReportedExactlyAsRecorded) {
   std::set<std::string> codes;
   for (const fs::path& p : files) {
     SCOPED_TRACE(p.filename().string());
-    std::unique_ptr<Rules> r = Rules::FromText("golden/" + p.filename().string(), Slurp(p));
-    const std::string got = r->RenderDiagnostics();
-    EXPECT_FALSE(r->diagnostics().diagnostics().empty()) << "a golden file must hold a mistake";
-    for (const auto& d : r->diagnostics().diagnostics()) codes.insert(d.code);
+    const dsl::SourceFile src("golden/" + p.filename().string(), Slurp(p));
+    const compiler::CompileResult r = compiler::CompileSource(src);
+    const std::string got = dsl::RenderAll(r.diagnostics, src);
+    EXPECT_FALSE(r.diagnostics.diagnostics().empty()) << "a golden file must hold a mistake";
+    for (const auto& d : r.diagnostics.diagnostics()) codes.insert(d.code);
     fs::path expected = p;
     expected.replace_extension(".expected");
     if (update) {

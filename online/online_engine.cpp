@@ -1,4 +1,5 @@
-#include "core/online/online_engine.h"
+#include "online/online_engine.h"
+#include "core/read_file.h"
 
 #include <algorithm>
 #include <cstring>

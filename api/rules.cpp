@@ -1,19 +1,17 @@
-#include "engine/rules.h"
+#include "api/rules.h"
 
 #include "compiler/compiler.h"
 #include "compiler/reference_data.h"
-#include "core/ingest/claims_reader.h"
-#include "rules_dsl/parser.h"
+#include "core/read_file.h"
 
 namespace sanad {
 
 std::unique_ptr<Rules> Rules::FromText(std::string name, std::string text) {
   auto r = std::unique_ptr<Rules>(new Rules());
   r->source_ = std::make_unique<dsl::SourceFile>(std::move(name), std::move(text));
-  dsl::ParseResult parsed = dsl::Parse(*r->source_, r->diags_);
-  std::unique_ptr<Plan> plan = compiler::Compile(parsed.program, r->diags_, r->source_.get());
-  if (!r->diags_.HasErrors()) r->plan_ = std::move(plan);
-  r->diags_.SortByPosition();
+  compiler::CompileResult c = compiler::CompileSource(*r->source_);
+  r->diags_ = std::move(c.diagnostics);
+  r->plan_ = std::move(c.plan);
   return r;
 }
 

@@ -1,4 +1,4 @@
-#include "engine/claims_generator.h"
+#include "tools/claims_generator/claims_generator.h"
 
 #include <cmath>
 #include <cstdio>

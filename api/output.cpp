@@ -1,4 +1,4 @@
-#include "engine/output.h"
+#include "api/output.h"
 
 #include "core/exec/plan_fingerprint.h"
 

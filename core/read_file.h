@@ -1,0 +1,13 @@
+#pragma once
+/// ReadFileToString: a whole file (or pipe, FIFO, device) as bytes, for rules,
+/// reference data, claims and snapshots. I/O errors name the path.
+
+#include <string>
+
+#include "core/status.h"
+
+namespace sanad {
+
+Result<std::string> ReadFileToString(const std::string& path);
+
+}  // namespace sanad
