@@ -25,6 +25,7 @@
 #include "core/ingest/chunk_builder.h"
 #include "core/ingest/claims_reader.h"
 #include "online/online_engine.h"
+#include "api/evaluation.h"
 #include "api/output.h"
 #include "api/rules.h"
 
@@ -258,22 +259,26 @@ struct EvalResult {
   double seconds = 0;
 };
 
-std::shared_ptr<EvalResult> Evaluate(const std::shared_ptr<RuleSet>& rs, const std::shared_ptr<Claims>& claims, int threads) {
-  const Plan& plan = *rs->rules->plan();
-  if (!(claims->loaded.batch.schema() == plan.schema))
-    throw py::value_error("the claims were loaded for other fields than this rule set declares; load them with ruleset=<this rule set>");
+std::shared_ptr<EvalResult> EvaluateClaims(const std::shared_ptr<RuleSet>& rs, const std::shared_ptr<Claims>& claims, int threads) {
   auto r = std::make_shared<EvalResult>();
   r->rules = rs;
   r->claims = claims;
+  Result<Evaluation> e = Status::Ok();
   {
     py::gil_scoped_release nogil;
     const auto t = std::chrono::steady_clock::now();
-    r->bound = Bind(plan, claims->loaded.batch);
     EvalOptions opt;
     opt.threads = threads;
-    r->v = EvaluateBatch(*r->bound, claims->loaded.batch, opt);
+    e = Evaluate(*rs->rules, claims->loaded, opt);
     r->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   }
+  if (!e.ok()) {
+    if (e.status().message().find("other fields") != std::string::npos)
+      throw py::value_error("the claims were loaded for other fields than this rule set declares; load them with ruleset=<this rule set>");
+    Throw(e.status());
+  }
+  r->bound = std::move(e->bound);
+  r->v = std::move(e->verdicts);
   return r;
 }
 
@@ -605,7 +610,7 @@ PYBIND11_MODULE(_sanad, m) {
     sanad::ReleaseBigBufferCache();
     return held;
   });
-  m.def("evaluate", &Evaluate, py::arg("ruleset"), py::arg("claims"), py::arg("threads") = 0);
+  m.def("evaluate", &EvaluateClaims, py::arg("ruleset"), py::arg("claims"), py::arg("threads") = 0);
 
   py::class_<PyEngine, std::shared_ptr<PyEngine>>(m, "Engine")
       .def(py::init([](const std::shared_ptr<RuleSet>& rs) {

@@ -19,14 +19,14 @@ if [ ! -f "$DATA/claims.csv" ]; then
   $SANAD gen --lines "$LINES" --seed 1 --format csv --out "$DATA" >/dev/null
 fi
 REFS=(--ref mri="$DATA/mri.csv" --ref tariff="$DATA/tariff.csv" --ref ptp="$DATA/ptp.csv")
-# Sanad end to end (compile + reference data, load CSV, bind, evaluate, write verdicts); best of 3.
+# Sanad end to end (compile + reference data, load CSV, evaluate (bind included), write verdicts); best of 3.
 best_total=999999; best_eval=999999
 for _ in 1 2 3; do
   start=$(date +%s.%N)
   out=$($SANAD check examples/outpatient.sanad "$DATA/claims.csv" "${REFS[@]}" --threads "$THREADS" \
         --verdicts "$DATA/sanad_verdicts.csv" --timings 2>&1 >/dev/null | grep '^timings')
   total=$(echo "$(date +%s.%N) - $start" | bc)
-  ev=$(echo "$out" | sed -E 's/.*bind ([0-9.]+)s, evaluate ([0-9.]+)s.*/\1 \2/' | awk '{print $1 + $2}')
+  ev=$(echo "$out" | sed -E 's/.*evaluate ([0-9.]+)s.*/\1/')
   best_total=$(echo "if ($total < $best_total) $total else $best_total" | bc)
   best_eval=$(echo "if ($ev < $best_eval) $ev else $best_eval" | bc)
 done

@@ -177,7 +177,7 @@ TEST(OnlineEngineTest, RetractThenRestOfReplayEqualsBatchWithoutTheClaim) {
 }
 
 TEST(OnlineEngineTest, PreloadSnapshotRestoreAndCompactKeepReplayExact) {
-  const std::string path = (std::filesystem::temp_directory_path() / "sanad_online_test.snap").string();
+  const std::string path = (std::filesystem::temp_directory_path() / ("sanad_online_test_" + std::to_string(::getpid()) + ".snap")).string();
   for (int seed = 1; seed <= CaseCount(); ++seed) {
     auto rc = MakeReplayCase(static_cast<uint64_t>(seed));
     const size_t n = rc->claims.size();
@@ -475,7 +475,7 @@ TEST(OnlineEngineTest, CorruptedOrTruncatedSnapshotIsRefusedAndStateKept) {
     ASSERT_TRUE(engine.CheckJson("{\"claim_id\":\"S" + std::to_string(i) +
                                      "\",\"insured_id\":\"I1\",\"fund\":\"rural\",\"provider_sector\":\"public\",\"provider_id\":\"P1\",\"service_date\":\"2025-05-01\",\"service_code\":\"V1\",\"amount\":100}",
                                  true).ok());
-  const std::string path = (std::filesystem::temp_directory_path() / "sanad_corrupt_test.snap").string();
+  const std::string path = (std::filesystem::temp_directory_path() / ("sanad_corrupt_test_" + std::to_string(::getpid()) + ".snap")).string();
   ASSERT_TRUE(engine.Snapshot(path).ok());
   std::string bytes;
   {
