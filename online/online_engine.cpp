@@ -13,6 +13,10 @@
 #include <xxhash.h>
 
 #include "core/exec/batch_evaluator.h"
+#include "core/exec/checks/conflict_check.h"
+#include "core/exec/checks/population.h"
+#include "core/exec/checks/limit_check.h"
+#include "core/exec/checks/repeat_check.h"
 #include "core/exec/bound_plan.h"
 #include "core/exec/deduction.h"
 #include "core/exec/expr_evaluator.h"
@@ -439,68 +443,70 @@ struct OnlineEngine::State {
             g = cached;
           }
           if (g < 0) continue;
+          // population.h: visible (the stage loop stops at a rejection), when, keys, sum field.
+          const bool sum_present = !rule.is_sum || store.column(rule.sum_field).IsValid(row);
+          const bool in = Population::Classify(rule, /*visible=*/true, when, /*first_null_key=*/-1, sum_present) == Membership::kIn;
           switch (rule.check) {
             case CheckKind::kLimit: {
-              int64_t val = 1;
-              if (rule.is_sum) {
-                const Column& c = store.column(rule.sum_field);
-                if (!c.IsValid(row)) break;
-                val = c.ints[row];
-              }
-              if (!when) break;
+              if (!in) break;
+              const int64_t val = LimitCheck::Value(rule, rule.is_sum ? store.column(rule.sum_field).ints[row] : 1);
               LimitLog& log = LimitLogOf(r, g);
               if (judge) {
-                const __int128 total = log.Total(rule, day, LookBackFrom(rule, plan.calendar, day), val);
-                if (v.cap_valid[static_cast<size_t>(k)] && total > v.cap[static_cast<size_t>(k)]) {
+                const LimitCheck::Judgement judged =
+                    LimitCheck::Judge(rule, log, day, LookBackFrom(rule, plan.calendar, day), val,
+                                      v.cap_valid[static_cast<size_t>(k)] != 0, v.cap[static_cast<size_t>(k)]);
+                if (judged.hit) {
                   hit = true;
                   h.evidence = EvidenceKind::kLimit;
-                  h.total = total;
+                  h.total = judged.total;
                   h.cap = v.cap[static_cast<size_t>(k)];
                   hv = val;
                 }
               }
-              const size_t pos = log.Insert(day, row, val);
+              const size_t pos = LimitCheck::Log(log, day, row, val);
               if (undo) undo->push_back(Undo{r, g, pos});
               break;
             }
             case CheckKind::kRepeat: {
+              if (!in) break;
               EventLog& log = EventLogOf(r, g);
               if (judge) {
-                if (const EventEntry* j = log.Latest(day, rule.days)) {
+                if (const EventEntry* j = RepeatCheck::Judge(rule, log, day)) {
                   hit = true;
                   h.evidence = EvidenceKind::kOtherLine;
                   h.other = j->row;
                 }
               }
-              const size_t pos = log.Insert(day, code, row);
+              const size_t pos = RepeatCheck::Log(log, day, row);
               if (undo) undo->push_back(Undo{r, g, pos});
               break;
             }
             case CheckKind::kConflictPairs: {
+              if (!in) break;
               PairLog& log = PairLogOf(r, g);
               if (judge) {
                 RowIndex j;
-                if (log.LatestPair(day, rule.days, code, bound->pairs[static_cast<size_t>(rule.pairs)], &j)) {
+                if (ConflictPairsCheck::Judge(rule, log, day, code, bound->pairs[static_cast<size_t>(rule.pairs)], &j)) {
                   hit = true;
                   h.evidence = EvidenceKind::kOtherLine;
                   h.other = j;
                 }
               }
-              const size_t pos = log.Insert(day, code, row);
+              const size_t pos = ConflictPairsCheck::Log(log, day, code, row);
               if (undo) undo->push_back(Undo{r, g, pos});
               break;
             }
             case CheckKind::kConflictWith: {
               EventLog& log = EventLogOf(r, g);
-              if (judge && when) {
-                if (const EventEntry* j = log.Latest(day, rule.days)) {
+              if (judge && in) {
+                if (const EventEntry* j = ConflictWithCheck::Judge(rule, log, day)) {
                   hit = true;
                   h.evidence = EvidenceKind::kOtherLine;
                   h.other = j->row;
                 }
               }
-              if (v.conflict[static_cast<size_t>(k)]) {
-                const size_t pos = log.Insert(day, code, row);
+              if (ConflictWithCheck::IsOtherLine(v.conflict[static_cast<size_t>(k)] != 0)) {
+                const size_t pos = ConflictWithCheck::Log(log, day, row);
                 if (undo) undo->push_back(Undo{r, g, pos});
               }
               break;

@@ -19,6 +19,7 @@
 #include "core/big_vector.h"
 #include "core/exec/batch_evaluator.h"
 #include "core/exec/bound_plan.h"
+#include "core/exec/checks/population.h"
 #include "core/exec/expr_evaluator.h"
 #include "core/exec/plan_fingerprint.h"
 #include "core/exec/plan_printer.h"
@@ -483,24 +484,45 @@ py::list Explain(const EvalResult& r, const std::string& claim_id, int64_t line_
                            hit->evidence == EvidenceKind::kOtherLine ? std::string(b.String(kClaimId, hit->other)) : "",
                            hit->evidence == EvidenceKind::kOtherLine ? b.Int(kLineNo, hit->other) : 0);
       for (auto item : h) d[item.first] = item.second;
-    } else if (rule.stage > rejected_stage) {
-      d["decision"] = "hidden";
-      d["reason"] = "rejected at stage " + std::to_string(rejected_stage) + " by " + rejected_by;
     } else {
-      std::string reason;
+      // Who is in the population: population.h, the definition the engines share.
+      bool when_true = true;
       const BoundProgram& when = r.bound->rules[k].when;
-      if (!when.empty()) {
+      if (!when.empty() && rule.stage <= rejected_stage) {
         ev.Run(when, r.bound->source, 0, &row, 1);
         uint8_t ok;
         ev.Condition(1, &ok);
-        if (!ok) reason = "when is not true";
+        when_true = ok != 0;
       }
-      for (int f : rule.keys)
-        if (reason.empty() && (!b.IsValid(f, row) || (b.schema().field(f).type == ValueType::kString && b.column(f).codes[row] < 0)))
-          reason = "key " + b.schema().field(f).name + " is null";
-      if (reason.empty() && rule.is_sum && !b.IsValid(rule.sum_field, row)) reason = "sum field " + b.schema().field(rule.sum_field).name + " is null";
-      d["decision"] = reason.empty() ? "pass" : "not in population";
-      d["reason"] = reason.empty() ? "in the population; the check did not fire" : reason;
+      int null_key = -1;
+      for (size_t i = 0; i < rule.keys.size() && null_key < 0; ++i) {
+        const int f = rule.keys[i];
+        if (!b.IsValid(f, row) || (b.schema().field(f).type == ValueType::kString && b.column(f).codes[row] < 0))
+          null_key = static_cast<int>(i);
+      }
+      const bool sum_present = !rule.is_sum || b.IsValid(rule.sum_field, row);
+      switch (Population::Classify(rule, rule.stage <= rejected_stage, when_true, null_key, sum_present)) {
+        case Membership::kHidden:
+          d["decision"] = "hidden";
+          d["reason"] = "rejected at stage " + std::to_string(rejected_stage) + " by " + rejected_by;
+          break;
+        case Membership::kWhenFalse:
+          d["decision"] = "not in population";
+          d["reason"] = "when is not true";
+          break;
+        case Membership::kNullKey:
+          d["decision"] = "not in population";
+          d["reason"] = "key " + b.schema().field(rule.keys[static_cast<size_t>(null_key)]).name + " is null";
+          break;
+        case Membership::kNullSumField:
+          d["decision"] = "not in population";
+          d["reason"] = "sum field " + b.schema().field(rule.sum_field).name + " is null";
+          break;
+        case Membership::kIn:
+          d["decision"] = "pass";
+          d["reason"] = "in the population; the check did not fire";
+          break;
+      }
     }
     out.append(d);
   }

@@ -1,5 +1,9 @@
 #include "core/exec/batch_evaluator.h"
 
+#include "core/exec/checks/conflict_check.h"
+#include "core/exec/checks/limit_check.h"
+#include "core/exec/checks/repeat_check.h"
+
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -382,7 +386,6 @@ class Evaluator {
       s.limits.clear();
       s.limits.resize(groups);
       CapSource cap(bound_.rules[static_cast<size_t>(r)].cap, s.ev);
-      const bool collapse = rule.period != Period::kRolling;
       RowIndex is[kChunk], rows[kChunk];
       for (RowIndex i = b; i < e;) {
         int n = 0;  // a block of up to kChunk population lines, compacted branch-free
@@ -397,19 +400,17 @@ class Evaluator {
         for (int j = 0; j < n; ++j) {
           const RowIndex k = is[j];
           const Days d = day[k];
-          const int64_t v = in.vals ? in.vals[k] : 1;
+          const int64_t v = LimitCheck::Value(rule, in.vals ? in.vals[k] : 1);
           LimitLog& log = s.limits[static_cast<size_t>(grp[k])];
           const Days from = look_back_.From(rule, d);
           log.DropBefore(from);
-          const __int128 total = log.Total(rule, d, from, v);
-          if (cap.Valid(j) && total > cap.Value(j)) AddLimitHit(out, rows[j], r, total, cap.Value(j), v);
-          if (collapse) log.InsertKeepingLatestTotal(d, rows[j], v);
-          else log.Insert(d, rows[j], v);
+          const LimitCheck::Judgement judged = LimitCheck::Judge(rule, log, d, from, v, cap.Valid(j), cap.Valid(j) ? cap.Value(j) : 0);
+          if (judged.hit) AddLimitHit(out, rows[j], r, judged.total, cap.Value(j), v);
+          LimitCheck::LogInDateOrder(rule, log, d, rows[j], v);
         }
       }
       return;
     }
-    const int64_t window = rule.days;
     if (rule.check == CheckKind::kConflictPairs) {
       s.pair_logs.clear();
       s.pair_logs.resize(groups);
@@ -421,8 +422,8 @@ class Evaluator {
         PairLog& log = s.pair_logs[static_cast<size_t>(grp[k])];
         log.DropBefore(look_back_.From(rule, day[k]));
         RowIndex j;
-        if (log.LatestPair(day[k], window, code[k], pairs, &j)) AddOtherHit(out, row[k], r, j);
-        log.Insert(day[k], code[k], row[k]);
+        if (ConflictPairsCheck::Judge(rule, log, day[k], code[k], pairs, &j)) AddOtherHit(out, row[k], r, j);
+        ConflictPairsCheck::Log(log, day[k], code[k], row[k]);
       }
       return;
     }
@@ -435,8 +436,8 @@ class Evaluator {
           ++out.population;
           EventLog& log = s.events[static_cast<size_t>(grp[k])];
           log.DropBefore(look_back_.From(rule, day[k]));
-          if (const EventEntry* j = log.Latest(day[k], window)) AddOtherHit(out, row[k], r, j->row);
-          log.Insert(day[k], 0, row[k]);
+          if (const EventEntry* j = RepeatCheck::Judge(rule, log, day[k])) AddOtherHit(out, row[k], r, j->row);
+          RepeatCheck::Log(log, day[k], row[k]);
         }
         break;
       case CheckKind::kConflictWith:
@@ -444,11 +445,11 @@ class Evaluator {
           EventLog& log = s.events[static_cast<size_t>(grp[k])];
           if (in.In(k)) {
             ++out.population;
-            if (const EventEntry* j = log.Latest(day[k], window)) AddOtherHit(out, row[k], r, j->row);
+            if (const EventEntry* j = ConflictWithCheck::Judge(rule, log, day[k])) AddOtherHit(out, row[k], r, j->row);
           }
-          if (in.IsJ(k)) {
+          if (ConflictWithCheck::IsOtherLine(in.IsJ(k))) {
             log.DropBefore(look_back_.From(rule, day[k]));
-            log.Insert(day[k], 0, row[k]);
+            ConflictWithCheck::Log(log, day[k], row[k]);
           }
         }
         break;
