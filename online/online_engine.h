@@ -28,10 +28,7 @@
 /// Threads. Every call is serialised by one lock (linearizable: the result
 /// equals some one-at-a-time order); JSON parsing happens outside it.
 
-#include <atomic>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,31 +88,6 @@ struct OnlineMemory {
   size_t history_bytes = 0;   // columnar history, dictionaries and per-line bookkeeping
 };
 
-/// The engine's lock: calls hold it for a few microseconds, so waiting
-/// threads spin briefly (then yield) instead of sleeping in the kernel,
-/// which would cost more than the call itself.
-class SpinMutex {
- public:
-  void lock() {
-    for (int spins = 0; locked_.exchange(true, std::memory_order_acquire); ++spins) {
-      while (locked_.load(std::memory_order_relaxed)) {
-        if (++spins > 64) std::this_thread::yield();
-        else Pause();
-      }
-    }
-  }
-  bool try_lock() { return !locked_.exchange(true, std::memory_order_acquire); }
-  void unlock() { locked_.store(false, std::memory_order_release); }
-
- private:
-  static void Pause() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
-  std::atomic<bool> locked_{false};
-};
-
 class OnlineEngine {
  public:
   /// `plan` must have all external data bound and outlive the engine.
@@ -158,13 +130,11 @@ class OnlineEngine {
   OnlineMemory Memory() const;
   const Plan& plan() const { return plan_; }
 
-  struct State;  // implementation (online_engine.cpp)
-
  private:
+  struct Guarded;  // the engine's state and the lock that serialises calls (online_engine.cpp)
   Result<ClaimVerdict> Judge(const ClaimBatch& claim, bool commit);
   const Plan& plan_;
-  std::unique_ptr<State> s_;
-  mutable SpinMutex mu_;
+  std::unique_ptr<Guarded> g_;
 };
 
 }  // namespace sanad
