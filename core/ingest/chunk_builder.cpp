@@ -139,169 +139,156 @@ void CompactBitmap(Bitmap& b, const std::vector<RowIndex>& keep) {
 
 }  // namespace
 
-Result<LoadedClaims> AssembleChunks(std::vector<ChunkBuilder>& chunks, const Schema& schema,
-                                    const LoadOptions& options, int64_t extra_records_read) {
+namespace {
+
+// Row and line offsets of each chunk in the assembled input.
+struct ChunkOffsets {
+  std::vector<RowIndex> row;   // nchunks + 1
+  std::vector<int64_t> line;   // nchunks + 1
+  RowIndex rows = 0;
+};
+
+Result<ChunkOffsets> OffsetsOf(const std::vector<ChunkBuilder>& chunks) {
+  ChunkOffsets o;
+  o.row.assign(chunks.size() + 1, 0);
+  o.line.assign(chunks.size() + 1, 0);
+  uint64_t total = 0;
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    o.row[c] = static_cast<RowIndex>(total);
+    total += chunks[c].rows();
+    o.line[c + 1] = o.line[c] + chunks[c].line_count;
+  }
+  if (total > UINT32_MAX - 1) return Status::Limit("more than 4294967294 claim lines in one batch");
+  o.rows = static_cast<RowIndex>(total);
+  o.row[chunks.size()] = o.rows;
+  return o;
+}
+
+// One column of the batch from every chunk: dictionaries merged in chunk
+// order (the first chunk's codes stay; later chunks' strings are interned
+// after it), values copied with remapped codes. Frees the chunk columns.
+void MergeColumn(std::vector<ChunkBuilder>& chunks, const ChunkOffsets& off, int f, Column& dst) {
   const size_t nchunks = chunks.size();
-  const int nfields = schema.size();
-  LoadedClaims out;
-  out.batch = ClaimBatch(schema);
-
-  // Row and line offsets of each chunk.
-  std::vector<RowIndex> row_offset(nchunks + 1, 0);
-  std::vector<int64_t> line_offset(nchunks + 1, 0);
-  uint64_t total_rows = 0;
-  for (size_t c = 0; c < nchunks; ++c) {
-    row_offset[c] = static_cast<RowIndex>(total_rows);
-    total_rows += chunks[c].rows();
-    line_offset[c + 1] = line_offset[c] + chunks[c].line_count;
-  }
-  if (total_rows > UINT32_MAX - 1) return Status::Limit("more than 4294967294 claim lines in one batch");
-  const RowIndex nrows = static_cast<RowIndex>(total_rows);
-  row_offset[nchunks] = nrows;
-
-  // Errors and records with absolute lines.
-  std::vector<LoadError> errors;
-  std::vector<RecordInfo> records;
-  for (size_t c = 0; c < nchunks; ++c) {
-    for (LoadError& e : chunks[c].errors) {
-      e.line += line_offset[c];
-      errors.push_back(std::move(e));
+  const RowIndex nrows = off.rows;
+  dst.nullable = chunks.empty() ? dst.nullable : chunks[0].columns[static_cast<size_t>(f)].nullable;
+  std::vector<std::vector<int32_t>> remap(nchunks);
+  if (dst.type == ValueType::kString) {
+    size_t first = 0;
+    if (nchunks > 0) {
+      StringDictionary& d0 = chunks[0].columns[static_cast<size_t>(f)].dict;
+      remap[0].resize(static_cast<size_t>(d0.size()));
+      for (int32_t k = 0; k < d0.size(); ++k) remap[0][static_cast<size_t>(k)] = k;
+      dst.dict = std::move(d0);
+      first = 1;
     }
-    for (const RecordInfo& r : chunks[c].records)
-      records.push_back({r.line + line_offset[c], r.first_row + row_offset[c], r.rows});
+    for (size_t c = first; c < nchunks; ++c) {
+      const StringDictionary& d = chunks[c].columns[static_cast<size_t>(f)].dict;
+      remap[c].resize(static_cast<size_t>(d.size()));
+      for (int32_t k = 0; k < d.size(); ++k) remap[c][static_cast<size_t>(k)] = dst.dict.Intern(d.View(k), d.HashOf(k));
+    }
   }
-  std::stable_sort(errors.begin(), errors.end(),
-                   [](const LoadError& a, const LoadError& b) { return a.line < b.line; });
-  const int64_t first_error_line = errors.empty() ? INT64_MAX : errors.front().line;
-
-  // Merge each column: dictionaries in chunk order, then copy with remapped codes.
-  auto merge_column = [&](int f) {
-    Column& dst = out.batch.column(f);
-    dst.nullable = chunks.empty() ? dst.nullable : chunks[0].columns[static_cast<size_t>(f)].nullable;
-    std::vector<std::vector<int32_t>> remap(nchunks);
-    if (dst.type == ValueType::kString) {
-      // The first chunk's dictionary is adopted as is (its codes stay); later
-      // chunks' strings are interned after it, in chunk order.
-      size_t first = 0;
-      if (nchunks > 0) {
-        StringDictionary& d0 = chunks[0].columns[static_cast<size_t>(f)].dict;
-        remap[0].resize(static_cast<size_t>(d0.size()));
-        for (int32_t k = 0; k < d0.size(); ++k) remap[0][static_cast<size_t>(k)] = k;
-        dst.dict = std::move(d0);
-        first = 1;
+  switch (dst.type) {
+    case ValueType::kString:
+      dst.codes.resize(nrows);
+      for (size_t c = 0; c < nchunks; ++c) {
+        const auto& src = chunks[c].columns[static_cast<size_t>(f)].codes;
+        const int32_t* map = remap[c].data();
+        int32_t* o = dst.codes.data() + off.row[c];
+        for (size_t i = 0; i < src.size(); ++i) o[i] = src[i] < 0 ? -1 : map[src[i]];
       }
-      for (size_t c = first; c < nchunks; ++c) {
-        const StringDictionary& d = chunks[c].columns[static_cast<size_t>(f)].dict;
-        remap[c].resize(static_cast<size_t>(d.size()));
-        for (int32_t k = 0; k < d.size(); ++k) remap[c][static_cast<size_t>(k)] = dst.dict.Intern(d.View(k), d.HashOf(k));
+      break;
+    case ValueType::kDate:
+      dst.codes.resize(nrows);
+      for (size_t c = 0; c < nchunks; ++c) {
+        const auto& src = chunks[c].columns[static_cast<size_t>(f)].codes;
+        std::copy(src.begin(), src.end(), dst.codes.begin() + off.row[c]);
       }
-    }
-    switch (dst.type) {
-      case ValueType::kString:
-        dst.codes.resize(nrows);
-        for (size_t c = 0; c < nchunks; ++c) {
-          const auto& src = chunks[c].columns[static_cast<size_t>(f)].codes;
-          const int32_t* map = remap[c].data();
-          int32_t* o = dst.codes.data() + row_offset[c];
-          for (size_t i = 0; i < src.size(); ++i) o[i] = src[i] < 0 ? -1 : map[src[i]];
-        }
-        break;
-      case ValueType::kDate:
-        dst.codes.resize(nrows);
-        for (size_t c = 0; c < nchunks; ++c) {
-          const auto& src = chunks[c].columns[static_cast<size_t>(f)].codes;
-          std::copy(src.begin(), src.end(), dst.codes.begin() + row_offset[c]);
-        }
-        break;
-      case ValueType::kInt:
-        dst.ints.resize(nrows);
-        for (size_t c = 0; c < nchunks; ++c) {
-          const auto& src = chunks[c].columns[static_cast<size_t>(f)].ints;
-          std::copy(src.begin(), src.end(), dst.ints.begin() + row_offset[c]);
-        }
-        break;
-      case ValueType::kBool:
-        dst.bits.Reserve(nrows);
-        for (size_t c = 0; c < nchunks; ++c) dst.bits.Append(chunks[c].columns[static_cast<size_t>(f)].bits);
-        break;
-    }
-    if (dst.nullable) {
-      dst.valid.Reserve(nrows);
-      for (size_t c = 0; c < nchunks; ++c) dst.valid.Append(chunks[c].columns[static_cast<size_t>(f)].valid);
-    }
-    for (size_t c = 0; c < nchunks; ++c) chunks[c].columns[static_cast<size_t>(f)] = Column();  // free early
-  };
-  // One chunk (small inputs, online claims): no task scheduling at all.
-  if (nchunks <= 1) {
-    for (int f = 0; f < nfields; ++f) merge_column(f);
-  } else {
-    tbb::parallel_for(0, nfields, merge_column);
+      break;
+    case ValueType::kInt:
+      dst.ints.resize(nrows);
+      for (size_t c = 0; c < nchunks; ++c) {
+        const auto& src = chunks[c].columns[static_cast<size_t>(f)].ints;
+        std::copy(src.begin(), src.end(), dst.ints.begin() + off.row[c]);
+      }
+      break;
+    case ValueType::kBool:
+      dst.bits.Reserve(nrows);
+      for (size_t c = 0; c < nchunks; ++c) dst.bits.Append(chunks[c].columns[static_cast<size_t>(f)].bits);
+      break;
   }
-  out.batch.SetSize(nrows);
+  if (dst.nullable) {
+    dst.valid.Reserve(nrows);
+    for (size_t c = 0; c < nchunks; ++c) dst.valid.Append(chunks[c].columns[static_cast<size_t>(f)].valid);
+  }
+  for (size_t c = 0; c < nchunks; ++c) chunks[c].columns[static_cast<size_t>(f)] = Column();  // free early
+}
 
-  // line_no defaults and duplicate (claim_id, line_no) detection, in input order.
-  Column& claim = out.batch.column(kClaimId);
-  Column& line_no = out.batch.column(kLineNo);
-  const bool any_explicit_line_no = line_no.valid.Count() > 0;
+// line_no defaults (1, 2, ... per claim_id among the lines kept before) and
+// duplicate (claim_id, line_no) detection in input order; a record with a
+// duplicate is refused whole (refused[ri] = 1, an error appended). Returns
+// whether any record was refused. O(lines): hash sets per record.
+bool AssignLineNumbers(ClaimBatch& batch, const std::vector<RecordInfo>& records, const LoadOptions& options,
+                       int64_t first_error_line, std::vector<LoadError>& errors, std::vector<uint8_t>& refused) {
+  Column& claim = batch.column(kClaimId);
+  Column& line_no = batch.column(kLineNo);
   std::vector<uint32_t> seen(static_cast<size_t>(claim.dict.size()), 0);
-  std::vector<uint8_t> refused_record;
+  if (line_no.valid.Count() == 0) {  // no explicit line_no: no duplicates possible
+    for (RowIndex r = 0; r < batch.size(); ++r) line_no.ints[r] = ++seen[static_cast<size_t>(claim.codes[r])];
+    return false;
+  }
   bool any_refused = false;
-  if (!any_explicit_line_no) {
-    for (RowIndex r = 0; r < nrows; ++r) line_no.ints[r] = ++seen[static_cast<size_t>(claim.codes[r])];
-  } else {
-    refused_record.assign(records.size(), 0);
-    // Lines of the record being read, not yet committed: a record is
-    // refused whole, so its keys join `first_line` only when it is kept.
-    // `pending_of` counts the pending lines per claim (the default line_no
-    // of the next one), so a claim of n items costs O(n), not O(n^2).
-    absl::flat_hash_map<DupKey, int64_t, DupKeyHash> first_line;
-    absl::flat_hash_set<DupKey, DupKeyHash> pending;
-    absl::flat_hash_map<int32_t, uint32_t> pending_of;
-    for (size_t ri = 0; ri < records.size(); ++ri) {
-      const RecordInfo& rec = records[ri];
-      if (options.on_error == OnError::kFail && rec.line > first_error_line) break;
-      pending.clear();
-      pending_of.clear();
-      bool dup = false;
-      DupKey dup_key{};
-      int64_t dup_first = 0;
-      for (RowIndex r = rec.first_row; r < rec.first_row + rec.rows; ++r) {
-        const int32_t cc = claim.codes[r];
-        uint32_t& in_record = pending_of[cc];
-        const int64_t pos = static_cast<int64_t>(seen[static_cast<size_t>(cc)]) + 1 + in_record;
-        const int64_t ln = line_no.valid.Get(r) ? line_no.ints[r] : pos;
-        line_no.ints[r] = ln;
-        const DupKey key{cc, ln};
-        auto it = first_line.find(key);
-        if (it != first_line.end() || pending.contains(key)) {
-          dup = true;
-          dup_key = key;
-          dup_first = it != first_line.end() ? it->second : rec.line;
-          break;
-        }
-        pending.insert(key);
-        ++in_record;
+  refused.assign(records.size(), 0);
+  // Lines of the record being read, not yet committed: a record is refused
+  // whole, so its keys join `first_line` only when it is kept. `pending_of`
+  // counts the pending lines per claim (the default line_no of the next one).
+  absl::flat_hash_map<DupKey, int64_t, DupKeyHash> first_line;
+  absl::flat_hash_set<DupKey, DupKeyHash> pending;
+  absl::flat_hash_map<int32_t, uint32_t> pending_of;
+  for (size_t ri = 0; ri < records.size(); ++ri) {
+    const RecordInfo& rec = records[ri];
+    if (options.on_error == OnError::kFail && rec.line > first_error_line) break;
+    pending.clear();
+    pending_of.clear();
+    bool dup = false;
+    DupKey dup_key{};
+    int64_t dup_first = 0;
+    for (RowIndex r = rec.first_row; r < rec.first_row + rec.rows; ++r) {
+      const int32_t cc = claim.codes[r];
+      uint32_t& in_record = pending_of[cc];
+      const int64_t pos = static_cast<int64_t>(seen[static_cast<size_t>(cc)]) + 1 + in_record;
+      const int64_t ln = line_no.valid.Get(r) ? line_no.ints[r] : pos;
+      line_no.ints[r] = ln;
+      const DupKey key{cc, ln};
+      auto it = first_line.find(key);
+      if (it != first_line.end() || pending.contains(key)) {
+        dup = true;
+        dup_key = key;
+        dup_first = it != first_line.end() ? it->second : rec.line;
+        break;
       }
-      if (dup) {
-        refused_record[ri] = 1;
-        any_refused = true;
-        errors.push_back({rec.line, "line_no",
-                          "duplicate line (claim_id '" + std::string(claim.dict.View(dup_key.claim)) + "', line_no " +
-                              std::to_string(dup_key.line_no) + "); first seen at input line " + std::to_string(dup_first)});
-        if (options.on_error == OnError::kFail) break;
-        continue;
-      }
-      for (const DupKey& k : pending) first_line.emplace(k, rec.line);
-      for (const auto& [cc, n] : pending_of) seen[static_cast<size_t>(cc)] += n;
+      pending.insert(key);
+      ++in_record;
     }
+    if (dup) {
+      refused[ri] = 1;
+      any_refused = true;
+      errors.push_back({rec.line, "line_no",
+                        "duplicate line (claim_id '" + std::string(claim.dict.View(dup_key.claim)) + "', line_no " +
+                            std::to_string(dup_key.line_no) + "); first seen at input line " + std::to_string(dup_first)});
+      if (options.on_error == OnError::kFail) break;
+      continue;
+    }
+    for (const DupKey& k : pending) first_line.emplace(k, rec.line);
+    for (const auto& [cc, n] : pending_of) seen[static_cast<size_t>(cc)] += n;
   }
-  std::stable_sort(errors.begin(), errors.end(),
-                   [](const LoadError& a, const LoadError& b) { return a.line < b.line; });
-  if (options.on_error == OnError::kFail && !errors.empty()) {
-    return Status::Invalid(FormatLoadError(errors.front()));
-  }
+  return any_refused;
+}
 
-  // Input line of every row, and compaction of refused records.
+// The input line of every row; the rows of refused records removed.
+// Returns the number of records kept.
+int64_t KeepAcceptedRows(LoadedClaims& out, const std::vector<RecordInfo>& records, const std::vector<uint8_t>& refused,
+                         bool any_refused) {
+  const RowIndex nrows = out.batch.size();
   out.input_lines.resize(nrows);
   std::vector<RowIndex> keep;
   if (any_refused) keep.reserve(nrows);
@@ -309,22 +296,66 @@ Result<LoadedClaims> AssembleChunks(std::vector<ChunkBuilder>& chunks, const Sch
     const RecordInfo& rec = records[ri];
     for (RowIndex r = rec.first_row; r < rec.first_row + rec.rows; ++r) {
       out.input_lines[r] = rec.line;
-      if (any_refused && !refused_record[ri]) keep.push_back(r);
+      if (any_refused && !refused[ri]) keep.push_back(r);
     }
   }
-  int64_t loaded_records = static_cast<int64_t>(records.size());
-  if (any_refused) {
-    for (uint8_t x : refused_record) loaded_records -= x;
-    for (int f = 0; f < nfields; ++f) {
-      Column& c = out.batch.column(f);
-      if (c.type == ValueType::kInt) CompactVector(c.ints, keep);
-      else if (c.type == ValueType::kBool) CompactBitmap(c.bits, keep);
-      else CompactVector(c.codes, keep);
-      if (c.nullable) CompactBitmap(c.valid, keep);
-    }
-    CompactVector(out.input_lines, keep);
-    out.batch.SetSize(static_cast<RowIndex>(keep.size()));
+  int64_t kept = static_cast<int64_t>(records.size());
+  if (!any_refused) return kept;
+  for (uint8_t x : refused) kept -= x;
+  for (int f = 0; f < out.batch.schema().size(); ++f) {
+    Column& c = out.batch.column(f);
+    if (c.type == ValueType::kInt) CompactVector(c.ints, keep);
+    else if (c.type == ValueType::kBool) CompactBitmap(c.bits, keep);
+    else CompactVector(c.codes, keep);
+    if (c.nullable) CompactBitmap(c.valid, keep);
   }
+  CompactVector(out.input_lines, keep);
+  out.batch.SetSize(static_cast<RowIndex>(keep.size()));
+  return kept;
+}
+
+void SortByLine(std::vector<LoadError>& errors) {
+  std::stable_sort(errors.begin(), errors.end(), [](const LoadError& a, const LoadError& b) { return a.line < b.line; });
+}
+
+}  // namespace
+
+Result<LoadedClaims> AssembleChunks(std::vector<ChunkBuilder>& chunks, const Schema& schema,
+                                    const LoadOptions& options, int64_t extra_records_read) {
+  Result<ChunkOffsets> offsets = OffsetsOf(chunks);
+  if (!offsets.ok()) return offsets.status();
+  const ChunkOffsets& off = *offsets;
+  LoadedClaims out;
+  out.batch = ClaimBatch(schema);
+
+  // Errors and records with absolute lines.
+  std::vector<LoadError> errors;
+  std::vector<RecordInfo> records;
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    for (LoadError& e : chunks[c].errors) {
+      e.line += off.line[c];
+      errors.push_back(std::move(e));
+    }
+    for (const RecordInfo& r : chunks[c].records)
+      records.push_back({r.line + off.line[c], r.first_row + off.row[c], r.rows});
+  }
+  SortByLine(errors);
+  const int64_t first_error_line = errors.empty() ? INT64_MAX : errors.front().line;
+
+  // Columns in parallel (one chunk, e.g. an online claim: no task scheduling).
+  auto merge = [&](int f) { MergeColumn(chunks, off, f, out.batch.column(f)); };
+  if (chunks.size() <= 1) {
+    for (int f = 0; f < schema.size(); ++f) merge(f);
+  } else {
+    tbb::parallel_for(0, schema.size(), merge);
+  }
+  out.batch.SetSize(off.rows);
+
+  std::vector<uint8_t> refused;
+  const bool any_refused = AssignLineNumbers(out.batch, records, options, first_error_line, errors, refused);
+  SortByLine(errors);
+  if (options.on_error == OnError::kFail && !errors.empty()) return Status::Invalid(FormatLoadError(errors.front()));
+  const int64_t loaded_records = KeepAcceptedRows(out, records, refused, any_refused);
 
   // seq defaults: 1-based position among the loaded lines.
   Column& seq = out.batch.column(kSeq);
