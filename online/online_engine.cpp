@@ -64,12 +64,15 @@ Result<ClaimVerdict> OnlineEngine::CheckJson(std::string_view record, bool commi
   return Judge(loaded->batch, commit);
 }
 
-Result<ClaimVerdict> OnlineEngine::Judge(const ClaimBatch& claim, bool commit) {
-  EngineState& s = *g_->state;
+namespace {
+
+// A claim the engine can take: one claim_id, distinct line_no, nothing
+// before the compaction horizon, not already in history.
+Status CheckClaim(const EngineState& s, const Plan& plan, const ClaimBatch& claim) {
   const RowIndex m = claim.size();
   if (m == 0) return Status::Invalid("a claim needs at least one line");
   if (m > static_cast<RowIndex>(kChunk)) return Status::Limit("a claim may have at most " + std::to_string(kChunk) + " lines online");
-  if (!(claim.schema() == plan_.schema)) return Status::Invalid("the claim's fields differ from the rule set's");
+  if (!(claim.schema() == plan.schema)) return Status::Invalid("the claim's fields differ from the rule set's");
   const std::string_view id = claim.String(kClaimId, 0);
   for (RowIndex r = 0; r < m; ++r) {
     if (claim.String(kClaimId, r) != id)
@@ -92,7 +95,55 @@ Result<ClaimVerdict> OnlineEngine::Judge(const ClaimBatch& claim, bool commit) {
     if (it != s.claims.end() && !it->second.empty())
       return Status::Invalid("claim '" + std::string(id) + "' is already in history (retract it first to replace it)");
   }
+  return Status::Ok();
+}
 
+// The verdict of history row `row` (values at index k) from its hits:
+// deductions (deduction.h), hits in declaration order, the verdict fold.
+// Records it on the row.
+OnlineLine VerdictOf(EngineState& s, const Plan& plan, RowIndex row, int k, const std::vector<Hit>& hits,
+                     const std::vector<int64_t>& hit_v) {
+  std::vector<size_t> idx(hits.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return hits[a].rule < hits[b].rule; });
+  OnlineLine line = s.MakeLine(row);
+  VerdictAccumulator acc;
+  for (size_t i : idx) {
+    const Hit& h = hits[i];
+    const RulePlan& rule = plan.rules[static_cast<size_t>(h.rule)];
+    const RuleValues& v = s.vals[static_cast<size_t>(h.rule)];
+    OnlineHit oh;
+    oh.rule = h.rule;
+    oh.evidence = h.evidence;
+    oh.total = h.total;
+    oh.cap = h.cap;
+    oh.deduction = HitDeduction(rule, line.amount, h.total, h.cap, hit_v[i], v.ded_valid[static_cast<size_t>(k)] != 0,
+                                v.ded[static_cast<size_t>(k)]);
+    if (h.evidence == EvidenceKind::kOtherLine) {
+      oh.other_claim_id = std::string(s.store.String(kClaimId, h.other));
+      oh.other_line_no = s.store.Int(kLineNo, h.other);
+    }
+    acc.Add(h.rule, rule.reject, oh.deduction);
+    line.hits.push_back(std::move(oh));
+  }
+  line.status = acc.status;
+  line.deduction = acc.Deduction(line.amount);
+  line.primary_rule = acc.primary;
+  s.status[row] = static_cast<uint8_t>(line.status);
+  s.deduction[row] = line.deduction;
+  s.primary[row] = line.primary_rule;
+  return line;
+}
+
+}  // namespace
+
+// Appends the claim to history, judges its lines in adjudication order, then
+// keeps it (commit) or undoes every trace (dry run, key budget exceeded).
+Result<ClaimVerdict> OnlineEngine::Judge(const ClaimBatch& claim, bool commit) {
+  EngineState& s = *g_->state;
+  SANAD_RETURN_IF_ERROR(CheckClaim(s, plan_, claim));
+  const std::string_view id = claim.String(kClaimId, 0);
+  const RowIndex m = claim.size();
   const RowIndex n0 = s.store.size();
   const int64_t seq0 = s.next_seq, ord0 = s.next_ord;
   AppendRows(claim, 0, m, s.store);
@@ -119,61 +170,31 @@ Result<ClaimVerdict> OnlineEngine::Judge(const ClaimBatch& claim, bool commit) {
   ClaimVerdict out;
   out.lines.resize(m);
   for (int k : by_order) {
-    const RowIndex row = rows[k];
     hits.clear();
     hit_v.clear();
-    s.ProcessLine(row, k, true, &hits, &hit_v, &undo);
-    std::vector<size_t> idx(hits.size());
-    std::iota(idx.begin(), idx.end(), 0);
-    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return hits[a].rule < hits[b].rule; });
-    OnlineLine line = s.MakeLine(row);
-    VerdictAccumulator acc;
-    for (size_t i : idx) {
-      const Hit& h = hits[i];
-      const RulePlan& rule = plan_.rules[static_cast<size_t>(h.rule)];
-      const RuleValues& v = s.vals[static_cast<size_t>(h.rule)];
-      OnlineHit oh;
-      oh.rule = h.rule;
-      oh.evidence = h.evidence;
-      oh.total = h.total;
-      oh.cap = h.cap;
-      oh.deduction = HitDeduction(rule, line.amount, h.total, h.cap, hit_v[i], v.ded_valid[static_cast<size_t>(k)] != 0,
-                                  v.ded[static_cast<size_t>(k)]);
-      if (h.evidence == EvidenceKind::kOtherLine) {
-        oh.other_claim_id = std::string(s.store.String(kClaimId, h.other));
-        oh.other_line_no = s.store.Int(kLineNo, h.other);
-      }
-      acc.Add(h.rule, rule.reject, oh.deduction);
-      line.hits.push_back(std::move(oh));
-    }
-    line.status = acc.status;
-    line.deduction = acc.Deduction(line.amount);
-    line.primary_rule = acc.primary;
-    s.status[row] = static_cast<uint8_t>(line.status);
-    s.deduction[row] = line.deduction;
-    s.primary[row] = line.primary_rule;
-    out.lines[static_cast<size_t>(k)] = std::move(line);
+    s.ProcessLine(rows[k], k, true, &hits, &hit_v, &undo);
+    out.lines[static_cast<size_t>(k)] = VerdictOf(s, plan_, rows[k], k, hits, hit_v);
   }
   s.new_groups = nullptr;
   const bool over_budget = s.key_budget > 0 && !created.empty() && s.TotalGroups() > s.key_budget;
   if (commit && !over_budget) {
     std::vector<RowIndex>& list = s.claims[s.store.column(kClaimId).codes[n0]];
     for (RowIndex k = 0; k < m; ++k) list.push_back(n0 + k);
-  } else {
-    // A dry run, or a claim over the key budget: history as it was.
-    const int64_t groups = over_budget ? s.TotalGroups() : 0;  // for the message
-    s.UndoAll(undo);
-    s.DropNewGroups(created);
-    TruncateRows(s.store, n0);
-    s.TruncateMeta(n0);
-    s.next_seq = seq0;
-    s.next_ord = ord0;
-    s.RefreshSource();
-    if (over_budget)
-      return Status::Limit("claim '" + std::string(id) + "' would raise the engine's keys to " + std::to_string(groups) +
-                           ", over its budget of " + std::to_string(s.key_budget) +
-                           " (compact, or raise the budget with SetKeyBudget)");
+    return out;
   }
+  // A dry run, or a claim over the key budget: history as it was.
+  const int64_t groups = over_budget ? s.TotalGroups() : 0;  // for the message
+  s.UndoAll(undo);
+  s.DropNewGroups(created);
+  TruncateRows(s.store, n0);
+  s.TruncateMeta(n0);
+  s.next_seq = seq0;
+  s.next_ord = ord0;
+  s.RefreshSource();
+  if (over_budget)
+    return Status::Limit("claim '" + std::string(id) + "' would raise the engine's keys to " + std::to_string(groups) +
+                         ", over its budget of " + std::to_string(s.key_budget) +
+                         " (compact, or raise the budget with SetKeyBudget)");
   return out;
 }
 
