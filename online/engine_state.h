@@ -355,6 +355,83 @@ struct EngineState {
 
   // ---- judging one line ----
 
+  // One stateful rule on one line of group g (core/exec/checks/): judge it
+  // (with `judge`, filling h and hv on a hit) and log it, recording undo.
+  // Returns whether it hit.
+  bool JudgeAndLog(const RulePlan& rule, int r, int32_t g, RowIndex row, int k, Days day, int32_t code, bool in, bool judge,
+                   Hit& h, int64_t& hv, std::vector<Undo>* undo) {
+    const RuleValues& v = vals[static_cast<size_t>(r)];
+    bool hit = false;
+    switch (rule.check) {
+      case CheckKind::kLimit: {
+        if (!in) break;
+        const int64_t val = LimitCheck::Value(rule, rule.is_sum ? store.column(rule.sum_field).ints[row] : 1);
+        LimitLog& log = LimitLogOf(r, g);
+        if (judge) {
+          const LimitCheck::Judgement judged =
+              LimitCheck::Judge(rule, log, day, LookBackFrom(rule, plan.calendar, day), val,
+                                v.cap_valid[static_cast<size_t>(k)] != 0, v.cap[static_cast<size_t>(k)]);
+          if (judged.hit) {
+            hit = true;
+            h.evidence = EvidenceKind::kLimit;
+            h.total = judged.total;
+            h.cap = v.cap[static_cast<size_t>(k)];
+            hv = val;
+          }
+        }
+        const size_t pos = LimitCheck::Log(log, day, row, val);
+        if (undo) undo->push_back(Undo{r, g, pos});
+        break;
+      }
+      case CheckKind::kRepeat: {
+        if (!in) break;
+        EventLog& log = EventLogOf(r, g);
+        if (judge) {
+          if (const EventEntry* j = RepeatCheck::Judge(rule, log, day)) {
+            hit = true;
+            h.evidence = EvidenceKind::kOtherLine;
+            h.other = j->row;
+          }
+        }
+        const size_t pos = RepeatCheck::Log(log, day, row);
+        if (undo) undo->push_back(Undo{r, g, pos});
+        break;
+      }
+      case CheckKind::kConflictPairs: {
+        if (!in) break;
+        PairLog& log = PairLogOf(r, g);
+        if (judge) {
+          RowIndex j;
+          if (ConflictPairsCheck::Judge(rule, log, day, code, bound->pairs[static_cast<size_t>(rule.pairs)], &j)) {
+            hit = true;
+            h.evidence = EvidenceKind::kOtherLine;
+            h.other = j;
+          }
+        }
+        const size_t pos = ConflictPairsCheck::Log(log, day, code, row);
+        if (undo) undo->push_back(Undo{r, g, pos});
+        break;
+      }
+      case CheckKind::kConflictWith: {
+        EventLog& log = EventLogOf(r, g);
+        if (judge && in) {
+          if (const EventEntry* j = ConflictWithCheck::Judge(rule, log, day)) {
+            hit = true;
+            h.evidence = EvidenceKind::kOtherLine;
+            h.other = j->row;
+          }
+        }
+        if (ConflictWithCheck::IsOtherLine(v.conflict[static_cast<size_t>(k)] != 0)) {
+          const size_t pos = ConflictWithCheck::Log(log, day, row);
+          if (undo) undo->push_back(Undo{r, g, pos});
+        }
+        break;
+      }
+      case CheckKind::kNone: break;
+    }
+    return hit;
+  }
+
   // Processes history row `row` (values at index k of `vals`) through every
   // stage. With `judge`, computes its hits (into `hits`, declaration order
   // not yet applied) and its rejection stage; without, uses rej_stage[row].
@@ -393,73 +470,7 @@ struct EngineState {
           // population.h: visible (the stage loop stops at a rejection), when, keys, sum field.
           const bool sum_present = !rule.is_sum || store.column(rule.sum_field).IsValid(row);
           const bool in = Population::Classify(rule, /*visible=*/true, when, /*first_null_key=*/-1, sum_present) == Membership::kIn;
-          switch (rule.check) {
-            case CheckKind::kLimit: {
-              if (!in) break;
-              const int64_t val = LimitCheck::Value(rule, rule.is_sum ? store.column(rule.sum_field).ints[row] : 1);
-              LimitLog& log = LimitLogOf(r, g);
-              if (judge) {
-                const LimitCheck::Judgement judged =
-                    LimitCheck::Judge(rule, log, day, LookBackFrom(rule, plan.calendar, day), val,
-                                      v.cap_valid[static_cast<size_t>(k)] != 0, v.cap[static_cast<size_t>(k)]);
-                if (judged.hit) {
-                  hit = true;
-                  h.evidence = EvidenceKind::kLimit;
-                  h.total = judged.total;
-                  h.cap = v.cap[static_cast<size_t>(k)];
-                  hv = val;
-                }
-              }
-              const size_t pos = LimitCheck::Log(log, day, row, val);
-              if (undo) undo->push_back(Undo{r, g, pos});
-              break;
-            }
-            case CheckKind::kRepeat: {
-              if (!in) break;
-              EventLog& log = EventLogOf(r, g);
-              if (judge) {
-                if (const EventEntry* j = RepeatCheck::Judge(rule, log, day)) {
-                  hit = true;
-                  h.evidence = EvidenceKind::kOtherLine;
-                  h.other = j->row;
-                }
-              }
-              const size_t pos = RepeatCheck::Log(log, day, row);
-              if (undo) undo->push_back(Undo{r, g, pos});
-              break;
-            }
-            case CheckKind::kConflictPairs: {
-              if (!in) break;
-              PairLog& log = PairLogOf(r, g);
-              if (judge) {
-                RowIndex j;
-                if (ConflictPairsCheck::Judge(rule, log, day, code, bound->pairs[static_cast<size_t>(rule.pairs)], &j)) {
-                  hit = true;
-                  h.evidence = EvidenceKind::kOtherLine;
-                  h.other = j;
-                }
-              }
-              const size_t pos = ConflictPairsCheck::Log(log, day, code, row);
-              if (undo) undo->push_back(Undo{r, g, pos});
-              break;
-            }
-            case CheckKind::kConflictWith: {
-              EventLog& log = EventLogOf(r, g);
-              if (judge && in) {
-                if (const EventEntry* j = ConflictWithCheck::Judge(rule, log, day)) {
-                  hit = true;
-                  h.evidence = EvidenceKind::kOtherLine;
-                  h.other = j->row;
-                }
-              }
-              if (ConflictWithCheck::IsOtherLine(v.conflict[static_cast<size_t>(k)] != 0)) {
-                const size_t pos = ConflictWithCheck::Log(log, day, row);
-                if (undo) undo->push_back(Undo{r, g, pos});
-              }
-              break;
-            }
-            case CheckKind::kNone: break;
-          }
+          hit = JudgeAndLog(rule, r, g, row, k, day, code, in, judge, h, hv, undo);
         }
         if (hit && judge) {
           if (rule.reject) reject_hit = true;
