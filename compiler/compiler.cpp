@@ -130,6 +130,44 @@ class Compiler {
     return true;
   }
 
+  // An inline or external table: key and value types, inline entries typed
+  // and unique by key (E0405, E0311).
+  PlanTable TableOf(const dsl::TableDecl& t) {
+    PlanTable pt;
+    pt.name = t.name.name;
+    pt.key_type = ToValueType(t.key_type);
+    pt.value_type = ToValueType(t.value_type);
+    pt.external = t.external;
+    pt.bound = !t.external;
+    std::unordered_map<std::string, Span> seen_str;
+    std::unordered_map<int64_t, Span> seen_int;
+    for (const auto& [k, v] : t.entries) {
+      if (LiteralType(k) != pt.key_type) {
+        diags_.Error("E0405", k.span, "table key is " + TypeStr(LiteralType(k)) + " but '" + t.name.name + "' has " +
+                                          TypeStr(pt.key_type) + " keys");
+        continue;
+      }
+      if (LiteralType(v) != pt.value_type) {
+        diags_.Error("E0405", v.span, "table value is " + TypeStr(LiteralType(v)) + " but '" + t.name.name +
+                                          "' has " + TypeStr(pt.value_type) + " values");
+        continue;
+      }
+      bool dup = pt.key_type == ValueType::kString ? !seen_str.emplace(k.text, k.span).second
+                                                   : !seen_int.emplace(LiteralValue(k), k.span).second;
+      if (dup) {
+        diags_.Error("E0311", k.span, "duplicate key " + dsl::FormatLiteralForMessage(k) + " in table '" + t.name.name + "'");
+        continue;
+      }
+      if (pt.key_type == ValueType::kString) pt.key_strings.push_back(k.text);
+      else pt.key_ints.push_back(LiteralValue(k));
+      if (pt.value_type == ValueType::kString) pt.value_strings.push_back(v.text);
+      else pt.value_ints.push_back(LiteralValue(v));
+    }
+    return pt;
+  }
+
+  // One declaration: its name registered, and sets, tables and pairs turned
+  // into the plan's reference objects (inline entries checked).
   void Declare(const dsl::Decl& d) {
     switch (d.kind) {
       case dsl::Decl::kRuleset:
@@ -161,36 +199,7 @@ class Compiler {
         table_used_.resize(prog_.tables.size(), false);
         table_index_.resize(prog_.tables.size(), -1);
         if (!Register(t.name.name, {SymKind::kTable, static_cast<int>(d.index), t.name.span})) return;
-        PlanTable pt;
-        pt.name = t.name.name;
-        pt.key_type = ToValueType(t.key_type);
-        pt.value_type = ToValueType(t.value_type);
-        pt.external = t.external;
-        pt.bound = !t.external;
-        std::unordered_map<std::string, Span> seen_str;
-        std::unordered_map<int64_t, Span> seen_int;
-        for (const auto& [k, v] : t.entries) {
-          if (LiteralType(k) != pt.key_type) {
-            diags_.Error("E0405", k.span, "table key is " + TypeStr(LiteralType(k)) + " but '" + t.name.name + "' has " +
-                                              TypeStr(pt.key_type) + " keys");
-            continue;
-          }
-          if (LiteralType(v) != pt.value_type) {
-            diags_.Error("E0405", v.span, "table value is " + TypeStr(LiteralType(v)) + " but '" + t.name.name +
-                                              "' has " + TypeStr(pt.value_type) + " values");
-            continue;
-          }
-          bool dup = pt.key_type == ValueType::kString ? !seen_str.emplace(k.text, k.span).second
-                                                       : !seen_int.emplace(LiteralValue(k), k.span).second;
-          if (dup) {
-            diags_.Error("E0311", k.span, "duplicate key " + dsl::FormatLiteralForMessage(k) + " in table '" + t.name.name + "'");
-            continue;
-          }
-          if (pt.key_type == ValueType::kString) pt.key_strings.push_back(k.text);
-          else pt.key_ints.push_back(LiteralValue(k));
-          if (pt.value_type == ValueType::kString) pt.value_strings.push_back(v.text);
-          else pt.value_ints.push_back(LiteralValue(v));
-        }
+        PlanTable pt = TableOf(t);
         table_index_[d.index] = static_cast<int>(plan_.tables.size());
         plan_.tables.push_back(std::move(pt));
         return;
@@ -516,12 +525,28 @@ class Compiler {
   }
 
   // ---- rules ----
+  // A rule: its header, then one step per clause (when, keys, check, action).
   void CompileRule(const dsl::RuleDecl& r) {
     RulePlan rp;
     rp.name = r.name.name;
     rp.title = r.title.value_or("");
     rp.stage = r.stage;
     if (r.has_stage && r.stage < 1) diags_.Error("E0502", r.stage_span, "stage must be a whole number >= 1");
+    CompileWhen(r, rp);
+    const dsl::Check& c = r.check;
+    rp.check = c.kind == dsl::CheckKind::kLimit ? CheckKind::kLimit
+             : c.kind == dsl::CheckKind::kRepeat ? CheckKind::kRepeat
+             : c.kind == dsl::CheckKind::kConflictWith ? CheckKind::kConflictWith
+             : c.kind == dsl::CheckKind::kConflictPairs ? CheckKind::kConflictPairs : CheckKind::kNone;
+    CompileKeys(c, rp);
+    CompileCheck(c, rp);
+    CompileAction(r.action, c, rp);
+    cur_ = nullptr;
+    plan_.rules.push_back(std::move(rp));
+  }
+
+  // `when EXPR`: a bool condition; W0102 when it folds to false.
+  void CompileWhen(const dsl::RuleDecl& r, RulePlan& rp) {
     if (r.when) {
       cur_ = &rp.when;
       Typed t = Lower(*r.when);
@@ -532,11 +557,10 @@ class Compiler {
           diags_.Warning("W0102", r.when->span, "rule '" + r.name.name + "' can never fire: its condition is always false");
       }
     }
-    const dsl::Check& c = r.check;
-    rp.check = c.kind == dsl::CheckKind::kLimit ? CheckKind::kLimit
-             : c.kind == dsl::CheckKind::kRepeat ? CheckKind::kRepeat
-             : c.kind == dsl::CheckKind::kConflictWith ? CheckKind::kConflictWith
-             : c.kind == dsl::CheckKind::kConflictPairs ? CheckKind::kConflictPairs : CheckKind::kNone;
+  }
+
+  // `per KEYS`: fields, each once.
+  void CompileKeys(const dsl::Check& c, RulePlan& rp) {
     for (const dsl::Ident& k : c.keys) {
       auto it = syms_.find(k.name);
       if (it == syms_.end() || it->second.kind != SymKind::kField) {
@@ -555,6 +579,10 @@ class Compiler {
       }
       rp.keys.push_back(it->second.index);
     }
+  }
+
+  // limit (period, cap, sum field) / repeat / conflict (window, expression or pairs).
+  void CompileCheck(const dsl::Check& c, RulePlan& rp) {
     switch (c.kind) {
       case dsl::CheckKind::kNone: break;
       case dsl::CheckKind::kLimit: {
@@ -601,7 +629,10 @@ class Compiler {
         }
         break;
     }
-    const dsl::Action& a = r.action;
+  }
+
+  // reject | warn, and the deduction.
+  void CompileAction(const dsl::Action& a, const dsl::Check& c, RulePlan& rp) {
     rp.reject = a.kind == dsl::ActionKind::kReject;
     switch (a.deduct) {
       case dsl::DeductKind::kNone: rp.deduct = DeductKind::kNone; break;
@@ -624,8 +655,6 @@ class Compiler {
         break;
       }
     }
-    cur_ = nullptr;
-    plan_.rules.push_back(std::move(rp));
   }
 
   const dsl::Program& prog_;

@@ -111,6 +111,9 @@ std::shared_ptr<Claims> ReadText(const std::string& text, bool csv, const RuleSe
 //   ("int"|"date"|"bool", values int64 array, present uint8 array)
 //   ("cat", codes int32 array (-1 = null), categories list of str)
 // Each row goes through the same validation as file input (ChunkBuilder).
+// Two phases in one function (92 lines): every column checked against its
+// field, then one pass over the rows with the GIL released, building records
+// exactly as the file readers do.
 std::shared_ptr<Claims> FromColumns(const py::dict& columns, int64_t rows, const RuleSet* rs, bool skip_errors) {
   const Schema schema = rs ? rs->rules->plan()->schema : Schema::Standard();
   LoadOptions opt;

@@ -374,6 +374,8 @@ class Evaluator {
   // Feeds partition p's population lines, in line order, to the rule's
   // look-back logs (window_log.h, the online engine's own), one per group of
   // the partition; each line is judged, then logged.
+  // (82 lines: one loop per family, each a call into core/exec/checks/, kept
+  // side by side so the family loops read alike.)
   void ScanPartition(int r, const KeySetData& data, int p, const StatefulInput& in, ScanScratch& s, PartOutput& out) {
     const RulePlan& rule = plan_.rules[static_cast<size_t>(r)];
     const KeyPartitions& kp = data.kp;

@@ -55,6 +55,10 @@ void Compare(ValueType t, const int64_t* a, const uint8_t* va, const std::string
 
 }  // namespace
 
+// One function by design (210 lines): a switch over node kinds whose cases
+// are small kernels over the chunk, with the operand setup written once
+// above it; each case reads top to bottom, and splitting them would only
+// spread that setup over thirty functions.
 void ExprEvaluator::Run(const BoundProgram& prog, const RowSource& src, RowIndex begin, const RowIndex* rows, int n) {
   SANAD_CHECK_LE(n, kChunk);
   Prepare(prog);

@@ -58,33 +58,18 @@ void EncodeProgram(Encoder& e, const Plan& plan, const ExprProgram& p) {
   }
 }
 
-}  // namespace
-
-std::string Fingerprint::ToString() const {
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(high),
-                static_cast<unsigned long long>(low));
-  return buf;
+template <typename Objects>
+std::vector<size_t> ByName(const Objects& objects) {
+  std::vector<size_t> idx(objects.size());
+  std::iota(idx.begin(), idx.end(), size_t{0});
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return objects[a].name < objects[b].name; });
+  return idx;
 }
 
-Fingerprint PlanFingerprint(const Plan& plan) {
-  Encoder e;
-  e.Tag("sanad-plan-v1");
-  e.Str(plan.ruleset_name);
-  e.U64(static_cast<uint64_t>(plan.calendar));
-  e.U64(static_cast<uint64_t>(plan.schema.size()));
-  for (int f = 0; f < plan.schema.size(); ++f) {
-    e.Str(plan.schema.field(f).name);
-    e.U64(static_cast<uint64_t>(plan.schema.field(f).type));
-  }
-  auto by_name = [](const auto& objects) {
-    std::vector<size_t> idx(objects.size());
-    std::iota(idx.begin(), idx.end(), size_t{0});
-    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return objects[a].name < objects[b].name; });
-    return idx;
-  };
+// Reference objects by name, entries sorted: their order carries no meaning.
+void EncodeReferenceData(Encoder& e, const Plan& plan) {
   e.Tag("sets");
-  for (size_t k : by_name(plan.sets)) {
+  for (size_t k : ByName(plan.sets)) {
     const PlanSet& s = plan.sets[k];
     e.Str(s.name);
     e.U64(s.external);
@@ -105,7 +90,7 @@ Fingerprint PlanFingerprint(const Plan& plan) {
     }
   }
   e.Tag("tables");
-  for (size_t k : by_name(plan.tables)) {
+  for (size_t k : ByName(plan.tables)) {
     const PlanTable& t = plan.tables[k];
     e.Str(t.name);
     e.U64(t.external);
@@ -121,7 +106,7 @@ Fingerprint PlanFingerprint(const Plan& plan) {
     }
   }
   e.Tag("pairs");
-  for (size_t k : by_name(plan.pairs)) {
+  for (size_t k : ByName(plan.pairs)) {
     const PlanPairs& p = plan.pairs[k];
     e.Str(p.name);
     e.U64(p.external);
@@ -135,6 +120,10 @@ Fingerprint PlanFingerprint(const Plan& plan) {
       e.Str(b);
     }
   }
+}
+
+// Rules in declaration order (it decides ties).
+void EncodeRules(Encoder& e, const Plan& plan) {
   e.Tag("rules");
   e.U64(plan.rules.size());
   for (const RulePlan& r : plan.rules) {
@@ -157,6 +146,29 @@ Fingerprint PlanFingerprint(const Plan& plan) {
     e.I64(r.percent_hundredths);
     EncodeProgram(e, plan, r.deduct_expr);
   }
+}
+
+}  // namespace
+
+std::string Fingerprint::ToString() const {
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(high),
+                static_cast<unsigned long long>(low));
+  return buf;
+}
+
+Fingerprint PlanFingerprint(const Plan& plan) {
+  Encoder e;
+  e.Tag("sanad-plan-v1");
+  e.Str(plan.ruleset_name);
+  e.U64(static_cast<uint64_t>(plan.calendar));
+  e.U64(static_cast<uint64_t>(plan.schema.size()));
+  for (int f = 0; f < plan.schema.size(); ++f) {
+    e.Str(plan.schema.field(f).name);
+    e.U64(static_cast<uint64_t>(plan.schema.field(f).type));
+  }
+  EncodeReferenceData(e, plan);
+  EncodeRules(e, plan);
   const XXH128_hash_t h = XXH3_128bits(e.bytes().data(), e.bytes().size());
   return Fingerprint{h.high64, h.low64};
 }

@@ -81,6 +81,9 @@ class BlockWriter {
     return kHospitalKind;
   }
 
+  // One synthetic claim (110 lines, a tool's): the insured, provider and
+  // date drawn, then its lines' codes, amounts and the NDJSON or CSV text,
+  // in the order the generator's documented distribution is described.
   int Claim(int64_t claim_no, std::string& out) {
     const int64_t insured = Skewed(insured_);
     const uint64_t ih = Mix(static_cast<uint64_t>(insured));
