@@ -1,5 +1,6 @@
 #include "api/output.h"
 
+#include "api/summary.h"
 #include "core/exec/plan_fingerprint.h"
 
 #include <algorithm>
@@ -71,14 +72,6 @@ void AppendInt(std::string& out, int64_t v) {
   out.append(buf, r);
 }
 
-const char* StatusName(LineStatus s) {
-  switch (s) {
-    case LineStatus::kAccepted: return "accepted";
-    case LineStatus::kWarned: return "warned";
-    case LineStatus::kRejected: return "rejected";
-  }
-  return "?";
-}
 
 // Formats rows [0, n) in parallel chunks and writes them in order.
 template <typename Fn>
@@ -213,53 +206,10 @@ Status WriteHits(OutputFile& out, const Plan& plan, const ClaimBatch& batch, con
   });
 }
 
-namespace {
-
-struct ProviderStats {
-  int64_t lines = 0, rejected = 0, warned = 0;
-  __int128 deduction = 0;
-};
-
-struct Totals {
-  int64_t accepted = 0, warned = 0, rejected = 0;
-  __int128 amount = 0, deduction = 0;
-};
-
-Totals ComputeTotals(const ClaimBatch& batch, const Verdicts& v) {
-  Totals t;
-  for (RowIndex r = 0; r < batch.size(); ++r) {
-    t.amount += batch.Int(kAmount, r);
-    t.deduction += v.deduction[r];
-    t.accepted += v.status[r] == LineStatus::kAccepted;
-    t.warned += v.status[r] == LineStatus::kWarned;
-    t.rejected += v.status[r] == LineStatus::kRejected;
-  }
-  return t;
-}
-
-// Per provider, sorted by provider_id bytes.
-std::vector<std::pair<std::string_view, ProviderStats>> ProviderTable(const ClaimBatch& batch, const Verdicts& v) {
-  const Column& p = batch.column(kProviderId);
-  std::vector<ProviderStats> by_code(static_cast<size_t>(p.dict.size()));
-  for (RowIndex r = 0; r < batch.size(); ++r) {
-    ProviderStats& s = by_code[static_cast<size_t>(p.codes[r])];
-    ++s.lines;
-    s.rejected += v.status[r] == LineStatus::kRejected;
-    s.warned += v.status[r] == LineStatus::kWarned;
-    s.deduction += v.deduction[r];
-  }
-  std::vector<std::pair<std::string_view, ProviderStats>> out;
-  for (int32_t c = 0; c < p.dict.size(); ++c)
-    if (by_code[static_cast<size_t>(c)].lines) out.emplace_back(p.dict.View(c), by_code[static_cast<size_t>(c)]);
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  return out;
-}
-
-}  // namespace
 
 Status WriteSummaryJson(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v,
                         const LoadCounts& counts) {
-  const Totals t = ComputeTotals(batch, v);
+  const Summary t = Summarize(batch, v);
   std::string o = "{\n  \"ruleset\": ";
   AppendJsonString(o, plan.ruleset_name);
   o += ",\n  \"fingerprint\": \"" + PlanFingerprint(plan).ToString() + "\"";
@@ -283,12 +233,12 @@ Status WriteSummaryJson(OutputFile& out, const Plan& plan, const ClaimBatch& bat
   }
   o += plan.rules.empty() ? "],\n" : "\n  ],\n";
   o += "  \"providers\": [";
-  auto providers = ProviderTable(batch, v);
+  const std::vector<ProviderStats>& providers = t.providers;
   for (size_t i = 0; i < providers.size(); ++i) {
-    const auto& [id, s] = providers[i];
+    const ProviderStats& s = providers[i];
     o += i ? ",\n    " : "\n    ";
     o += "{\"provider_id\": ";
-    AppendJsonString(o, id);
+    AppendJsonString(o, s.provider_id);
     o += fmt::format(", \"lines\": {}, \"rejected\": {}, \"warned\": {}, \"deduction\": {}}}", s.lines, s.rejected, s.warned,
                      Int128ToString(s.deduction));
   }
@@ -297,7 +247,7 @@ Status WriteSummaryJson(OutputFile& out, const Plan& plan, const ClaimBatch& bat
 }
 
 std::string SummaryTable(const Plan& plan, const ClaimBatch& batch, const Verdicts& v, const LoadCounts& counts) {
-  const Totals t = ComputeTotals(batch, v);
+  const Summary t = Summarize(batch, v);
   std::string o;
   if (!plan.ruleset_name.empty()) o += "rule set: " + plan.ruleset_name + "\n";
   o += fmt::format("records read {}, loaded {}, errors {}; lines {}\n", counts.records_read, counts.records_loaded,

@@ -28,6 +28,7 @@
 #include "online/online_engine.h"
 #include "api/evaluation.h"
 #include "api/output.h"
+#include "api/summary.h"
 #include "api/rules.h"
 
 namespace py = pybind11;
@@ -400,39 +401,35 @@ py::dict SummaryColumns(const EvalResult& r) {
     hits.push_back(s.hits);
     ded.append(py::int_(py::str(Int128ToString(s.deduction))));
   }
-  const StringDictionary& pd = b.column(kProviderId).dict;
-  std::vector<int64_t> lines(static_cast<size_t>(pd.size())), rej(lines.size()), warn(lines.size()), pded(lines.size());
-  int64_t total_lines = b.size(), total_rej = 0, total_warn = 0;
-  __int128 total_ded = 0, total_amount = 0;
-  for (RowIndex row = 0; row < b.size(); ++row) {
-    const size_t p = static_cast<size_t>(b.column(kProviderId).codes[row]);
-    ++lines[p];
-    rej[p] += r.v.status[row] == LineStatus::kRejected;
-    warn[p] += r.v.status[row] == LineStatus::kWarned;
-    pded[p] += r.v.deduction[row];
-    total_rej += r.v.status[row] == LineStatus::kRejected;
-    total_warn += r.v.status[row] == LineStatus::kWarned;
-    total_ded += r.v.deduction[row];
-    total_amount += b.Int(kAmount, row);
+  // Totals and providers as every output computes them (api/summary.h).
+  const Summary sum = Summarize(b, r.v);
+  std::vector<int64_t> lines, rej, warn, pded;
+  std::vector<std::string> ids;
+  for (const ProviderStats& p : sum.providers) {
+    ids.emplace_back(p.provider_id);
+    lines.push_back(p.lines);
+    rej.push_back(p.rejected);
+    warn.push_back(p.warned);
+    pded.push_back(static_cast<int64_t>(p.deduction));
   }
   py::dict d;
   d["rule"] = RuleNames(plan);
   d["population"] = ToArray(pop.data(), pop.size());
   d["hits"] = ToArray(hits.data(), hits.size());
   d["deduction"] = ded;
-  d["provider_id"] = DictStrings(pd);
+  d["provider_id"] = ids;
   d["provider_lines"] = ToArray(lines.data(), lines.size());
   d["provider_rejected"] = ToArray(rej.data(), rej.size());
   d["provider_warned"] = ToArray(warn.data(), warn.size());
   d["provider_deduction"] = ToArray(pded.data(), pded.size());
   py::dict totals;
-  totals["lines"] = total_lines;
-  totals["accepted"] = total_lines - total_rej - total_warn;
-  totals["warned"] = total_warn;
-  totals["rejected"] = total_rej;
-  totals["amount"] = py::int_(py::str(Int128ToString(total_amount)));
-  totals["deduction"] = py::int_(py::str(Int128ToString(total_ded)));
-  totals["payable"] = py::int_(py::str(Int128ToString(total_amount - total_ded)));
+  totals["lines"] = sum.lines;
+  totals["accepted"] = sum.accepted;
+  totals["warned"] = sum.warned;
+  totals["rejected"] = sum.rejected;
+  totals["amount"] = py::int_(py::str(Int128ToString(sum.amount)));
+  totals["deduction"] = py::int_(py::str(Int128ToString(sum.deduction)));
+  totals["payable"] = py::int_(py::str(Int128ToString(sum.payable())));
   totals["load_errors"] = static_cast<int64_t>(r.claims->loaded.errors.size());
   totals["evaluate_seconds"] = r.seconds;
   d["totals"] = totals;
@@ -546,7 +543,7 @@ py::list VerdictToPython(const Plan& plan, const ClaimVerdict& v) {
     d["claim_id"] = l.claim_id;
     d["line_no"] = l.line_no;
     d["seq"] = l.seq;
-    d["status"] = l.status == LineStatus::kAccepted ? "accepted" : l.status == LineStatus::kWarned ? "warned" : "rejected";
+    d["status"] = StatusName(l.status);
     d["amount"] = l.amount;
     d["deduction"] = l.deduction;
     d["payable"] = l.payable();
@@ -635,6 +632,8 @@ PYBIND11_MODULE(_sanad, m) {
     sanad::ReleaseBigBufferCache();
     return held;
   });
+  m.def("status_names", [] { return std::vector<std::string>{StatusName(LineStatus::kAccepted), StatusName(LineStatus::kWarned), StatusName(LineStatus::kRejected)}; },
+        "Line statuses by code, spelled as in every output");
   m.def("evaluate", &EvaluateClaims, py::arg("ruleset"), py::arg("claims"), py::arg("threads") = 0);
 
   py::class_<PyEngine, std::shared_ptr<PyEngine>>(m, "Engine")
@@ -680,7 +679,6 @@ PYBIND11_MODULE(_sanad, m) {
         Result<std::vector<ReconcileDiff>> r = Status::Invalid("");
         { py::gil_scoped_release nogil; r = e.engine->Reconcile(c->loaded.batch); }
         if (!r.ok()) Throw(r.status());
-        static const char* kStatus[] = {"accepted", "warned", "rejected"};
         const Plan& p = *e.rules->rules->plan();
         auto rule = [&](int32_t k) { return k < 0 ? py::object(py::none()) : py::object(py::str(p.rules[static_cast<size_t>(k)].name)); };
         py::list out;
@@ -689,8 +687,8 @@ PYBIND11_MODULE(_sanad, m) {
           x["claim_id"] = d.claim_id;
           x["line_no"] = d.line_no;
           x["seen_online"] = d.seen_online;
-          x["online_status"] = d.seen_online ? py::object(py::str(kStatus[static_cast<int>(d.online_status)])) : py::object(py::none());
-          x["batch_status"] = kStatus[static_cast<int>(d.batch_status)];
+          x["online_status"] = d.seen_online ? py::object(py::str(StatusName(d.online_status))) : py::object(py::none());
+          x["batch_status"] = StatusName(d.batch_status);
           x["online_deduction"] = d.seen_online ? py::object(py::int_(d.online_deduction)) : py::object(py::none());
           x["batch_deduction"] = d.batch_deduction;
           x["online_primary_rule"] = d.seen_online ? rule(d.online_primary) : py::object(py::none());

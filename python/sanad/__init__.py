@@ -40,7 +40,7 @@ __all__ = [
     "compile", "read_ndjson", "read_csv", "compare", "release_cached_memory",
 ]
 
-_STATUS = ["accepted", "warned", "rejected"]
+_STATUS = list(_sanad.status_names())  # by status code, spelled as the C++ writers spell them
 
 
 def release_cached_memory() -> int:

@@ -1,0 +1,33 @@
+#pragma once
+/// Summary: the totals and the per-provider table of one evaluation
+/// (DATA.md §4), computed once here for every output — the JSON summary,
+/// the CLI's table and Python's `totals` / `provider_summary`.
+
+#include <string_view>
+#include <vector>
+
+#include "core/claim_batch.h"
+#include "core/exec/verdicts.h"
+
+namespace sanad {
+
+/// "accepted" | "warned" | "rejected": the one spelling of line statuses.
+const char* StatusName(LineStatus s);
+
+struct ProviderStats {
+  std::string_view provider_id;  // points into the batch's dictionary
+  int64_t lines = 0, rejected = 0, warned = 0;
+  __int128 deduction = 0;
+};
+
+struct Summary {
+  int64_t lines = 0, accepted = 0, warned = 0, rejected = 0;
+  __int128 amount = 0, deduction = 0;  // exact: sums of int64 over any number of lines
+  __int128 payable() const { return amount - deduction; }
+  std::vector<ProviderStats> providers;  // providers with lines, sorted by provider_id bytes
+};
+
+/// `batch` must outlive the result (provider ids are views into it).
+Summary Summarize(const ClaimBatch& batch, const Verdicts& v);
+
+}  // namespace sanad
