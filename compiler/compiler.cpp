@@ -261,8 +261,8 @@ class Compiler {
     ExprNode n;
     n.op = ExprOp::kConst;
     n.type = t;
-    n.i = i;
-    n.s = std::move(s);
+    n.int_value = i;
+    n.str_value = std::move(s);
     n.is_null = is_null;
     return {t, Add(std::move(n))};
   }
@@ -276,15 +276,15 @@ class Compiler {
     n.op = op;
     n.type = type;
     n.arg_type = arg_type;
-    n.a = a;
-    n.b = b;
-    n.aux = aux;
+    n.left = a;
+    n.right = b;
+    n.ref = aux;
     // `false and x` is false and `true or x` is true whatever x is (both are two-valued).
     if (op == ExprOp::kAnd || op == ExprOp::kOr) {
       for (int32_t side : {a, b}) {
         if (!IsConst(side)) continue;
         const ExprNode& c = cur_->nodes[static_cast<size_t>(side)];
-        const bool truth = !c.is_null && c.i != 0;
+        const bool truth = !c.is_null && c.int_value != 0;
         if (op == ExprOp::kAnd && !truth) return Const(ValueType::kBool, 0);
         if (op == ExprOp::kOr && truth) return Const(ValueType::kBool, 1);
       }
@@ -292,8 +292,8 @@ class Compiler {
     const bool foldable = aux < 0 && type != ValueType::kString && (a < 0 || IsConst(a)) && (b < 0 || IsConst(b));
     if (!foldable) return {type, Add(std::move(n))};
     BoundProgram p;
-    if (a >= 0) { p.nodes.push_back(cur_->nodes[static_cast<size_t>(a)]); n.a = 0; }
-    if (b >= 0) { p.nodes.push_back(cur_->nodes[static_cast<size_t>(b)]); n.b = static_cast<int32_t>(p.nodes.size() - 1); }
+    if (a >= 0) { p.nodes.push_back(cur_->nodes[static_cast<size_t>(a)]); n.left = 0; }
+    if (b >= 0) { p.nodes.push_back(cur_->nodes[static_cast<size_t>(b)]); n.right = static_cast<int32_t>(p.nodes.size() - 1); }
     p.nodes.push_back(n);
     p.root = static_cast<int32_t>(p.nodes.size() - 1);
     for (int32_t i = 0; i <= p.root; ++i) p.order.push_back(i);
@@ -553,7 +553,7 @@ class Compiler {
       if (Expect(t, ValueType::kBool, r.when->span, "E0403", "the condition of 'when'")) {
         rp.when.root = t.node;
         const ExprNode& n = rp.when.nodes[static_cast<size_t>(t.node)];
-        if (n.op == ExprOp::kConst && (n.is_null || n.i == 0))
+        if (n.op == ExprOp::kConst && (n.is_null || n.int_value == 0))
           diags_.Warning("W0102", r.when->span, "rule '" + r.name.name + "' can never fire: its condition is always false");
       }
     }

@@ -84,8 +84,8 @@ struct StatefulInput {
   int j_bit = 0;
   const uint8_t* sum_valid = nullptr;  // sum field present (null: always)
   const int64_t* vals = nullptr;       // sum field
-  bool In(RowIndex i) const { return ((plane[i] >> bit) & 1) & (sum_valid ? sum_valid[i] : 1); }
-  bool IsJ(RowIndex i) const { return (j_plane[i] >> j_bit) & 1; }
+  bool InPopulation(RowIndex i) const { return ((plane[i] >> bit) & 1) & (sum_valid ? sum_valid[i] : 1); }
+  bool IsOtherLine(RowIndex i) const { return (j_plane[i] >> j_bit) & 1; }
 };
 
 // Per-thread scratch of the partition scans.
@@ -123,11 +123,11 @@ class Evaluator {
     for (size_t r = 0; r < plan_.rules.size(); ++r)
       if (plan_.rules[r].check != CheckKind::kNone) rule_keys_[r] = static_cast<int>(key_sets[plan_.rules[r].keys]);
     // Columns the scans read travel with the partitioning.
-    std::vector<Carry> carry(key_sets.size());
+    std::vector<CarriedColumns> carry(key_sets.size());
     for (size_t r = 0; r < plan_.rules.size(); ++r) {
       const RulePlan& rule = plan_.rules[r];
       if (rule.check == CheckKind::kNone) continue;
-      Carry& c = carry[static_cast<size_t>(rule_keys_[r])];
+      CarriedColumns& c = carry[static_cast<size_t>(rule_keys_[r])];
       if (rule.is_sum && std::find(c.int_fields.begin(), c.int_fields.end(), rule.sum_field) == c.int_fields.end())
         c.int_fields.push_back(rule.sum_field);
       if (rule.check == CheckKind::kConflictPairs) c.service_code = true;
@@ -356,7 +356,7 @@ class Evaluator {
       const ExprNode& root = cap.nodes[static_cast<size_t>(cap.root)];
       constant_ = root.op == ExprOp::kConst;
       const_valid_ = !root.is_null;
-      const_value_ = root.i;
+      const_value_ = root.int_value;
     }
     void Load(const RowSource& src, const RowIndex* rows, int n) {
       if (!constant_) ev_.Run(cap_, src, 0, rows, n);
@@ -393,7 +393,7 @@ class Evaluator {
         int n = 0;  // a block of up to kChunk population lines, compacted branch-free
         for (const RowIndex stop = std::min<RowIndex>(e, i + kChunk); i < stop; ++i) {
           is[n] = i;
-          n += in.In(i);
+          n += in.InPopulation(i);
         }
         out.population += n;
         if (n == 0) continue;
@@ -419,7 +419,7 @@ class Evaluator {
       const CodePairSet& pairs = bound_.pairs[static_cast<size_t>(rule.pairs)];
       const int32_t* code = data.kp.code.data();
       for (RowIndex k = b; k < e; ++k) {
-        if (!in.In(k)) continue;
+        if (!in.InPopulation(k)) continue;
         ++out.population;
         PairLog& log = s.pair_logs[static_cast<size_t>(grp[k])];
         log.DropBefore(look_back_.From(rule, day[k]));
@@ -434,7 +434,7 @@ class Evaluator {
     switch (rule.check) {
       case CheckKind::kRepeat:
         for (RowIndex k = b; k < e; ++k) {
-          if (!in.In(k)) continue;
+          if (!in.InPopulation(k)) continue;
           ++out.population;
           EventLog& log = s.events[static_cast<size_t>(grp[k])];
           log.DropBefore(look_back_.From(rule, day[k]));
@@ -445,11 +445,11 @@ class Evaluator {
       case CheckKind::kConflictWith:
         for (RowIndex k = b; k < e; ++k) {
           EventLog& log = s.events[static_cast<size_t>(grp[k])];
-          if (in.In(k)) {
+          if (in.InPopulation(k)) {
             ++out.population;
             if (const EventEntry* j = ConflictWithCheck::Judge(rule, log, day[k])) AddOtherHit(out, row[k], r, j->row);
           }
-          if (ConflictWithCheck::IsOtherLine(in.IsJ(k))) {
+          if (ConflictWithCheck::IsOtherLine(in.IsOtherLine(k))) {
             log.DropBefore(look_back_.From(rule, day[k]));
             ConflictWithCheck::Log(log, day[k], row[k]);
           }

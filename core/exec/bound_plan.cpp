@@ -62,16 +62,16 @@ int CombineDeps(int x, int y) {
 
 void PostOrder(const std::vector<ExprNode>& nodes, int32_t idx, std::vector<int32_t>& order) {
   const ExprNode& n = nodes[static_cast<size_t>(idx)];
-  if (n.a >= 0) PostOrder(nodes, n.a, order);
-  if (n.b >= 0) PostOrder(nodes, n.b, order);
+  if (n.left >= 0) PostOrder(nodes, n.left, order);
+  if (n.right >= 0) PostOrder(nodes, n.right, order);
   order.push_back(idx);
 }
 
 // Copies the subtree at idx of `from` into `to`, returning the new index.
 int32_t CopySubtree(const std::vector<ExprNode>& from, int32_t idx, std::vector<ExprNode>& to) {
   ExprNode n = from[static_cast<size_t>(idx)];
-  if (n.a >= 0) n.a = CopySubtree(from, n.a, to);
-  if (n.b >= 0) n.b = CopySubtree(from, n.b, to);
+  if (n.left >= 0) n.left = CopySubtree(from, n.left, to);
+  if (n.right >= 0) n.right = CopySubtree(from, n.right, to);
   to.push_back(std::move(n));
   return static_cast<int32_t>(to.size() - 1);
 }
@@ -163,8 +163,8 @@ class Binder {
         continue;
       }
       int d = kDepNone;
-      if (n.a >= 0) d = CombineDeps(d, dep[static_cast<size_t>(n.a)]);
-      if (n.b >= 0) d = CombineDeps(d, dep[static_cast<size_t>(n.b)]);
+      if (n.left >= 0) d = CombineDeps(d, dep[static_cast<size_t>(n.left)]);
+      if (n.right >= 0) d = CombineDeps(d, dep[static_cast<size_t>(n.right)]);
       dep[i] = d;
     }
     Tabulate(b, b.root, dep);
@@ -180,8 +180,8 @@ class Binder {
       n = MakeCodeTable(b, idx, d);
       return;
     }
-    if (n.a >= 0) Tabulate(b, n.a, dep);
-    if (b.nodes[static_cast<size_t>(idx)].b >= 0) Tabulate(b, b.nodes[static_cast<size_t>(idx)].b, dep);
+    if (n.left >= 0) Tabulate(b, n.left, dep);
+    if (b.nodes[static_cast<size_t>(idx)].right >= 0) Tabulate(b, b.nodes[static_cast<size_t>(idx)].right, dep);
   }
 
   ExprNode MakeCodeTable(const BoundProgram& b, int32_t idx, int field) {
@@ -194,7 +194,7 @@ class Binder {
     node.op = ExprOp::kCodeTable;
     node.type = b.nodes[static_cast<size_t>(idx)].type;
     node.field = field;
-    node.aux = static_cast<int32_t>(out_.code_tables.size());
+    node.ref = static_cast<int32_t>(out_.code_tables.size());
     out_.code_tables.push_back(std::move(t));
     return node;
   }

@@ -70,23 +70,23 @@ void ExprEvaluator::Run(const BoundProgram& prog, const RowSource& src, RowIndex
     std::string_view* os = str_slot_[static_cast<size_t>(idx)] >= 0
                                ? strs_.data() + static_cast<size_t>(str_slot_[static_cast<size_t>(idx)]) * kChunk
                                : nullptr;
-    const int64_t* a = node.a >= 0 ? vals_.data() + static_cast<size_t>(node.a) * kChunk : nullptr;
-    const uint8_t* va = node.a >= 0 ? valid_.data() + static_cast<size_t>(node.a) * kChunk : nullptr;
+    const int64_t* a = node.left >= 0 ? vals_.data() + static_cast<size_t>(node.left) * kChunk : nullptr;
+    const uint8_t* va = node.left >= 0 ? valid_.data() + static_cast<size_t>(node.left) * kChunk : nullptr;
     const std::string_view* sa =
-        node.a >= 0 && str_slot_[static_cast<size_t>(node.a)] >= 0
-            ? strs_.data() + static_cast<size_t>(str_slot_[static_cast<size_t>(node.a)]) * kChunk
+        node.left >= 0 && str_slot_[static_cast<size_t>(node.left)] >= 0
+            ? strs_.data() + static_cast<size_t>(str_slot_[static_cast<size_t>(node.left)]) * kChunk
             : nullptr;
-    const int64_t* b = node.b >= 0 ? vals_.data() + static_cast<size_t>(node.b) * kChunk : nullptr;
-    const uint8_t* vb = node.b >= 0 ? valid_.data() + static_cast<size_t>(node.b) * kChunk : nullptr;
+    const int64_t* b = node.right >= 0 ? vals_.data() + static_cast<size_t>(node.right) * kChunk : nullptr;
+    const uint8_t* vb = node.right >= 0 ? valid_.data() + static_cast<size_t>(node.right) * kChunk : nullptr;
     const std::string_view* sb =
-        node.b >= 0 && str_slot_[static_cast<size_t>(node.b)] >= 0
-            ? strs_.data() + static_cast<size_t>(str_slot_[static_cast<size_t>(node.b)]) * kChunk
+        node.right >= 0 && str_slot_[static_cast<size_t>(node.right)] >= 0
+            ? strs_.data() + static_cast<size_t>(str_slot_[static_cast<size_t>(node.right)]) * kChunk
             : nullptr;
 
     switch (node.op) {
       case ExprOp::kConst:
-        for (int k = 0; k < n; ++k) { out[k] = node.i; ov[k] = !node.is_null; }
-        if (os) for (int k = 0; k < n; ++k) os[k] = node.s;
+        for (int k = 0; k < n; ++k) { out[k] = node.int_value; ov[k] = !node.is_null; }
+        if (os) for (int k = 0; k < n; ++k) os[k] = node.str_value;
         break;
       case ExprOp::kField: {
         const FieldView& f = src.fields[static_cast<size_t>(node.field)];
@@ -119,7 +119,7 @@ void ExprEvaluator::Run(const BoundProgram& prog, const RowSource& src, RowIndex
         break;
       }
       case ExprOp::kCodeTable: {
-        const CodeTable& t = bound_.code_tables[static_cast<size_t>(node.aux)];
+        const CodeTable& t = bound_.code_tables[static_cast<size_t>(node.ref)];
         const int32_t* codes = src.fields[static_cast<size_t>(t.field)].codes;
         const int64_t* tv = t.values.data();
         const uint8_t* tva = t.valid.data();
@@ -209,7 +209,7 @@ void ExprEvaluator::Run(const BoundProgram& prog, const RowSource& src, RowIndex
         break;
       case ExprOp::kInSet:
       case ExprOp::kNotInSet: {
-        const BoundSet& set = bound_.sets[static_cast<size_t>(node.aux)];
+        const BoundSet& set = bound_.sets[static_cast<size_t>(node.ref)];
         const bool neg = node.op == ExprOp::kNotInSet;
         for (int k = 0; k < n; ++k) {
           bool in = false;
@@ -220,7 +220,7 @@ void ExprEvaluator::Run(const BoundProgram& prog, const RowSource& src, RowIndex
         break;
       }
       case ExprOp::kLookup: {
-        const BoundTable& t = bound_.tables[static_cast<size_t>(node.aux)];
+        const BoundTable& t = bound_.tables[static_cast<size_t>(node.ref)];
         for (int k = 0; k < n; ++k) {
           int32_t e = -1;
           if (va[k]) {

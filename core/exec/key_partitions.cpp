@@ -92,7 +92,7 @@ void Permute(T* values, size_t width, RowIndex b, RowIndex e, const SortScratch&
 // by rank, permuting them all.
 template <typename PartOf, typename GroupOf>
 void Scatter(const ClaimBatch& batch, int parts, const BigVector<RowIndex>& rank, PartOf part_of, GroupOf group_of,
-             const uint64_t* key_words, size_t width, const Carry& carry, KeyPartitions& kp, BigVector<uint64_t>* words) {
+             const uint64_t* key_words, size_t width, const CarriedColumns& carry, KeyPartitions& kp, BigVector<uint64_t>* words) {
   const RowIndex n = batch.size();
   const int32_t* codes = carry.service_code ? batch.column(kServiceCode).codes.data() : nullptr;
   std::vector<const int64_t*> ints;
@@ -164,7 +164,7 @@ void Scatter(const ClaimBatch& batch, int parts, const BigVector<RowIndex>& rank
 // in each partition by first appearance in line order.
 template <typename KeyOf>
 KeyPartitions HashedPartitions(const ClaimBatch& batch, const BigVector<RowIndex>& rank, int groups_per_partition,
-                               const Carry& carry, size_t width, KeyOf key_of) {
+                               const CarriedColumns& carry, size_t width, KeyOf key_of) {
   KeyPartitions kp;
   const RowIndex n = batch.size();
   BigVector<uint64_t> key(static_cast<size_t>(n) * width);
@@ -225,7 +225,7 @@ BigVector<RowIndex> LineRanks(const BigVector<RowIndex>& order) {
 }
 
 KeyPartitions BuildKeyPartitions(const ClaimBatch& batch, const std::vector<int>& keys, const BigVector<RowIndex>& rank,
-                                 int groups_per_partition, const Carry& carry) {
+                                 int groups_per_partition, const CarriedColumns& carry) {
   const size_t nk = keys.size();
   if (nk == 1 && batch.column(keys[0]).type == ValueType::kString) {
     // The dictionary code is the group: partition code % parts, local id code / parts.

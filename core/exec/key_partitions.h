@@ -28,7 +28,7 @@ struct KeyPartitions {
   BigVector<RowIndex> row;      // input row
   BigVector<int32_t> day;       // service_date
   BigVector<int32_t> group;     // local group id
-  /// Columns carried along (Carry), in the same order.
+  /// Columns carried along (CarriedColumns), in the same order.
   BigVector<int32_t> code;                         // service_code
   std::vector<std::pair<int, BigVector<int64_t>>> ints;  // (field, values) of int fields
   RowIndex size() const { return begin.back(); }
@@ -41,7 +41,7 @@ struct KeyPartitions {
 
 /// Columns the rules read that partitioning should carry along: moved while
 /// the scatter reads the batch in input order, they cost no random gather.
-struct Carry {
+struct CarriedColumns {
   bool service_code = false;
   std::vector<int> int_fields;
 };
@@ -52,7 +52,7 @@ struct Carry {
 /// rank. About `groups_per_partition` groups (lines, for hashed keys) per
 /// partition, in a power of two of partitions, at most 1024.
 KeyPartitions BuildKeyPartitions(const ClaimBatch& batch, const std::vector<int>& keys, const BigVector<RowIndex>& rank,
-                                 int groups_per_partition, const Carry& carry = {});
+                                 int groups_per_partition, const CarriedColumns& carry = {});
 
 /// rank[order[k]] = k.
 BigVector<RowIndex> LineRanks(const BigVector<RowIndex>& order);

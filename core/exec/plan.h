@@ -22,25 +22,25 @@ enum class ExprOp : uint8_t {
   kEq, kNe, kLt, kLe, kGt, kGe,        // operands of arg_type; null operand -> false
   kAnd, kOr, kNot,                     // two-valued over conditions (null -> false)
   kIsNull, kIsNotNull,
-  kInSet, kNotInSet,  // aux = set; null operand -> false
-  kLookup,            // aux = table; a missing key or null key -> null
+  kInSet, kNotInSet,  // ref = set; null operand -> false
+  kLookup,            // ref = table; a missing key or null key -> null
   kStartsWith,        // null operand -> false
   kYear, kMonth,      // in the plan's calendar
   kDaysBetween,       // b - a
   // Produced by Bind(): a subtree over one string field, tabulated per dictionary code.
-  kCodeTable,         // field, aux = index into BoundPlan code tables
+  kCodeTable,         // field, ref = index into BoundPlan code tables
 };
 
 struct ExprNode {
   ExprOp op = ExprOp::kConst;
   ValueType type = ValueType::kInt;      // result type
   ValueType arg_type = ValueType::kInt;  // operand type of comparisons
-  int32_t a = -1, b = -1;                // children (indices into the program)
-  int32_t field = -1;
-  int32_t aux = -1;
+  int32_t left = -1, right = -1;         // operands: indices of child nodes in the program (-1: none)
+  int32_t field = -1;                    // kField, kCodeTable: the field read
+  int32_t ref = -1;                      // kInSet/kNotInSet: set; kLookup: table; kCodeTable: code table
   bool is_null = false;                  // kConst
-  int64_t i = 0;
-  std::string s;
+  int64_t int_value = 0;                 // kConst: int, date (days) or bool (0/1)
+  std::string str_value;                 // kConst: string
 };
 
 /// A tree of nodes stored children-first; `root` is the result.

@@ -43,18 +43,18 @@ void EncodeProgram(Encoder& e, const Plan& plan, const ExprProgram& p) {
     e.U64(static_cast<uint64_t>(n.op));
     e.U64(static_cast<uint64_t>(n.type));
     e.U64(static_cast<uint64_t>(n.arg_type));
-    e.I64(n.a);
-    e.I64(n.b);
+    e.I64(n.left);
+    e.I64(n.right);
     e.Str(n.field >= 0 ? std::string_view(plan.schema.field(n.field).name) : std::string_view());
-    // aux names the reference object it points to (indices follow declaration order).
-    std::string_view aux;
-    if (n.op == ExprOp::kInSet || n.op == ExprOp::kNotInSet) aux = plan.sets[static_cast<size_t>(n.aux)].name;
-    else if (n.op == ExprOp::kLookup) aux = plan.tables[static_cast<size_t>(n.aux)].name;
-    else e.I64(n.aux);
-    e.Str(aux);
+    // ref names the reference object it points to (indices follow declaration order).
+    std::string_view ref;
+    if (n.op == ExprOp::kInSet || n.op == ExprOp::kNotInSet) ref = plan.sets[static_cast<size_t>(n.ref)].name;
+    else if (n.op == ExprOp::kLookup) ref = plan.tables[static_cast<size_t>(n.ref)].name;
+    else e.I64(n.ref);
+    e.Str(ref);
     e.U64(n.is_null);
-    e.I64(n.i);
-    e.Str(n.s);
+    e.I64(n.int_value);
+    e.Str(n.str_value);
   }
 }
 

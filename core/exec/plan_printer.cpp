@@ -32,36 +32,36 @@ std::string Node(const Plan& plan, const ExprProgram& p, int32_t i) {
     case ExprOp::kConst: {
       if (n.is_null) return "null";
       switch (n.type) {
-        case ValueType::kString: return "\"" + n.s + "\"";
-        case ValueType::kBool: return n.i ? "true" : "false";
+        case ValueType::kString: return "\"" + n.str_value + "\"";
+        case ValueType::kBool: return n.int_value ? "true" : "false";
         case ValueType::kDate: {
           char buf[11];
-          FormatIsoDate(static_cast<Days>(n.i), buf);
+          FormatIsoDate(static_cast<Days>(n.int_value), buf);
           return std::string(buf, 10);
         }
-        case ValueType::kInt: return std::to_string(n.i);
+        case ValueType::kInt: return std::to_string(n.int_value);
       }
       return "?";
     }
     case ExprOp::kField: return plan.schema.field(n.field).name;
-    case ExprOp::kNeg: return "(-" + sub(n.a) + ")";
-    case ExprOp::kNot: return "(not " + sub(n.a) + ")";
-    case ExprOp::kIsNull: return "(" + sub(n.a) + " is null)";
-    case ExprOp::kIsNotNull: return "(" + sub(n.a) + " is not null)";
+    case ExprOp::kNeg: return "(-" + sub(n.left) + ")";
+    case ExprOp::kNot: return "(not " + sub(n.left) + ")";
+    case ExprOp::kIsNull: return "(" + sub(n.left) + " is null)";
+    case ExprOp::kIsNotNull: return "(" + sub(n.left) + " is not null)";
     case ExprOp::kInSet:
     case ExprOp::kNotInSet: {
-      const PlanSet& s = plan.sets[static_cast<size_t>(n.aux)];
+      const PlanSet& s = plan.sets[static_cast<size_t>(n.ref)];
       const size_t size = s.type == ValueType::kString ? s.strings.size() : s.ints.size();
-      return "(" + sub(n.a) + (n.op == ExprOp::kInSet ? " in " : " not in ") + s.name + "[" + std::to_string(size) +
+      return "(" + sub(n.left) + (n.op == ExprOp::kInSet ? " in " : " not in ") + s.name + "[" + std::to_string(size) +
              " members])";
     }
-    case ExprOp::kLookup: return plan.tables[static_cast<size_t>(n.aux)].name + "[" + sub(n.a) + "]";
-    case ExprOp::kStartsWith: return "starts_with(" + sub(n.a) + ", " + sub(n.b) + ")";
-    case ExprOp::kYear: return "year(" + sub(n.a) + ")";
-    case ExprOp::kMonth: return "month(" + sub(n.a) + ")";
-    case ExprOp::kDaysBetween: return "days_between(" + sub(n.a) + ", " + sub(n.b) + ")";
+    case ExprOp::kLookup: return plan.tables[static_cast<size_t>(n.ref)].name + "[" + sub(n.left) + "]";
+    case ExprOp::kStartsWith: return "starts_with(" + sub(n.left) + ", " + sub(n.right) + ")";
+    case ExprOp::kYear: return "year(" + sub(n.left) + ")";
+    case ExprOp::kMonth: return "month(" + sub(n.left) + ")";
+    case ExprOp::kDaysBetween: return "days_between(" + sub(n.left) + ", " + sub(n.right) + ")";
     case ExprOp::kCodeTable: return "codetable(" + plan.schema.field(n.field).name + ")";
-    default: return "(" + sub(n.a) + " " + OpName(n.op) + " " + sub(n.b) + ")";
+    default: return "(" + sub(n.left) + " " + OpName(n.op) + " " + sub(n.right) + ")";
   }
 }
 
