@@ -23,7 +23,7 @@
 #include "online/online_engine.h"
 #include "api/rules.h"
 #include "rules_dsl/parser.h"
-#include "tests/engine/reference_lines.h"
+#include "tests/evaluation/reference_lines.h"
 #include "tests/property/random_case.h"
 
 namespace sanad::testing {

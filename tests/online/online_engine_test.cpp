@@ -25,7 +25,7 @@
 #include "online/online_engine.h"
 #include "api/rules.h"
 #include "rules_dsl/parser.h"
-#include "tests/engine/reference_lines.h"
+#include "tests/evaluation/reference_lines.h"
 #include "tests/online/history_ops.h"
 #include "tests/property/random_case.h"
 

@@ -14,7 +14,7 @@
 #include "core/ingest/claims_reader.h"
 #include "api/rules.h"
 #include "rules_dsl/parser.h"
-#include "tests/engine/reference_lines.h"
+#include "tests/evaluation/reference_lines.h"
 #include "tests/property/random_case.h"
 #include "tests/reference/reference_evaluator.h"
 
