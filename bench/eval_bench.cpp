@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench/bench_data.h"
+#include "api/evaluation.h"
 #include "core/exec/batch_evaluator.h"
 #include "core/exec/bound_plan.h"
 #include "api/output.h"
@@ -16,7 +17,6 @@ namespace {
 
 void BM_EvaluateExample(benchmark::State& state) {
   const LoadedClaims& claims = ExampleClaims(state.range(0));
-  const Plan& plan = *ExampleRules().plan();
   EvalOptions eo;
   eo.threads = static_cast<int>(state.range(1));
   size_t hits = 0;
@@ -25,14 +25,12 @@ void BM_EvaluateExample(benchmark::State& state) {
   // core/big_vector.h); the first run's time is reported as first_run_ms.
   {
     const auto t0 = std::chrono::steady_clock::now();
-    auto bound = Bind(plan, claims.batch);
-    Verdicts v = EvaluateBatch(*bound, claims.batch, eo);
+    Verdicts v = std::move(Evaluate(ExampleRules(), claims, eo).value().verdicts);
     benchmark::DoNotOptimize(v);
     state.counters["first_run_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   }
   for (auto _ : state) {
-    auto bound = Bind(plan, claims.batch);
-    Verdicts v = EvaluateBatch(*bound, claims.batch, eo);
+    Verdicts v = std::move(Evaluate(ExampleRules(), claims, eo).value().verdicts);
     hits = v.hits.size();
     benchmark::DoNotOptimize(v);
   }
@@ -65,10 +63,9 @@ void BM_EndToEndCsv(benchmark::State& state) {
       state.SkipWithError(claims.status().message().c_str());
       break;
     }
-    auto bound = Bind(plan, claims->batch);
     EvalOptions eo;
     eo.threads = threads;
-    Verdicts v = EvaluateBatch(*bound, claims->batch, eo);
+    Verdicts v = std::move(Evaluate(ExampleRules(), *claims, eo).value().verdicts);
     if (!WriteVerdicts(out, plan, claims->batch, v).ok()) state.SkipWithError("write failed");
     lines = claims->batch.size();
   }

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "bench/bench_data.h"
+#include "api/evaluation.h"
 #include "core/exec/batch_evaluator.h"
 #include "core/exec/bound_plan.h"
 
@@ -107,8 +108,7 @@ void RunRulesOn(benchmark::State& state, const std::string& text, int64_t lines)
   eo.threads = static_cast<int>(state.range(0));
   size_t hits = 0;
   for (auto _ : state) {
-    auto bound = Bind(*rules->plan(), claims.batch);
-    Verdicts v = EvaluateBatch(*bound, claims.batch, eo);
+    Verdicts v = std::move(Evaluate(*rules, claims, eo).value().verdicts);
     hits = v.hits.size();
     benchmark::DoNotOptimize(v);
   }
@@ -160,8 +160,7 @@ void BM_PathologicalHotKeyPairs(benchmark::State& state) {
   EvalOptions eo;
   eo.threads = static_cast<int>(state.range(0));
   for (auto _ : state) {
-    auto bound = Bind(*rules->plan(), claims.batch);
-    Verdicts v = EvaluateBatch(*bound, claims.batch, eo);
+    Verdicts v = std::move(Evaluate(*rules, claims, eo).value().verdicts);
     benchmark::DoNotOptimize(v);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * lines);

@@ -12,6 +12,7 @@
 #include "core/exec/batch_evaluator.h"
 #include "core/exec/bound_plan.h"
 #include "core/ingest/claims_reader.h"
+#include "api/evaluation.h"
 #include "api/rules.h"
 #include "rules_dsl/parser.h"
 #include "tests/evaluation/reference_lines.h"
@@ -39,10 +40,11 @@ TEST(DifferentialTest, EngineEqualsReferenceOnRandomRuleSetsAndData) {
     lo.on_error = OnError::kFail;
     Result<LoadedClaims> claims = ReadNdjson(c.claims_ndjson, rules->plan()->schema, lo);
     ASSERT_TRUE(claims.ok()) << "seed " << seed << ": " << claims.status().message() << "\n" << c.claims_ndjson;
-    std::unique_ptr<BoundPlan> bound = Bind(*rules->plan(), claims->batch);
     EvalOptions one;
     one.threads = 1;
-    Verdicts v = EvaluateBatch(*bound, claims->batch, one);
+    Result<Evaluation> e1 = Evaluate(*rules, *claims, one);
+    ASSERT_TRUE(e1.ok()) << e1.status().message();
+    const Verdicts& v = e1->verdicts;
 
     dsl::DiagnosticBag diags;
     dsl::ParseResult parsed = dsl::Parse(rules->source(), diags);
@@ -55,7 +57,7 @@ TEST(DifferentialTest, EngineEqualsReferenceOnRandomRuleSetsAndData) {
     EvalOptions two;
     two.threads = 2;
     two.groups_per_partition = 1 + seed % 4;
-    Verdicts v2 = EvaluateBatch(*bound, claims->batch, two);
+    const Verdicts v2 = std::move(Evaluate(*rules, *claims, two).value().verdicts);
     ASSERT_EQ(Diff(v2, ref), "") << "seed " << seed << " (2 threads, " << two.groups_per_partition << " groups per partition)";
     total_hits += static_cast<int64_t>(v.hits.size());
     total_lines += claims->batch.size();
@@ -94,8 +96,7 @@ TEST(DifferentialTest, ConflictPairsOnLargeGroupsEqualsReference) {
     ASSERT_TRUE(rules->ok()) << rules->RenderDiagnostics();
     Result<LoadedClaims> claims = ReadNdjson(ndjson, rules->plan()->schema, LoadOptions{});
     ASSERT_TRUE(claims.ok()) << claims.status().message();
-    std::unique_ptr<BoundPlan> bound = Bind(*rules->plan(), claims->batch);
-    Verdicts v = EvaluateBatch(*bound, claims->batch, EvalOptions{});
+    const Verdicts v = std::move(Evaluate(*rules, *claims).value().verdicts);
     dsl::DiagnosticBag diags;
     dsl::ParseResult parsed = dsl::Parse(rules->source(), diags);
     reference::RefResult ref = reference::Evaluate(parsed.program, ToReferenceLines(claims->batch), {});

@@ -13,6 +13,7 @@
 #include "core/exec/bound_plan.h"
 #include "core/ingest/claims_reader.h"
 #include "api/output.h"
+#include "api/evaluation.h"
 #include "api/rules.h"
 #include "rules_dsl/formatter.h"
 #include "rules_dsl/parser.h"
@@ -49,8 +50,9 @@ EvalRun Evaluate(const std::string& rules_text, const std::string& ndjson) {
   Result<LoadedClaims> c = ReadNdjson(ndjson, r.rules->plan()->schema, LoadOptions{});
   EXPECT_TRUE(c.ok()) << c.status().message();
   r.claims = std::move(c).value();
-  auto bound = Bind(*r.rules->plan(), r.claims.batch);
-  r.v = EvaluateBatch(*bound, r.claims.batch);
+  Result<Evaluation> e = Evaluate(*r.rules, r.claims);
+  EXPECT_TRUE(e.ok()) << e.status().message();
+  if (e.ok()) r.v = std::move(e->verdicts);
   return r;
 }
 
@@ -232,7 +234,6 @@ TEST(ExampleTest, SpecExampleOnBundledClaimsMatchesCheckedOutputs) {
   const Plan& plan = *(*rules)->plan();
   Result<LoadedClaims> claims = ReadClaimsFile(dir + "/claims.ndjson", plan.schema, LoadOptions{});
   ASSERT_TRUE(claims.ok());
-  auto bound = Bind(plan, claims->batch);
   auto slurp = [](const std::string& p) {
     std::ifstream in(p, std::ios::binary);
     std::stringstream ss;
@@ -244,8 +245,10 @@ TEST(ExampleTest, SpecExampleOnBundledClaimsMatchesCheckedOutputs) {
   for (int threads : {1, 2, 8}) {
     EvalOptions eo;
     eo.threads = threads;
-    Verdicts v = EvaluateBatch(*bound, claims->batch, eo);
-    LoadCounts counts{claims->records_read, claims->records_loaded, 0};
+    Result<Evaluation> e = Evaluate(**rules, *claims, eo);
+    ASSERT_TRUE(e.ok()) << e.status().message();
+    const Verdicts& v = e->verdicts;
+    const LoadCounts& counts = e->counts;
     ASSERT_TRUE(WriteVerdicts((tmp / "v.csv").string(), plan, claims->batch, v).ok());
     ASSERT_TRUE(WriteHits((tmp / "h.csv").string(), plan, claims->batch, v).ok());
     ASSERT_TRUE(WriteSummaryJson((tmp / "s.json").string(), plan, claims->batch, v, counts).ok());
