@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -27,6 +28,35 @@
 #include "tests/property/random_case.h"
 
 namespace sanad::testing {
+
+/// Lines in adjudication order, cut into claims of consecutive lines with
+/// one claim_id each (a claim_id whose lines are not consecutive is renamed
+/// per run, "C7#1", so each claim can be committed and retracted alone).
+struct ClaimsInOrder {
+  ClaimBatch lines;
+  std::vector<std::pair<RowIndex, RowIndex>> claims;  // [begin, end) rows of `lines`
+};
+
+inline ClaimsInOrder SplitIntoClaims(const ClaimBatch& in) {
+  ClaimsInOrder out;
+  const BigVector<RowIndex> order = ComputeLineOrder(in);
+  out.lines = ClaimBatch(in.schema());
+  std::map<std::string, int> runs;  // claim_id -> runs seen
+  std::string prev;
+  for (RowIndex k = 0; k < in.size(); ++k) {
+    const RowIndex row = order[k];
+    std::string id(in.String(kClaimId, row));
+    const bool fresh = k == 0 || id != prev;
+    prev = id;
+    if (fresh) out.claims.push_back({k, k});
+    out.claims.back().second = k + 1;
+    const int run = fresh ? runs[id]++ : runs[id] - 1;
+    AppendRows(in, row, row + 1, out.lines);
+    Column& cid = out.lines.column(kClaimId);
+    if (run > 0) cid.codes[k] = cid.dict.Intern(id + "#" + std::to_string(run));
+  }
+  return out;
+}
 
 /// "" when the online lines equal the reference's rows [begin, end) of `batch`.
 inline std::string CompareOnlineLines(const ClaimBatch& batch, const reference::RefResult& ref, RowIndex begin,
@@ -74,25 +104,9 @@ inline std::string CheckRandomHistoryOps(const RandomCase& source, uint64_t seed
   if (!loaded.ok()) return "load: " + loaded.status().message();
   const ClaimBatch& in = loaded->batch;
 
-  // Lines in adjudication order, cut into claims of consecutive lines with
-  // one claim_id each (renamed per run, so each claim can be retracted alone).
-  const BigVector<RowIndex> order = ComputeLineOrder(in);
-  ClaimBatch lines(in.schema());
-  std::vector<std::pair<RowIndex, RowIndex>> claims;
-  std::map<std::string, int> runs;
-  std::string prev;
-  for (RowIndex k = 0; k < in.size(); ++k) {
-    const RowIndex row = order[k];
-    std::string id(in.String(kClaimId, row));
-    const bool fresh = k == 0 || id != prev;
-    prev = id;
-    if (fresh) claims.push_back({k, k});
-    claims.back().second = k + 1;
-    const int run = fresh ? runs[id]++ : runs[id] - 1;
-    AppendRows(in, row, row + 1, lines);
-    Column& cid = lines.column(kClaimId);
-    if (run > 0) cid.codes[k] = cid.dict.Intern(id + "#" + std::to_string(run));
-  }
+  ClaimsInOrder split = SplitIntoClaims(loaded->batch);
+  const ClaimBatch& lines = split.lines;
+  const std::vector<std::pair<RowIndex, RowIndex>>& claims = split.claims;
   dsl::DiagnosticBag diags;
   const dsl::ParseResult parsed = dsl::Parse(rules->source(), diags);
 

@@ -58,24 +58,10 @@ std::unique_ptr<ReplayCase> MakeReplayCase(uint64_t seed) {
     EXPECT_TRUE(compiler::BindReferenceRows(*rc->rules->mutable_plan(), name, rows, name).ok());
   Result<LoadedClaims> loaded = ReadNdjson(rc->source.claims_ndjson, rc->rules->plan()->schema, LoadOptions{});
   EXPECT_TRUE(loaded.ok()) << loaded.status().message();
-  const ClaimBatch& in = loaded->batch;
-  const BigVector<RowIndex> order = ComputeLineOrder(in);
-  rc->batch = ClaimBatch(in.schema());
-  std::map<std::string, int> runs;  // claim_id -> runs seen
-  std::string prev;
-  for (RowIndex k = 0; k < in.size(); ++k) {
-    const RowIndex row = order[k];
-    std::string id(in.String(kClaimId, row));
-    const bool fresh_run = k == 0 || id != prev;
-    prev = id;
-    if (fresh_run) rc->claims.push_back({k, k});
-    rc->claims.back().second = k + 1;
-    const int run = fresh_run ? runs[id]++ : runs[id] - 1;
-    AppendRows(in, row, row + 1, rc->batch);
-    Column& cid = rc->batch.column(kClaimId);
-    if (run > 0) cid.codes[k] = cid.dict.Intern(id + "#" + std::to_string(run));
-    rc->batch.column(kSeq).ints[k] = k + 1;
-  }
+  testing::ClaimsInOrder split = testing::SplitIntoClaims(loaded->batch);
+  rc->batch = std::move(split.lines);
+  rc->claims = std::move(split.claims);
+  for (RowIndex k = 0; k < rc->batch.size(); ++k) rc->batch.column(kSeq).ints[k] = k + 1;
   dsl::DiagnosticBag diags;
   dsl::ParseResult parsed = dsl::Parse(rc->rules->source(), diags);
   rc->ref = reference::Evaluate(parsed.program, ToReferenceLines(rc->batch), rc->source.externals);
