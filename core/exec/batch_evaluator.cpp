@@ -2,6 +2,7 @@
 
 #include "core/exec/checks/conflict_check.h"
 #include "core/exec/checks/limit_check.h"
+#include "core/exec/checks/population.h"
 #include "core/exec/checks/repeat_check.h"
 
 #include <algorithm>
@@ -84,7 +85,14 @@ struct StatefulInput {
   int j_bit = 0;
   const uint8_t* sum_valid = nullptr;  // sum field present (null: always)
   const int64_t* vals = nullptr;       // sum field
-  bool InPopulation(RowIndex i) const { return ((plane[i] >> bit) & 1) & (sum_valid ? sum_valid[i] : 1); }
+  const RulePlan* rule = nullptr;
+  /// population.h's definition on line i of the partitions: key partitions
+  /// hold only lines whose keys are all present, and the plane bit is
+  /// `when` on a visible line.
+  bool InPopulation(RowIndex i) const {
+    return Population::Classify(*rule, /*visible=*/true, ((plane[i] >> bit) & 1) != 0, /*first_null_key=*/-1,
+                                sum_valid == nullptr || sum_valid[i] != 0) == Membership::kIn;
+  }
   bool IsOtherLine(RowIndex i) const { return (j_plane[i] >> j_bit) & 1; }
 };
 
@@ -295,8 +303,10 @@ class Evaluator {
     RuleOutput out;
     const BoundProgram& when = bound_.rules[static_cast<size_t>(r)].when;
     BigVector<uint8_t> pop = when.empty() ? alive_ : ConditionInInputOrder(when);
-    for (RowIndex row = 0; row < n_; ++row)
-      if (pop[row]) out.hits.push_back(Hit{row, r, EvidenceKind::kNone, 0, 0, 0, 0});
+    const RulePlan& rule = plan_.rules[static_cast<size_t>(r)];
+    for (RowIndex row = 0; row < n_; ++row)  // pop: `when` on a visible line (population.h)
+      if (Population::Classify(rule, /*visible=*/true, pop[row] != 0, -1, true) == Membership::kIn)
+        out.hits.push_back(Hit{row, r, EvidenceKind::kNone, 0, 0, 0, 0});
     out.population = static_cast<int64_t>(out.hits.size());
     Deduct(r, out);
     return out;
@@ -335,6 +345,7 @@ class Evaluator {
     for (size_t i = 0; i < rules.size(); ++i) {
       const RulePlan& rule = plan_.rules[static_cast<size_t>(rules[i])];
       StatefulInput& in = inputs[static_cast<size_t>(rules[i])];
+      in.rule = &rule;
       in.plane = planes[static_cast<size_t>(slot_of_rule[i].first / 8)].data();
       in.bit = slot_of_rule[i].first % 8;
       if (slot_of_rule[i].second >= 0) {

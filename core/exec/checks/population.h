@@ -5,11 +5,10 @@
 ///   2. `when` is true (absent: every line);
 ///   3. no `per` key is null (stateful rules);
 ///   4. for `limit sum(FIELD)`, FIELD is not null.
-/// The online engine and explain ask per line (Classify); the batch driver
-/// evaluates the same predicate column by column (planes of `when` bits,
-/// key validity and the summed field's validity in
-/// batch_evaluator.cpp PrepareStateful), checked against this one by the
-/// differential and replay tests.
+/// The batch driver, the online engine and explain all ask Classify per
+/// line; the batch computes its inputs column by column first (visibility
+/// and `when` as bit planes, key partitions holding only lines whose keys
+/// are present, the summed field's validity).
 
 #include "core/exec/plan.h"
 
