@@ -99,7 +99,7 @@ Status WriteRows(OutputFile& out, const std::string& header, size_t n, Fn format
 Status WriteVerdicts(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v) {
   const bool json = IsNdjsonPath(out.path());
   const int64_t* amount = batch.column(kAmount).ints.data();
-  return WriteRows(out, json ? "" : "claim_id,line_no,status,deduction,payable,primary_rule,rules\n", batch.size(),
+  return WriteRows(out, json ? "" : "claim_id,line_no,status,deduction,payable,primary_rule,primary_code,rules\n", batch.size(),
                    [&](std::string& o, size_t i) {
     const RowIndex r = static_cast<RowIndex>(i);
     const int32_t primary = v.primary_rule[r];
@@ -116,6 +116,9 @@ Status WriteVerdicts(OutputFile& out, const Plan& plan, const ClaimBatch& batch,
       AppendInt(o, amount[r] - v.deduction[r]);
       o += ",\"primary_rule\":";
       if (primary >= 0) AppendJsonString(o, plan.rules[static_cast<size_t>(primary)].name);
+      else o += "null";
+      o += ",\"primary_code\":";
+      if (primary >= 0) AppendJsonString(o, plan.rules[static_cast<size_t>(primary)].code);
       else o += "null";
       o += ",\"rules\":[";
       for (uint32_t k = v.hit_begin[r]; k < v.hit_begin[r + 1]; ++k) {
@@ -136,6 +139,8 @@ Status WriteVerdicts(OutputFile& out, const Plan& plan, const ClaimBatch& batch,
       o += ',';
       if (primary >= 0) o += plan.rules[static_cast<size_t>(primary)].name;
       o += ',';
+      if (primary >= 0) AppendCsvField(o, plan.rules[static_cast<size_t>(primary)].code);
+      o += ',';
       for (uint32_t k = v.hit_begin[r]; k < v.hit_begin[r + 1]; ++k) {
         if (k > v.hit_begin[r]) o += ';';
         o += plan.rules[static_cast<size_t>(v.hits[k].rule)].name;
@@ -147,7 +152,7 @@ Status WriteVerdicts(OutputFile& out, const Plan& plan, const ClaimBatch& batch,
 
 Status WriteHits(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v) {
   const bool json = IsNdjsonPath(out.path());
-  return WriteRows(out, json ? "" : "claim_id,line_no,rule,action,deduction,evidence\n", v.hits.size(),
+  return WriteRows(out, json ? "" : "claim_id,line_no,rule,code,action,deduction,evidence\n", v.hits.size(),
                    [&](std::string& o, size_t i) {
     const Hit& h = v.hits[i];
     const RulePlan& rule = plan.rules[static_cast<size_t>(h.rule)];
@@ -158,6 +163,8 @@ Status WriteHits(OutputFile& out, const Plan& plan, const ClaimBatch& batch, con
       AppendInt(o, batch.Int(kLineNo, h.row));
       o += ",\"rule\":";
       AppendJsonString(o, rule.name);
+      o += ",\"code\":";
+      AppendJsonString(o, rule.code);
       o += rule.reject ? ",\"action\":\"reject\"" : ",\"action\":\"warn\"";
       o += ",\"deduction\":";
       AppendInt(o, h.deduction);
@@ -184,6 +191,8 @@ Status WriteHits(OutputFile& out, const Plan& plan, const ClaimBatch& batch, con
       AppendInt(o, batch.Int(kLineNo, h.row));
       o += ',';
       o += rule.name;
+      o += ',';
+      AppendCsvField(o, rule.code);
       o += rule.reject ? ",reject," : ",warn,";
       AppendInt(o, h.deduction);
       o += ',';
@@ -209,7 +218,7 @@ Status WriteHits(OutputFile& out, const Plan& plan, const ClaimBatch& batch, con
 
 Status WriteSummaryJson(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v,
                         const LoadCounts& counts) {
-  const Summary t = Summarize(batch, v);
+  const Summary t = Summarize(plan, batch, v);
   std::string o = "{\n  \"ruleset\": ";
   AppendJsonString(o, plan.ruleset_name);
   o += ",\n  \"fingerprint\": \"" + PlanFingerprint(plan).ToString() + "\"";
@@ -228,10 +237,22 @@ Status WriteSummaryJson(OutputFile& out, const Plan& plan, const ClaimBatch& bat
     AppendJsonString(o, r.name);
     o += ", \"title\": ";
     AppendJsonString(o, r.title);
+    o += ", \"code\": ";
+    AppendJsonString(o, r.code);
     o += fmt::format(", \"stage\": {}, \"action\": \"{}\", \"population\": {}, \"hits\": {}, \"deduction\": {}}}", r.stage,
                      r.reject ? "reject" : "warn", s.population, s.hits, Int128ToString(s.deduction));
   }
   o += plan.rules.empty() ? "],\n" : "\n  ],\n";
+  o += "  \"codes\": [";
+  for (size_t i = 0; i < t.codes.size(); ++i) {
+    const CodeStats& c = t.codes[i];
+    o += i ? ",\n    " : "\n    ";
+    o += "{\"code\": ";
+    AppendJsonString(o, c.code);
+    o += fmt::format(", \"hits\": {}, \"deduction\": {}, \"primary_lines\": {}, \"primary_deduction\": {}}}", c.hits,
+                     Int128ToString(c.deduction), c.primary_lines, Int128ToString(c.primary_deduction));
+  }
+  o += t.codes.empty() ? "],\n" : "\n  ],\n";
   o += "  \"providers\": [";
   const std::vector<ProviderStats>& providers = t.providers;
   for (size_t i = 0; i < providers.size(); ++i) {
@@ -247,7 +268,7 @@ Status WriteSummaryJson(OutputFile& out, const Plan& plan, const ClaimBatch& bat
 }
 
 std::string SummaryTable(const Plan& plan, const ClaimBatch& batch, const Verdicts& v, const LoadCounts& counts) {
-  const Summary t = Summarize(batch, v);
+  const Summary t = Summarize(plan, batch, v);
   std::string o;
   if (!plan.ruleset_name.empty()) o += "rule set: " + plan.ruleset_name + "\n";
   o += fmt::format("records read {}, loaded {}, errors {}; lines {}\n", counts.records_read, counts.records_loaded,

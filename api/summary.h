@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/claim_batch.h"
+#include "core/exec/plan.h"
 #include "core/exec/verdicts.h"
 
 namespace sanad {
@@ -20,14 +21,24 @@ struct ProviderStats {
   __int128 deduction = 0;
 };
 
+/// One reason code (LANGUAGE.md §4 `code`, DATA.md §4): its hits and the sum
+/// of their deductions (two rules of one code on one line count twice), and
+/// the lines and deduction for which it is the primary code.
+struct CodeStats {
+  std::string_view code;  // points into the plan
+  int64_t hits = 0, primary_lines = 0;
+  __int128 deduction = 0, primary_deduction = 0;
+};
+
 struct Summary {
   int64_t lines = 0, accepted = 0, warned = 0, rejected = 0;
   __int128 amount = 0, deduction = 0;  // exact: sums of int64 over any number of lines
   __int128 payable() const { return amount - deduction; }
   std::vector<ProviderStats> providers;  // providers with lines, sorted by provider_id bytes
+  std::vector<CodeStats> codes;          // every code, in order of its first rule's declaration
 };
 
-/// `batch` must outlive the result (provider ids are views into it).
-Summary Summarize(const ClaimBatch& batch, const Verdicts& v);
+/// `plan` and `batch` must outlive the result (codes and ids are views into them).
+Summary Summarize(const Plan& plan, const ClaimBatch& batch, const Verdicts& v);
 
 }  // namespace sanad

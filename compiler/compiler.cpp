@@ -530,6 +530,7 @@ class Compiler {
     RulePlan rp;
     rp.name = r.name.name;
     rp.title = r.title.value_or("");
+    rp.code = r.code.value_or(r.name.name);
     rp.stage = r.stage;
     if (r.has_stage && r.stage < 1) diags_.Error("E0502", r.stage_span, "stage must be a whole number >= 1");
     CompileWhen(r, rp);

@@ -402,7 +402,7 @@ py::dict SummaryColumns(const EvalResult& r) {
     ded.append(py::int_(py::str(Int128ToString(s.deduction))));
   }
   // Totals and providers as every output computes them (api/summary.h).
-  const Summary sum = Summarize(b, r.v);
+  const Summary sum = Summarize(plan, b, r.v);
   std::vector<int64_t> lines, rej, warn, pded;
   std::vector<std::string> ids;
   for (const ProviderStats& p : sum.providers) {
@@ -430,6 +430,19 @@ py::dict SummaryColumns(const EvalResult& r) {
   totals["amount"] = py::int_(py::str(Int128ToString(sum.amount)));
   totals["deduction"] = py::int_(py::str(Int128ToString(sum.deduction)));
   totals["payable"] = py::int_(py::str(Int128ToString(sum.payable())));
+  py::list code, code_hits, code_ded, code_lines, code_pded;
+  for (const CodeStats& c : sum.codes) {
+    code.append(std::string(c.code));
+    code_hits.append(c.hits);
+    code_ded.append(py::int_(py::str(Int128ToString(c.deduction))));
+    code_lines.append(c.primary_lines);
+    code_pded.append(py::int_(py::str(Int128ToString(c.primary_deduction))));
+  }
+  d["code"] = code;
+  d["code_hits"] = code_hits;
+  d["code_deduction"] = code_ded;
+  d["code_primary_lines"] = code_lines;
+  d["code_primary_deduction"] = code_pded;
   totals["load_errors"] = static_cast<int64_t>(r.claims->loaded.errors.size());
   totals["evaluate_seconds"] = r.seconds;
   d["totals"] = totals;
@@ -440,6 +453,7 @@ py::dict HitDict(const Plan& plan, int32_t rule, int64_t deduction, EvidenceKind
                  const std::string& other_claim, int64_t other_line) {
   py::dict h;
   h["rule"] = plan.rules[static_cast<size_t>(rule)].name;
+  h["code"] = plan.rules[static_cast<size_t>(rule)].code;
   h["action"] = plan.rules[static_cast<size_t>(rule)].reject ? "reject" : "warn";
   h["deduction"] = deduction;
   if (ev == EvidenceKind::kLimit) {
@@ -548,6 +562,7 @@ py::list VerdictToPython(const Plan& plan, const ClaimVerdict& v) {
     d["deduction"] = l.deduction;
     d["payable"] = l.payable();
     d["primary_rule"] = l.primary_rule < 0 ? py::object(py::none()) : py::object(py::str(plan.rules[static_cast<size_t>(l.primary_rule)].name));
+    d["primary_code"] = l.primary_rule < 0 ? py::object(py::none()) : py::object(py::str(plan.rules[static_cast<size_t>(l.primary_rule)].code));
     py::list hits;
     for (const OnlineHit& h : l.hits)
       hits.append(HitDict(plan, h.rule, h.deduction, h.evidence, h.total, h.cap, h.other_claim_id, h.other_line_no));
@@ -570,6 +585,11 @@ PYBIND11_MODULE(_sanad, m) {
       .def_property_readonly("fingerprint", [](const RuleSet& r) { return PlanFingerprint(*r.rules->plan()).ToString(); },
                              "Hash of the canonical rules and their bound reference data (as in the summary)")
       .def_property_readonly("rule_names", [](const RuleSet& r) { return RuleNames(*r.rules->plan()); })
+      .def_property_readonly("rule_codes", [](const RuleSet& r) {
+        std::vector<std::string> c;
+        for (const RulePlan& rule : r.rules->plan()->rules) c.push_back(rule.code);
+        return c;
+      }, "Each rule's reason code (its `code`, else its name), in declaration order")
       .def_property_readonly("rendered_diagnostics", [](const RuleSet& r) { return r.rendered; })
       .def("explain_plan", [](const RuleSet& r) { return ExplainPlan(*r.rules->plan()); })
       .def("externals", [](const RuleSet& r) {

@@ -132,6 +132,8 @@ struct RuleDecl {
   Ident name;
   std::optional<std::string> title;
   Span title_span;
+  std::optional<std::string> code;  // `code "CODE"`: the deduction reason code (default: the rule's name)
+  Span code_span;
   bool has_stage = false;
   int64_t stage = 1;
   Span stage_span;

@@ -262,6 +262,7 @@ class Printer {
     std::string head = "rule " + r.name.name;
     Span hs = {r.span.begin, r.name.span.end};
     if (r.title) { head += " " + QuoteString(*r.title); hs.end = r.title_span.end; }
+    if (r.code) { head += " code " + QuoteString(*r.code); hs.end = r.code_span.end; }
     if (r.has_stage) { head += " stage " + std::to_string(r.stage); hs.end = r.stage_span.end; }
     Line(head, hs);
     if (r.when) Line("  when " + FormatExpr(*r.when), {r.when->span.begin - 0, r.when->span.end});

@@ -333,6 +333,12 @@ class Parser {
       r.title = Peek().text;
       r.title_span = Advance().span;
     }
+    if (Accept(Tok::kKwCode)) {
+      if (!At(Tok::kStringLit)) Fail("E0201", Peek().span, "expected a reason code string after 'code', e.g. code \"K-203\"");
+      r.code = Peek().text;
+      r.code_span = Advance().span;
+      if (r.code->empty()) Fail("E0211", r.code_span, "a reason code cannot be empty");
+    }
     if (Accept(Tok::kKwStage)) {
       const Token& n = Peek();
       if (At(Tok::kMinus)) Fail("E0502", n.span, "stage must be a whole number >= 1");

@@ -12,7 +12,7 @@ namespace sanad::dsl {
 #define SANAD_KEYWORDS(X)                                                                              \
   X(Ruleset, "ruleset") X(Calendar, "calendar") X(Gregorian, "gregorian") X(Jalali, "jalali")          \
   X(Field, "field") X(Set, "set") X(Table, "table") X(Pairs, "pairs") X(External, "external")          \
-  X(Rule, "rule") X(Stage, "stage") X(When, "when") X(Limit, "limit") X(Count, "count") X(Sum, "sum")  \
+  X(Rule, "rule") X(Code, "code") X(Stage, "stage") X(When, "when") X(Limit, "limit") X(Count, "count") X(Sum, "sum")  \
   X(Per, "per") X(Day, "day") X(Month, "month") X(Year, "year") X(Rolling, "rolling") X(Days, "days")  \
   X(Repeat, "repeat") X(Within, "within") X(Conflict, "conflict") X(With, "with") X(Same, "same")      \
   X(Reject, "reject") X(Warn, "warn") X(Deduct, "deduct") X(Excess, "excess") X(And, "and")            \

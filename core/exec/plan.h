@@ -90,6 +90,7 @@ enum class DeductKind : uint8_t { kNone, kPercent, kExcess, kExpr };
 struct RulePlan {
   std::string name;
   std::string title;
+  std::string code;  // deduction reason code: `code "..."`, else the rule's name
   int64_t stage = 1;
   ExprProgram when;  // empty: every line
   CheckKind check = CheckKind::kNone;

@@ -129,6 +129,7 @@ void EncodeRules(Encoder& e, const Plan& plan) {
   for (const RulePlan& r : plan.rules) {
     e.Str(r.name);
     e.Str(r.title);
+    e.Str(r.code);
     e.I64(r.stage);
     EncodeProgram(e, plan, r.when);
     e.U64(static_cast<uint64_t>(r.check));

@@ -176,6 +176,11 @@ class RuleSet:
         return self._core.rule_names
 
     @property
+    def rule_codes(self) -> list:
+        """Each rule's reason code (``code "..."``, else its name), in declaration order."""
+        return self._core.rule_codes
+
+    @property
     def fingerprint(self) -> str:
         """32 hex digits naming these rules and the reference data bound to
         them: unchanged by comments and layout, different when any rule,
@@ -444,6 +449,15 @@ class Claims:
         return f"<sanad.Claims: {len(self)} lines>"
 
 
+def _codes_of_rules(rule_codes, rules):
+    """The reason code of each rule index in `rules` (-1: none) as a Categorical."""
+    distinct = list(dict.fromkeys(rule_codes))
+    if not distinct:
+        return pd.Categorical([None] * len(rules))
+    code_of_rule = np.array([distinct.index(x) for x in rule_codes] + [-1], dtype=np.int64)
+    return pd.Categorical.from_codes(code_of_rule[np.asarray(rules, dtype=np.int64)], categories=distinct)
+
+
 def _categorical(codes, categories):
     """A Categorical over a Sanad dictionary. Dictionary entries are unique by
     construction, so pandas' uniqueness check (a hash of every category) is
@@ -480,7 +494,8 @@ class Result:
     @property
     def verdicts(self) -> pd.DataFrame:
         """claim_id, line_no, status, amount, deduction, payable, primary_rule,
-        rules (hit rule names joined by ';'), provider_id — one row per line."""
+        primary_code (the primary rule's reason code), rules (hit rule names
+        joined by ';'), provider_id — one row per line."""
         if self._verdicts is None:
             cache = self.claims._dictionaries
             c = self._core.verdict_columns(with_dictionaries=not cache)
@@ -494,6 +509,7 @@ class Result:
             df.insert(0, "claim_id", _categorical(c["claim_id"][0], cache["claim_id"]))
             df.insert(2, "status", _categorical(c["status"], _STATUS))
             df["primary_rule"] = _categorical(c["primary_rule"], names)
+            df["primary_code"] = _codes_of_rules(self.ruleset.rule_codes, c["primary_rule"])
             df["rules"] = _categorical(*c["rules"])
             df["provider_id"] = _categorical(c["provider_id"][0], cache["provider_id"])
             self._verdicts = df
@@ -501,7 +517,7 @@ class Result:
 
     @property
     def hits(self) -> pd.DataFrame:
-        """One row per (line, rule) hit: claim_id, line_no, rule, action,
+        """One row per (line, rule) hit: claim_id, line_no, rule, code, action,
         deduction, and evidence — ``total``/``cap`` for limits (R_i, L_i),
         ``other_claim_id``/``other_line_no`` for repeat and conflict."""
         if self._hits is None:
@@ -519,6 +535,7 @@ class Result:
                 "line_no": c["line_no"],
                 "rule": pd.Categorical.from_codes(c["rule"].astype(np.int64), categories=c["rule_names"]) if c["rule_names"]
                 else pd.Categorical([]),
+                "code": _codes_of_rules(self.ruleset.rule_codes, c["rule"]),
                 "action": pd.Categorical.from_codes(c["action"].astype(np.int64), categories=["warn", "reject"]),
                 "deduction": c["deduction"],
                 "total": total,
@@ -539,6 +556,17 @@ class Result:
         s = self._summary_columns()
         return pd.DataFrame({"rule": s["rule"], "population": s["population"], "hits": s["hits"],
                              "deduction": pd.array(s["deduction"], dtype=object)})
+
+    @property
+    def by_code(self) -> pd.DataFrame:
+        """Per reason code, in order of first declaration: hits and the sum of
+        their deductions (two rules of one code on one line count twice), and
+        the lines and deduction for which it is the primary code."""
+        s = self._summary_columns()
+        return pd.DataFrame({"code": s["code"], "hits": pd.array(s["code_hits"], dtype=np.int64),
+                             "deduction": pd.array(s["code_deduction"], dtype=object),
+                             "primary_lines": pd.array(s["code_primary_lines"], dtype=np.int64),
+                             "primary_deduction": pd.array(s["code_primary_deduction"], dtype=object)})
 
     @property
     def provider_summary(self) -> pd.DataFrame:
@@ -605,6 +633,18 @@ class Comparison:
         })
         self.by_rule["hits_delta"] = self.by_rule["new_hits"] - self.by_rule["old_hits"]
         self.by_rule["deduction_delta"] = [n - o for n, o in zip(self.by_rule["new_deduction"], self.by_rule["old_deduction"])]
+        #: Per reason code: hits and deduction before and after, and the change.
+        co = old.by_code.set_index("code")[["hits", "deduction"]]
+        cn = new.by_code.set_index("code")[["hits", "deduction"]]
+        codes = list(dict.fromkeys(list(co.index) + list(cn.index)))
+        co, cn = co.reindex(codes, fill_value=0), cn.reindex(codes, fill_value=0)
+        self.by_code = pd.DataFrame({
+            "code": codes,
+            "old_hits": co["hits"].to_numpy(dtype=np.int64), "new_hits": cn["hits"].to_numpy(dtype=np.int64),
+            "old_deduction": [int(x) for x in co["deduction"]], "new_deduction": [int(x) for x in cn["deduction"]],
+        })
+        self.by_code["hits_delta"] = self.by_code["new_hits"] - self.by_code["old_hits"]
+        self.by_code["deduction_delta"] = [n - o for n, o in zip(self.by_code["new_deduction"], self.by_code["old_deduction"])]
         #: Per provider with changed lines: lines changed and deduction change, largest change first.
         g = self.lines.groupby("provider_id", sort=True)
         self.by_provider = pd.DataFrame({

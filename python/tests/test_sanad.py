@@ -428,3 +428,30 @@ def test_outputs_are_unambiguous_for_any_string_value(tmp_path):
         assert ids == NASTY_IDS, ext
         assert [r["claim_id"] for r in hits] == NASTY_IDS[1:], ext
         assert others == NASTY_IDS[:-1], ext
+
+
+def test_reason_codes_in_verdicts_hits_summary_and_compare(claims):
+    text = (EX / "outpatient.sanad").read_text(encoding="utf-8")
+    coded = text.replace('rule over_tariff "Claimed above tariff"', 'rule over_tariff "Claimed above tariff" code "K-203"')
+    coded = coded.replace('rule unbundling "National edit pairs, same provider, same day"',
+                          'rule unbundling "National edit pairs, same provider, same day" code "K-203"')
+    assert coded != text
+    rs = sanad.compile(coded, refs=REFS)
+    assert rs.rule_codes.count("K-203") == 2 and "gp_daily_cap" in rs.rule_codes
+    res = rs.evaluate(sanad.read_ndjson(EX / "claims.ndjson", ruleset=rs))
+    v, h, c = res.verdicts, res.hits, res.by_code
+    assert list(v.columns[:8]) == ["claim_id", "line_no", "status", "amount", "deduction", "payable", "primary_rule", "primary_code"]
+    has_primary = v["primary_rule"].notna()
+    assert (v.loc[has_primary, "primary_code"].astype(str) ==
+            v.loc[has_primary, "primary_rule"].astype(str).map(dict(zip(rs.rule_names, rs.rule_codes)))).all()
+    assert v.loc[~has_primary, "primary_code"].isna().all()
+    k = c.set_index("code")
+    hits_k = h[h["code"] == "K-203"]
+    assert k.loc["K-203", "hits"] == len(hits_k) == (h["rule"].isin(["over_tariff", "unbundling"])).sum()
+    assert k.loc["K-203", "deduction"] == hits_k["deduction"].sum()
+    assert k.loc["K-203", "primary_lines"] == (v["primary_code"] == "K-203").sum()
+    assert sum(int(x) for x in c["primary_deduction"]) == res.totals["deduction"]
+    base = sanad.compile(text, refs=REFS)
+    diff = sanad.compare(base, rs, sanad.read_ndjson(EX / "claims.ndjson", ruleset=rs))
+    assert set(diff.by_code["code"]) >= {"K-203", "over_tariff", "unbundling"}
+    assert diff.totals["lines_changed"] == 0  # codes change no verdict

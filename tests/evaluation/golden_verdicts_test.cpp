@@ -15,6 +15,8 @@
 #include "api/output.h"
 #include "api/evaluation.h"
 #include "api/rules.h"
+#include "api/summary.h"
+#include "core/exec/plan_fingerprint.h"
 #include "rules_dsl/formatter.h"
 #include "rules_dsl/parser.h"
 
@@ -306,6 +308,56 @@ TEST(LongExpressionTest, ArithmeticChainsAreBoundedWithADiagnostic) {
     ASSERT_FALSE(bad->ok());
     EXPECT_NE(bad->RenderDiagnostics().find("error[E0208]"), std::string::npos) << bad->RenderDiagnostics().substr(0, 300);
   }
+}
+
+}  // namespace
+}  // namespace sanad
+
+namespace sanad {
+namespace {
+
+// Reason codes (LANGUAGE.md §4 `code`, DATA.md §4): a rule without one uses
+// its name; two rules of one code on one line count twice in the code's
+// hits and deduction, once in its primary lines.
+TEST(ReasonCodeTest, CodesDefaultToTheRuleNameAndSumPerCode) {
+  const std::string rules = R"(ruleset "codes"
+rule over "over 500" code "K-203"
+  when amount > 500
+  warn deduct 10%
+rule big code "K-203"
+  when amount > 800
+  reject deduct 30%
+rule plain
+  when amount > 0
+  warn
+)";
+  EvalRun r = Evaluate(rules, L("A", "2024-03-20", R"("amount":1000)") + L("B", "2024-03-20", R"("amount":600)") +
+                                  L("C", "2024-03-20", R"("amount":100)"));
+  ASSERT_TRUE(r.rules->ok());
+  EXPECT_EQ(r.rules->plan()->rules[0].code, "K-203");
+  EXPECT_EQ(r.rules->plan()->rules[2].code, "plain");
+  const Summary s = Summarize(*r.rules->plan(), r.claims.batch, r.v);
+  ASSERT_EQ(s.codes.size(), 2u);
+  EXPECT_EQ(s.codes[0].code, "K-203");
+  EXPECT_EQ(s.codes[0].hits, 3);                                   // A twice, B once
+  EXPECT_EQ(static_cast<int64_t>(s.codes[0].deduction), 100 + 300 + 60);
+  EXPECT_EQ(s.codes[0].primary_lines, 2);                          // A (big: 300), B (over: 60)
+  EXPECT_EQ(static_cast<int64_t>(s.codes[0].primary_deduction), 300 + 60);
+  EXPECT_EQ(s.codes[1].code, "plain");
+  EXPECT_EQ(s.codes[1].hits, 3);
+  EXPECT_EQ(s.codes[1].primary_lines, 1);                          // C: its only hit, deduction 0
+}
+
+TEST(ReasonCodeTest, FormatterKeepsTheCodeAndTheFingerprintSeesIt) {
+  const std::string text = "rule r \"t\" code \"K-1\" stage 2\n  reject\n";
+  dsl::SourceFile src("c.sanad", text);
+  dsl::DiagnosticBag diags;
+  dsl::ParseResult parsed = dsl::Parse(src, diags);
+  ASSERT_FALSE(diags.HasErrors());
+  EXPECT_EQ(dsl::Format(parsed.program, parsed.comments, src), text);
+  auto a = Rules::FromText("a.sanad", text);
+  auto b = Rules::FromText("b.sanad", "rule r \"t\" code \"K-2\" stage 2\n  reject\n");
+  EXPECT_NE(PlanFingerprint(*a->plan()).ToString(), PlanFingerprint(*b->plan()).ToString());
 }
 
 }  // namespace

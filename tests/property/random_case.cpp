@@ -120,6 +120,8 @@ class Gen {
   std::string Rule(int i) {
     std::string r = "\nrule r" + std::to_string(i);
     if (Chance(0.3)) r += " \"title " + std::to_string(i) + "\"";
+    // Reason codes, some shared by two rules (no random draw: the cases stay as they were).
+    if (i % 3 == 1) r += " code \"K-" + std::to_string(i % 2) + "\"";
     if (Chance(0.7)) r += " stage " + std::to_string(Uniform(1, 3));
     r += "\n";
     if (Chance(0.7)) r += "  when " + BoolExpr(Uniform(0, o_.max_depth)) + "\n";
