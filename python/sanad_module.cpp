@@ -143,6 +143,11 @@ std::shared_ptr<Claims> FromColumns(const py::dict& columns, int64_t rows, const
       c.kind = 1;
       c.codes = py::cast<py::array_t<int32_t>>(t[1]);
       c.cats = py::cast<std::vector<std::string>>(t[2]);
+      if (t.size() > 3)
+        for (auto cell : py::reinterpret_borrow<py::list>(t[3])) {
+          py::tuple rc = py::reinterpret_borrow<py::tuple>(cell);
+          refused.emplace(py::cast<int64_t>(rc[0]), std::make_pair(name, py::cast<std::string>(rc[1])));
+        }
     } else {
       if (type == ValueType::kString) throw py::type_error("column '" + name + "' must hold strings (field type string), got " + kind);
       if ((kind == "date") != (type == ValueType::kDate) || (kind == "bool") != (type == ValueType::kBool))

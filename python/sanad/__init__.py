@@ -307,16 +307,26 @@ def _normalise_column(name: str, ftype: str, values):
     whole is a TypeError."""
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     if ftype == "string":
+        if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+            raise TypeError(f"column {name!r} must hold strings, got dtype {s.dtype} "
+                            f"(ids read by pandas as numbers: read the file with dtype=str, or convert with .astype(str))")
         if isinstance(s.dtype, pd.CategoricalDtype):
             cats = s.cat.categories
             codes = s.cat.codes.to_numpy(dtype=np.int32)
         else:
             codes, cats = pd.factorize(s, use_na_sentinel=True)
             codes = codes.astype(np.int32, copy=False)
-        bad = [c for c in cats if not isinstance(c, str)]
+        # A cell that is not a string is refused like a wrong JSON type in a
+        # file: that row only, with the reader's wording.
+        refused = []
+        bad = [k for k, c in enumerate(cats) if not isinstance(c, str)]
         if bad:
-            raise TypeError(f"column {name!r} must hold strings, found {type(bad[0]).__name__} {bad[0]!r}")
-        return ("cat", codes, list(cats))
+            cats = list(cats)
+            for k in bad:
+                msg = f"expected a string, got {type(cats[k]).__name__} {str(cats[k])[:64]!r}"
+                refused += [(int(row), msg) for row in np.flatnonzero(codes == k)]
+                cats[k] = ""
+        return ("cat", codes, [str(c) for c in cats], sorted(refused))
     present = (~s.isna()).to_numpy(dtype=np.uint8)
     refused = []
     if ftype == "date":

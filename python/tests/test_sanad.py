@@ -455,3 +455,15 @@ def test_reason_codes_in_verdicts_hits_summary_and_compare(claims):
     diff = sanad.compare(base, rs, sanad.read_ndjson(EX / "claims.ndjson", ruleset=rs))
     assert set(diff.by_code["code"]) >= {"K-203", "over_tariff", "unbundling"}
     assert diff.totals["lines_changed"] == 0  # codes change no verdict
+
+
+def test_string_columns_refuse_non_strings_per_row_and_numeric_columns_with_the_fix():
+    c = sanad.Claims.from_pandas(_frame(fund=pd.Series(["f", 7, "f"], dtype=object)), on_error="skip")
+    e = c.errors
+    assert list(e["line"]) == [2] and list(e["field"]) == ["fund"]
+    assert e["message"].iloc[0] == "expected a string, got int '7'"
+    assert len(c) == 2
+    with pytest.raises(ValueError, match="line 2: field 'fund': expected a string"):
+        sanad.Claims.from_pandas(_frame(fund=pd.Series(["f", 7, "f"], dtype=object)))
+    with pytest.raises(TypeError, match="dtype=str"):
+        sanad.Claims.from_pandas(_frame(claim_id=[1, 2, 3]))
