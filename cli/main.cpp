@@ -259,6 +259,7 @@ int main(int argc, char** argv) {
   using namespace sanad;
   CLI::App app{"sanad: a rules engine for health-insurance claim adjudication"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("sanad ") + SANAD_VERSION);
   CheckArgs ca;
   auto* check = app.add_subcommand("check", "evaluate a rule set over claim lines");
   check->add_option("RULES", ca.rules, "rules file (.sanad)")->required();
@@ -304,6 +305,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);  // help on stdout, exit 0
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // One documented code for every usage error (not CLI11's 101-115).

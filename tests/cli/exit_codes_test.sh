@@ -40,6 +40,8 @@ expect 3 "bad --threads" -- "$B" check "$RULES" "$CLAIMS" --threads -2
 expect 3 "gen with a negative line count" -- "$B" gen --lines -5 --out "$T/g"
 expect 3 "gen with a non-number" -- "$B" gen --lines lots --out "$T/g"
 expect 0 "help" -- "$B" --help
+expect 0 "version" -- "$B" --version
+grep -qx "sanad [0-9]*\.[0-9]*\.[0-9]*" "$T/out" || { echo "FAIL: --version printed: $(cat "$T/out")"; fails=$((fails + 1)); }
 
 # Bad records: fail mode stops (1); skip mode completes and says so (4).
 { head -n 3 "$CLAIMS"; echo '{"claim_id": broken'; tail -n +4 "$CLAIMS"; } >"$T/bad.ndjson"
