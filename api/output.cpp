@@ -50,6 +50,7 @@ bool EndsWith(const std::string& s, const char* suffix) {
 }
 
 bool IsNdjsonPath(const std::string& p) { return EndsWith(p, ".ndjson") || EndsWith(p, ".jsonl") || EndsWith(p, ".json"); }
+bool IsCsvPath(const std::string& p) { return EndsWith(p, ".csv"); }
 
 // RFC 4180: a cell with a comma, quote, CR or LF is quoted with quotes
 // doubled; an empty string is written "" so it differs from an empty cell.
@@ -289,12 +290,18 @@ std::string SummaryTable(const Plan& plan, const ClaimBatch& batch, const Verdic
   return o;
 }
 
+Status CheckOutputPath(const std::string& path, bool summary) {
+  if (summary ? EndsWith(path, ".json") : (IsNdjsonPath(path) || IsCsvPath(path))) return Status::Ok();
+  return Status::Invalid(path + ": unknown output format (use " + (summary ? ".json" : ".csv, .ndjson, .jsonl or .json") + ")");
+}
+
 }  // namespace sanad
 
 namespace sanad {
 namespace {
 template <typename Fn>
-Status WriteWhole(const std::string& path, Fn write) {
+Status WriteWhole(const std::string& path, Fn write, bool summary = false) {
+  SANAD_RETURN_IF_ERROR(CheckOutputPath(path, summary));
   Result<std::unique_ptr<OutputFile>> out = OutputFile::Create(path);
   if (!out.ok()) return out.status();
   if (Status s = write(**out); !s.ok()) return s;
@@ -310,7 +317,7 @@ Status WriteHits(const std::string& path, const Plan& plan, const ClaimBatch& ba
 }
 Status WriteSummaryJson(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v,
                         const LoadCounts& counts) {
-  return WriteWhole(path, [&](OutputFile& o) { return WriteSummaryJson(o, plan, batch, v, counts); });
+  return WriteWhole(path, [&](OutputFile& o) { return WriteSummaryJson(o, plan, batch, v, counts); }, /*summary=*/true);
 }
 
 }  // namespace sanad

@@ -24,6 +24,11 @@ struct LoadCounts {
   int64_t errors = 0;
 };
 
+/// Checks that `path` names a format the writers know: .csv, .ndjson,
+/// .jsonl or .json for verdicts and hits (`summary`: .json only). An unknown
+/// extension is an error naming it, never silently CSV.
+Status CheckOutputPath(const std::string& path, bool summary = false);
+
 /// Each writes a whole file at `path`, or leaves it as it was (OutputFile).
 Status WriteVerdicts(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v);
 Status WriteHits(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v);

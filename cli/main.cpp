@@ -104,6 +104,12 @@ struct CheckArgs {
 int RunCheck(const CheckArgs& a) {
   const auto t0 = Clock::now();
   int code = 0;
+  // Output formats come from the extensions: check them before any work.
+  for (const auto& [path, summary] : {std::pair{a.verdicts, false}, {a.hits, false}, {a.summary, true}})
+    if (!path.empty())
+      if (Status st = CheckOutputPath(path, summary); !st.ok()) return Fail(st.message(), kExitUsage);
+  if (!a.errors.empty() && (a.errors.size() < 4 || a.errors.compare(a.errors.size() - 4, 4, ".csv") != 0))
+    return Fail(a.errors + ": unknown output format (the errors file is .csv)", kExitUsage);
   Progress("compiling rules");
   std::unique_ptr<Rules> rules = CompileOrReport(a.rules, &code);
   if (!rules) return code;

@@ -39,6 +39,9 @@ expect 3 "no subcommand" -- "$B"
 expect 3 "bad --threads" -- "$B" check "$RULES" "$CLAIMS" --threads -2
 expect 3 "gen with a negative line count" -- "$B" gen --lines -5 --out "$T/g"
 expect 3 "gen with a non-number" -- "$B" gen --lines lots --out "$T/g"
+expect 3 "unknown output extension" -- "$B" check "$RULES" "$CLAIMS" "${REFS[@]}" --verdicts "$T/v.txt"
+[ -e "$T/v.txt" ] && { echo "FAIL: wrote an output of unknown format"; fails=$((fails + 1)); }
+expect 3 "summary that is not .json" -- "$B" check "$RULES" "$CLAIMS" "${REFS[@]}" --summary "$T/s.csv"
 expect 0 "help" -- "$B" --help
 expect 0 "version" -- "$B" --version
 grep -qx "sanad [0-9]*\.[0-9]*\.[0-9]*" "$T/out" || { echo "FAIL: --version printed: $(cat "$T/out")"; fails=$((fails + 1)); }
