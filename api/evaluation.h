@@ -17,6 +17,7 @@
 
 #include "api/output.h"
 #include "api/rules.h"
+#include "api/summary.h"
 #include "core/exec/batch_evaluator.h"
 #include "core/exec/bound_plan.h"
 #include "core/ingest/load_options.h"
