@@ -268,15 +268,26 @@ Status WriteSummaryJson(OutputFile& out, const Plan& plan, const ClaimBatch& bat
   return out.Write(o);
 }
 
+// For people: thousands separated by commas ("12,500,000"). Files keep plain digits.
+std::string Grouped(__int128 v) {
+  const std::string d = Int128ToString(v);
+  const size_t sign = d[0] == '-' ? 1 : 0;
+  std::string out = d.substr(0, sign);
+  for (size_t i = sign; i < d.size(); ++i) {
+    if (i > sign && (d.size() - i) % 3 == 0) out += ',';
+    out += d[i];
+  }
+  return out;
+}
+
 std::string SummaryTable(const Plan& plan, const ClaimBatch& batch, const Verdicts& v, const LoadCounts& counts) {
   const Summary t = Summarize(plan, batch, v);
   std::string o;
   if (!plan.ruleset_name.empty()) o += "rule set: " + plan.ruleset_name + "\n";
-  o += fmt::format("records read {}, loaded {}, errors {}; lines {}\n", counts.records_read, counts.records_loaded,
-                   counts.errors, batch.size());
-  o += fmt::format("accepted {}, warned {}, rejected {}\n", t.accepted, t.warned, t.rejected);
-  o += fmt::format("amount {}, deduction {}, payable {}\n\n", Int128ToString(t.amount), Int128ToString(t.deduction),
-                   Int128ToString(t.amount - t.deduction));
+  o += fmt::format("records read {}, loaded {}, errors {}; lines {}\n", Grouped(counts.records_read),
+                   Grouped(counts.records_loaded), Grouped(counts.errors), Grouped(batch.size()));
+  o += fmt::format("accepted {}, warned {}, rejected {}\n", Grouped(t.accepted), Grouped(t.warned), Grouped(t.rejected));
+  o += fmt::format("amount {}, deduction {}, payable {}\n\n", Grouped(t.amount), Grouped(t.deduction), Grouped(t.payable()));
   size_t w = 4;
   for (const RulePlan& r : plan.rules) w = std::max(w, r.name.size());
   o += fmt::format("{:<{}}  {:>5}  {:>6}  {:>12}  {:>10}  {:>18}\n", "rule", w, "stage", "action", "population", "hits",
@@ -285,7 +296,7 @@ std::string SummaryTable(const Plan& plan, const ClaimBatch& batch, const Verdic
     const RulePlan& r = plan.rules[i];
     const RuleStats& s = v.rules[i];
     o += fmt::format("{:<{}}  {:>5}  {:>6}  {:>12}  {:>10}  {:>18}\n", r.name, w, r.stage, r.reject ? "reject" : "warn",
-                     s.population, s.hits, Int128ToString(s.deduction));
+                     Grouped(s.population), Grouped(s.hits), Grouped(s.deduction));
   }
   return o;
 }

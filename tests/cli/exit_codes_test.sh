@@ -28,6 +28,7 @@ CLAIMS=$EX/claims.ndjson
 
 expect 0 "check on the example" -- "$B" check "$RULES" "$CLAIMS" "${REFS[@]}" --verdicts "$T/v.csv" --summary "$T/s.json"
 cp "$T/v.csv" "$T/v.good"
+grep -q "^amount 540,495,000, deduction 34,700,000, payable 505,795,000$" "$T/out" || { echo "FAIL: summary table without thousands separators"; head -4 "$T/out"; fails=$((fails + 1)); }
 expect 1 "missing claims file" -- "$B" check "$RULES" "$T/none.ndjson" "${REFS[@]}"
 expect 1 "unbound reference data" -- "$B" check "$RULES" "$CLAIMS"
 printf 'rule r\n  when amout > 1\n  reject\n' >"$T/bad.sanad"
