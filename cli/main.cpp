@@ -229,7 +229,7 @@ int RunLint(const std::string& path) {
   return r.ok() ? kExitOk : kExitRulesError;
 }
 
-int RunFmt(const std::string& path, bool check) {
+int RunFmt(const std::string& path, bool check, bool write) {
   Result<std::string> text = ReadFileToString(path);
   if (!text.ok()) return Fail(text.status().message());
   dsl::SourceFile src(path, std::move(text).value());
@@ -240,6 +240,14 @@ int RunFmt(const std::string& path, bool check) {
     return kExitRulesError;
   }
   std::string out = dsl::Format(parsed.program, parsed.comments, src);
+  if (write) {  // in place, whole or not at all; an unchanged file is not rewritten
+    if (out == src.text()) return kExitOk;
+    Result<std::unique_ptr<OutputFile>> f = OutputFile::Create(path);
+    if (!f.ok()) return Fail(f.status().message());
+    if (Status st = (*f)->Write(out); !st.ok()) return Fail(st.message());
+    if (Status st = (*f)->Commit(); !st.ok()) return Fail(st.message());
+    return kExitOk;
+  }
   if (check) {
     if (out != src.text()) { std::fprintf(stderr, "%s: not formatted\n", path.c_str()); return kExitBadInput; }
     return kExitOk;
@@ -292,7 +300,9 @@ int main(int argc, char** argv) {
   lint->add_option("RULES", lint_path)->required();
   auto* fmtc = app.add_subcommand("fmt", "print a rules file in the canonical layout");
   fmtc->add_option("RULES", fmt_path)->required();
+  bool fmt_write = false;
   fmtc->add_flag("--check", fmt_check, "exit non-zero if the file is not formatted");
+  fmtc->add_flag("--write", fmt_write, "rewrite the file in the canonical layout (whole or not at all)")->excludes("--check");
   auto* explain = app.add_subcommand("explain-plan", "print the execution plan of a rule set");
   explain->add_option("RULES", explain_path)->required();
 
@@ -333,7 +343,7 @@ int main(int argc, char** argv) {
   if (check->parsed()) return RunCheck(ca);
   if (stats->parsed()) return RunStats(stats_path, stats_threads);
   if (lint->parsed()) return RunLint(lint_path);
-  if (fmtc->parsed()) return RunFmt(fmt_path, fmt_check);
+  if (fmtc->parsed()) return RunFmt(fmt_path, fmt_check, fmt_write);
   if (explain->parsed()) return RunExplain(explain_path);
   return kExitUsage;
 }

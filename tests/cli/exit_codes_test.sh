@@ -69,6 +69,9 @@ if [ -w /dev/full ]; then
 fi
 printf 'rule   r\n when amount>1\n reject\n' >"$T/messy.sanad"
 expect 1 "fmt --check of an unformatted file" -- "$B" fmt --check "$T/messy.sanad"
+expect 0 "fmt --write rewrites it" -- "$B" fmt --write "$T/messy.sanad"
+expect 0 "then fmt --check passes" -- "$B" fmt --check "$T/messy.sanad"
+expect 3 "fmt --write with --check" -- "$B" fmt --write --check "$T/messy.sanad"
 
 # A run killed at any moment leaves the verdicts either as they were or
 # complete, never truncated (whatever the moment, both outcomes are fine).
