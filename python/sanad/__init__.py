@@ -609,6 +609,23 @@ class Result:
         return f"<sanad.Result: {t['lines']} lines, {t['rejected']} rejected, {t['warned']} warned, deduction {t['deduction']}>"
 
 
+def _side_by_side(old: pd.DataFrame, new: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Hits and deduction per `key` before and after (0 where one side lacks
+    the key), and the changes; keys in order of first appearance."""
+    so = old.set_index(key)[["hits", "deduction"]]
+    sn = new.set_index(key)[["hits", "deduction"]]
+    keys = list(dict.fromkeys(list(so.index) + list(sn.index)))
+    so, sn = so.reindex(keys, fill_value=0), sn.reindex(keys, fill_value=0)
+    out = pd.DataFrame({
+        key: keys,
+        "old_hits": so["hits"].to_numpy(dtype=np.int64), "new_hits": sn["hits"].to_numpy(dtype=np.int64),
+        "old_deduction": [int(x) for x in so["deduction"]], "new_deduction": [int(x) for x in sn["deduction"]],
+    })
+    out["hits_delta"] = out["new_hits"] - out["old_hits"]
+    out["deduction_delta"] = [n - o for n, o in zip(out["new_deduction"], out["old_deduction"])]
+    return out
+
+
 class Comparison:
     """What changes between two rule sets on the same claims (:func:`compare`)."""
 
@@ -630,31 +647,11 @@ class Comparison:
             "new_rules": b["rules"].iloc[idx].astype(str).to_numpy(),
         })
         self.lines["delta"] = self.lines["new_deduction"] - self.lines["old_deduction"]
-        # Per rule (by name; a rule in one set only counts 0 in the other).
-        so = old.summary.set_index("rule")[["hits", "deduction"]]
-        sn = new.summary.set_index("rule")[["hits", "deduction"]]
-        rules = list(dict.fromkeys(list(so.index) + list(sn.index)))
-        so, sn = so.reindex(rules, fill_value=0), sn.reindex(rules, fill_value=0)
-        #: Per rule: hits and deduction before and after, and the change.
-        self.by_rule = pd.DataFrame({
-            "rule": rules,
-            "old_hits": so["hits"].to_numpy(dtype=np.int64), "new_hits": sn["hits"].to_numpy(dtype=np.int64),
-            "old_deduction": [int(x) for x in so["deduction"]], "new_deduction": [int(x) for x in sn["deduction"]],
-        })
-        self.by_rule["hits_delta"] = self.by_rule["new_hits"] - self.by_rule["old_hits"]
-        self.by_rule["deduction_delta"] = [n - o for n, o in zip(self.by_rule["new_deduction"], self.by_rule["old_deduction"])]
-        #: Per reason code: hits and deduction before and after, and the change.
-        co = old.by_code.set_index("code")[["hits", "deduction"]]
-        cn = new.by_code.set_index("code")[["hits", "deduction"]]
-        codes = list(dict.fromkeys(list(co.index) + list(cn.index)))
-        co, cn = co.reindex(codes, fill_value=0), cn.reindex(codes, fill_value=0)
-        self.by_code = pd.DataFrame({
-            "code": codes,
-            "old_hits": co["hits"].to_numpy(dtype=np.int64), "new_hits": cn["hits"].to_numpy(dtype=np.int64),
-            "old_deduction": [int(x) for x in co["deduction"]], "new_deduction": [int(x) for x in cn["deduction"]],
-        })
-        self.by_code["hits_delta"] = self.by_code["new_hits"] - self.by_code["old_hits"]
-        self.by_code["deduction_delta"] = [n - o for n, o in zip(self.by_code["new_deduction"], self.by_code["old_deduction"])]
+        #: Per rule (by name; a rule in one set only counts 0 in the other): hits
+        #: and deduction before and after, and the change.
+        self.by_rule = _side_by_side(old.summary, new.summary, "rule")
+        #: Per reason code, the same.
+        self.by_code = _side_by_side(old.by_code, new.by_code, "code")
         #: Per provider with changed lines: lines changed and deduction change, largest change first.
         g = self.lines.groupby("provider_id", sort=True)
         self.by_provider = pd.DataFrame({
