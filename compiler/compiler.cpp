@@ -139,6 +139,7 @@ class Compiler {
     pt.value_type = ToValueType(t.value_type);
     pt.external = t.external;
     pt.bound = !t.external;
+    pt.dated = t.dated;
     std::unordered_map<std::string, Span> seen_str;
     std::unordered_map<int64_t, Span> seen_int;
     for (const auto& [k, v] : t.entries) {
@@ -188,6 +189,7 @@ class Compiler {
         ps.name = s.name.name;
         ps.external = s.external;
         ps.bound = !s.external;
+        ps.dated = s.dated;
         if (!s.external) FillSet(ps, s.members, std::nullopt);
         set_type_known_.push_back(!s.external && !s.members.empty());
         set_index_[d.index] = static_cast<int>(plan_.sets.size());
@@ -213,6 +215,7 @@ class Compiler {
         pp.name = p.name.name;
         pp.external = p.external;
         pp.bound = !p.external;
+        pp.dated = p.dated;
         for (const auto& [a, b] : p.pairs) {
           for (const dsl::Literal* l : {&a, &b})
             if (l->kind != dsl::Literal::kString)
@@ -307,6 +310,15 @@ class Compiler {
 
   Typed Error() { return {std::nullopt, -1}; }
 
+  // The date a dated lookup is made on: the line's service_date (§2.1).
+  int32_t LineDate() {
+    ExprNode n;
+    n.op = ExprOp::kField;
+    n.type = ValueType::kDate;
+    n.field = kServiceDate;
+    return Add(std::move(n));
+  }
+
   std::string Suggest(const std::string& name, SymKind kind) const {
     std::string best;
     size_t best_d = std::max<size_t>(2, name.size() / 3) + 1;
@@ -398,7 +410,7 @@ class Compiler {
           diags_.Error("E0405", e.args[0]->span, "table '" + t.name + "' has " + TypeStr(t.key_type) + " keys, found " + TypeStr(*k.type));
           return Error();
         }
-        return Node(ExprOp::kLookup, t.value_type, k.node, -1, t.key_type, ti);
+        return Node(ExprOp::kLookup, t.value_type, k.node, t.dated ? LineDate() : -1, t.key_type, ti);
       }
       case dsl::ExprKind::kCall: return LowerCall(e);
     }
@@ -480,7 +492,8 @@ class Compiler {
         return Error();
       }
     }
-    return Node(e.negated ? ExprOp::kNotInSet : ExprOp::kInSet, ValueType::kBool, a.node, -1, *a.type, set_idx);
+    const bool dated = plan_.sets[static_cast<size_t>(set_idx)].dated;
+    return Node(e.negated ? ExprOp::kNotInSet : ExprOp::kInSet, ValueType::kBool, a.node, dated ? LineDate() : -1, *a.type, set_idx);
   }
 
   Typed LowerCall(const dsl::Expr& e) {
@@ -630,6 +643,24 @@ class Compiler {
         }
         break;
     }
+    CompileUnless(c, rp);
+  }
+
+  // `unless EXPR` (§2.1): a bool condition, on `conflict pairs` only; on
+  // undated pairs (no bypass column) it can never exempt anything.
+  void CompileUnless(const dsl::Check& c, RulePlan& rp) {
+    if (!c.unless) return;
+    if (c.kind != dsl::CheckKind::kConflictPairs) {
+      diags_.Error("E0504", c.unless_span, "'unless' applies only to 'conflict pairs' (it lets a condition override pairs marked bypassable)");
+      return;
+    }
+    cur_ = &rp.unless;
+    Typed t = Lower(*c.unless);
+    if (!Expect(t, ValueType::kBool, c.unless->span, "E0403", "the condition of 'unless'")) return;
+    rp.unless.root = t.node;
+    if (rp.pairs >= 0 && !plan_.pairs[static_cast<size_t>(rp.pairs)].dated)
+      diags_.Warning("W0108", c.unless_span, "'unless' has no effect: pairs '" + plan_.pairs[static_cast<size_t>(rp.pairs)].name +
+                                                 "' are not dated, so none is marked bypassable");
   }
 
   // reject | warn, and the deduction.

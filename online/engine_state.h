@@ -345,6 +345,7 @@ struct EngineState {
         std::copy(ev->valid(), ev->valid() + n, v.cap_valid.begin());
       }
       if (!br.conflict.empty()) { ev->Run(br.conflict, src, 0, rows, n); ev->Condition(n, v.conflict.data()); }
+      if (!br.unless.empty()) { ev->Run(br.unless, src, 0, rows, n); ev->Condition(n, v.conflict.data()); }  // conflict pairs only
       if (!br.deduct_expr.empty()) {
         ev->Run(br.deduct_expr, src, 0, rows, n);
         std::copy(ev->values(), ev->values() + n, v.ded.begin());
@@ -400,15 +401,16 @@ struct EngineState {
       case CheckKind::kConflictPairs: {
         if (!in) break;
         PairLog& log = PairLogOf(r, g);
+        const bool unless = !rule.unless.empty() && v.conflict[static_cast<size_t>(k)] != 0;
         if (judge) {
           RowIndex j;
-          if (ConflictPairsCheck::Judge(rule, log, day, code, bound->pairs[static_cast<size_t>(rule.pairs)], &j)) {
+          if (ConflictPairsCheck::Judge(rule, log, day, code, bound->pairs[static_cast<size_t>(rule.pairs)], unless, &j)) {
             hit = true;
             h.evidence = EvidenceKind::kOtherLine;
             h.other = j;
           }
         }
-        const size_t pos = ConflictPairsCheck::Log(log, day, code, row);
+        const size_t pos = ConflictPairsCheck::Log(log, day, code, row, unless);
         if (undo) undo->push_back(Undo{r, g, pos});
         break;
       }

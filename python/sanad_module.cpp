@@ -600,9 +600,9 @@ PYBIND11_MODULE(_sanad, m) {
       .def("externals", [](const RuleSet& r) {
         py::list out;
         const Plan& p = *r.rules->plan();
-        for (const PlanSet& s : p.sets) if (s.external) out.append(py::make_tuple(s.name, "set", s.bound));
-        for (const PlanTable& t : p.tables) if (t.external) out.append(py::make_tuple(t.name, "table", t.bound));
-        for (const PlanPairs& q : p.pairs) if (q.external) out.append(py::make_tuple(q.name, "pairs", q.bound));
+        for (const PlanSet& s : p.sets) if (s.external) out.append(py::make_tuple(s.name, "set", s.bound, s.dated));
+        for (const PlanTable& t : p.tables) if (t.external) out.append(py::make_tuple(t.name, "table", t.bound, t.dated));
+        for (const PlanPairs& q : p.pairs) if (q.external) out.append(py::make_tuple(q.name, "pairs", q.bound, q.dated));
         return out;
       })
       .def("bind_rows", [](RuleSet& r, const std::string& name, const std::vector<std::vector<std::string>>& rows) {

@@ -71,6 +71,8 @@ struct FieldDecl {
 
 struct SetDecl {
   Ident name;
+  bool dated = false;  // LANGUAGE.md §2.1: every entry has a validity period (external only)
+  Span dated_span;
   bool external = false;
   std::vector<Literal> members;
   Span span;
@@ -80,6 +82,8 @@ struct TableDecl {
   Ident name;
   TypeName key_type, value_type;
   Span key_type_span, value_type_span;
+  bool dated = false;
+  Span dated_span;
   bool external = false;
   std::vector<std::pair<Literal, Literal>> entries;
   Span span;
@@ -87,6 +91,8 @@ struct TableDecl {
 
 struct PairsDecl {
   Ident name;
+  bool dated = false;
+  Span dated_span;
   bool external = false;
   std::vector<std::pair<Literal, Literal>> pairs;
   Span span;
@@ -113,6 +119,8 @@ struct Check {
   Span window_span;
   ExprPtr conflict_expr;  // conflict with
   Ident pairs_name;       // conflict pairs
+  ExprPtr unless;         // `unless EXPR` (conflict pairs; parsed after any check to report misuse)
+  Span unless_span;       // the keyword
 };
 
 enum class ActionKind : uint8_t { kReject, kWarn };

@@ -236,21 +236,21 @@ class Printer {
       }
       case Decl::kSet: {
         const SetDecl& s = p_.sets[d.index];
-        if (s.external) Line("set " + s.name.name + " = external", d.span);
+        if (s.external) Line("set " + s.name.name + (s.dated ? " dated" : "") + " = external", d.span);
         else Body("set " + s.name.name + " = ", s.members, d.span, &FmtLit, &SpanLit);
         return;
       }
       case Decl::kTable: {
         const TableDecl& t = p_.tables[d.index];
         std::string head = "table " + t.name.name + " : " + TypeNameText(t.key_type) + " -> " +
-                           TypeNameText(t.value_type) + " = ";
+                           TypeNameText(t.value_type) + (t.dated ? " dated" : "") + " = ";
         if (t.external) Line(head + "external", d.span);
         else Body(head, t.entries, d.span, &FmtEntry, &SpanEntry);
         return;
       }
       case Decl::kPairs: {
         const PairsDecl& pr = p_.pairs[d.index];
-        if (pr.external) Line("pairs " + pr.name.name + " = external", d.span);
+        if (pr.external) Line("pairs " + pr.name.name + (pr.dated ? " dated" : "") + " = external", d.span);
         else Body("pairs " + pr.name.name + " = ", pr.pairs, d.span, &FmtPair, &SpanEntry);
         return;
       }
@@ -273,6 +273,7 @@ class Printer {
       return k;
     };
     auto window = [&] { return c.same_day ? std::string("same day") : "within " + std::to_string(c.window_days) + " days"; };
+    const std::string unless = c.unless ? " unless " + FormatExpr(*c.unless) : std::string();
     switch (c.kind) {
       case CheckKind::kNone: break;
       case CheckKind::kLimit: {
@@ -284,17 +285,17 @@ class Printer {
           case PeriodKind::kYear: s += " per year"; break;
           case PeriodKind::kRolling: s += " per rolling " + std::to_string(c.period_days) + " days"; break;
         }
-        Line(s + " <= " + FormatExpr(*c.cap), c.span);
+        Line(s + " <= " + FormatExpr(*c.cap) + unless, c.span);
         break;
       }
       case CheckKind::kRepeat:
-        Line("  repeat per " + keys() + " within " + std::to_string(c.window_days) + " days", c.span);
+        Line("  repeat per " + keys() + " within " + std::to_string(c.window_days) + " days" + unless, c.span);
         break;
       case CheckKind::kConflictWith:
-        Line("  conflict with " + FormatExpr(*c.conflict_expr) + " per " + keys() + " " + window(), c.span);
+        Line("  conflict with " + FormatExpr(*c.conflict_expr) + " per " + keys() + " " + window() + unless, c.span);
         break;
       case CheckKind::kConflictPairs:
-        Line("  conflict pairs " + c.pairs_name.name + " per " + keys() + " " + window(), c.span);
+        Line("  conflict pairs " + c.pairs_name.name + " per " + keys() + " " + window() + unless, c.span);
         break;
     }
     const Action& a = r.action;

@@ -182,8 +182,10 @@ class Parser {
         Advance();
         SetDecl s;
         s.name = ExpectIdent("a set name");
+        ParseDated(&s.dated, &s.dated_span);
         Expect(Tok::kAssign, "'='");
         if (Accept(Tok::kKwExternal)) s.external = true;
+        else if (s.dated) DatedNotInline(s.dated_span, "set");
         else s.members = ParseLiteralList(nullptr);
         s.span = {begin, Prev().end};
         prog_.order.push_back({Decl::kSet, prog_.sets.size(), s.span});
@@ -200,8 +202,10 @@ class Parser {
         Expect(Tok::kArrow, "'->' and the value type");
         tb.value_type_span = Peek().span;
         tb.value_type = ParseType();
+        ParseDated(&tb.dated, &tb.dated_span);
         Expect(Tok::kAssign, "'='");
         if (Accept(Tok::kKwExternal)) tb.external = true;
+        else if (tb.dated) DatedNotInline(tb.dated_span, "table");
         else ParseEntries(&tb.entries, /*pairs=*/false);
         tb.span = {begin, Prev().end};
         prog_.order.push_back({Decl::kTable, prog_.tables.size(), tb.span});
@@ -212,8 +216,10 @@ class Parser {
         Advance();
         PairsDecl p;
         p.name = ExpectIdent("a pairs name");
+        ParseDated(&p.dated, &p.dated_span);
         Expect(Tok::kAssign, "'='");
         if (Accept(Tok::kKwExternal)) p.external = true;
+        else if (p.dated) DatedNotInline(p.dated_span, "pairs");
         else ParseEntries(&p.pairs, /*pairs=*/true);
         p.span = {begin, Prev().end};
         prog_.order.push_back({Decl::kPairs, prog_.pairs.size(), p.span});
@@ -231,6 +237,18 @@ class Parser {
       default:
         Unexpected("a declaration ('rule', 'set', 'table', 'pairs', 'field', 'ruleset' or 'calendar')");
     }
+  }
+
+  // `dated` before '=' (LANGUAGE.md §2.1).
+  void ParseDated(bool* dated, Span* span) {
+    if (!At(Tok::kKwDated)) return;
+    *span = Advance().span;
+    *dated = true;
+  }
+  [[noreturn]] void DatedNotInline(Span dated, const std::string& what) {
+    Fail("E0212", Peek().span, "a dated " + what + " is external only (its entries come with their periods from a file or "
+                               "DataFrame); write '= external' or drop 'dated'");
+    (void)dated;
   }
 
   TypeName ParseType() {
@@ -418,6 +436,10 @@ class Parser {
       }
     } else {
       return;
+    }
+    if (At(Tok::kKwUnless)) {  // checked by the compiler: only `conflict pairs` takes it
+      c->unless_span = Advance().span;
+      c->unless = ParseExpr();
     }
     c->span = {kw.span.begin, Prev().end};
   }

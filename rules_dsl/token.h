@@ -11,13 +11,13 @@ namespace sanad::dsl {
 
 #define SANAD_KEYWORDS(X)                                                                              \
   X(Ruleset, "ruleset") X(Calendar, "calendar") X(Gregorian, "gregorian") X(Jalali, "jalali")          \
-  X(Field, "field") X(Set, "set") X(Table, "table") X(Pairs, "pairs") X(External, "external")          \
+  X(Field, "field") X(Set, "set") X(Table, "table") X(Pairs, "pairs") X(External, "external") X(Dated, "dated")          \
   X(Rule, "rule") X(Code, "code") X(Stage, "stage") X(When, "when") X(Limit, "limit") X(Count, "count") X(Sum, "sum")  \
   X(Per, "per") X(Day, "day") X(Month, "month") X(Year, "year") X(Rolling, "rolling") X(Days, "days")  \
-  X(Repeat, "repeat") X(Within, "within") X(Conflict, "conflict") X(With, "with") X(Same, "same")      \
+  X(Repeat, "repeat") X(Within, "within") X(Conflict, "conflict") X(With, "with") X(Same, "same") X(Unless, "unless")      \
   X(Reject, "reject") X(Warn, "warn") X(Deduct, "deduct") X(Excess, "excess") X(And, "and")            \
   X(Or, "or") X(Not, "not") X(In, "in") X(Is, "is") X(Null, "null") X(True, "true") X(False, "false")  \
-  X(Int, "int") X(String, "string") X(Bool, "bool") X(Date, "date")
+  X(Int, "int") X(String, "string") X(Bool, "bool") X(Date, "date") X(Payer, "payer")
 
 enum class Tok : uint8_t {
   kEof,

@@ -81,7 +81,7 @@ struct KeySetData {
 struct StatefulInput {
   const uint8_t* plane = nullptr;  // bit `bit`: visible and `when` true
   int bit = 0;
-  const uint8_t* j_plane = nullptr;  // conflict with: bit `j_bit`, the j side
+  const uint8_t* j_plane = nullptr;  // conflict with: bit `j_bit`, the j side; conflict pairs: `unless`
   int j_bit = 0;
   const uint8_t* sum_valid = nullptr;  // sum field present (null: always)
   const int64_t* vals = nullptr;       // sum field
@@ -331,7 +331,9 @@ class Evaluator {
     for (size_t i = 0; i < rules.size(); ++i) {
       const BoundRule& br = bound_.rules[static_cast<size_t>(rules[i])];
       slot_of_rule[i].first = slot_of(br.when.empty() ? nullptr : &br.when);
-      if (plan_.rules[static_cast<size_t>(rules[i])].check == CheckKind::kConflictWith) slot_of_rule[i].second = slot_of(&br.conflict);
+      const RulePlan& rule = plan_.rules[static_cast<size_t>(rules[i])];
+      if (rule.check == CheckKind::kConflictWith) slot_of_rule[i].second = slot_of(&br.conflict);
+      if (rule.check == CheckKind::kConflictPairs && !br.unless.empty()) slot_of_rule[i].second = slot_of(&br.unless);
     }
     planes.resize((slots.size() + 7) / 8);
     {
@@ -435,8 +437,9 @@ class Evaluator {
         PairLog& log = s.pair_logs[static_cast<size_t>(grp[k])];
         log.DropBefore(look_back_.From(rule, day[k]));
         RowIndex j;
-        if (ConflictPairsCheck::Judge(rule, log, day[k], code[k], pairs, &j)) AddOtherHit(out, row[k], r, j);
-        ConflictPairsCheck::Log(log, day[k], code[k], row[k]);
+        const bool unless = in.j_plane != nullptr && in.IsOtherLine(k);  // `unless` true on this line
+        if (ConflictPairsCheck::Judge(rule, log, day[k], code[k], pairs, unless, &j)) AddOtherHit(out, row[k], r, j);
+        ConflictPairsCheck::Log(log, day[k], code[k], row[k], unless);
       }
       return;
     }

@@ -5,7 +5,11 @@
 ///    is evaluated once per dictionary code and becomes a gather from a
 ///    per-code table (kCodeTable);
 ///  - sets and table keys become hash lookups; `conflict pairs` tables become
-///    a hash set of (code, code) of the batch's service_code dictionary.
+///    a hash set of (code, code) of the batch's service_code dictionary;
+///  - dated objects (LANGUAGE.md §2.1) keep each key's periods; a subexpression
+///    over one string field and dated lookups keyed by it is tabulated per
+///    (code, period) and resolves the line's date with a short scan
+///    (kDatedCodeTable).
 /// Immutable after Bind(); safe to share across threads. The batch must
 /// outlive it.
 
@@ -31,39 +35,111 @@ struct BoundProgram {
 };
 
 /// Per-code values of a tabulated subexpression; index code + 1 (0 = null field).
+/// A dated one (kDatedCodeTable) holds, per code, one value per period in
+/// which every dated lookup of the subexpression is constant: code c's
+/// periods are slots [epoch_begin[c + 1], epoch_begin[c + 2]), each starting
+/// on epoch_start[slot] and lasting until the next one starts.
 struct CodeTable {
   int field = -1;
   std::vector<int64_t> values;
   std::vector<uint8_t> valid;
   BoundProgram sub;  // the subexpression, to tabulate codes added later (online)
+  bool dated = false;
+  std::vector<uint32_t> epoch_begin;  // dated: code + 1 -> first slot; one more entry than codes + 1
+  std::vector<Days> epoch_start;      // dated: by slot
+  size_t codes() const { return dated ? (epoch_begin.empty() ? 0 : epoch_begin.size() - 1) : values.size(); }
+  /// The slot of code c (>= -1) on day d (dated).
+  uint32_t Slot(int32_t c, Days d) const {
+    uint32_t s = epoch_begin[static_cast<size_t>(c) + 1];
+    const uint32_t e = epoch_begin[static_cast<size_t>(c) + 2];
+    while (s + 1 < e && epoch_start[s + 1] <= d) ++s;
+    return s;
+  }
 };
 
+/// Dated reference entries grouped by key (LANGUAGE.md §2.1): key id -> the
+/// periods of its entries, sorted by valid_from and disjoint (the loader
+/// refuses overlaps), so the entry in force on a day is a short forward scan.
+struct DatedIndex {
+  std::vector<uint32_t> begin;   // key id -> first position; keys + 1 entries
+  std::vector<Validity> period;  // by position
+  std::vector<int32_t> entry;    // by position: the entry's index in the Plan object
+  /// key_of_entry[e] is entry e's key id (< keys).
+  void Build(const std::vector<int32_t>& key_of_entry, int32_t keys, const std::vector<Validity>& periods);
+  /// The entry of `key` in force on d, or -1 (also for key -1).
+  int32_t Find(int32_t key, Days d) const {
+    if (key < 0 || static_cast<size_t>(key) + 1 >= begin.size()) return -1;
+    for (uint32_t p = begin[static_cast<size_t>(key)], e = begin[static_cast<size_t>(key) + 1]; p < e; ++p) {
+      if (d < period[p].from) return -1;
+      if (d <= period[p].to) return entry[p];
+    }
+    return -1;
+  }
+  /// The periods of `key` (for the breakpoints of a dated code table).
+  std::span<const Validity> PeriodsOf(int32_t key) const {
+    if (key < 0 || static_cast<size_t>(key) + 1 >= begin.size()) return {};
+    return {period.data() + begin[static_cast<size_t>(key)], begin[static_cast<size_t>(key) + 1] - begin[static_cast<size_t>(key)]};
+  }
+};
+
+/// A set's members by id; a dated set's ids carry their periods.
 struct BoundSet {
   ValueType type = ValueType::kString;
-  StringDictionary strings;
-  std::unordered_set<int64_t> ints;
+  bool dated = false;
+  StringDictionary strings;                       // member -> id (string members)
+  std::unordered_map<int64_t, int32_t> ints;      // member -> id (other members)
+  DatedIndex periods;                             // dated: id -> periods
+  int32_t IdOf(std::string_view s) const { return strings.Find(s); }
+  int32_t IdOf(int64_t v) const {
+    auto it = ints.find(v);
+    return it == ints.end() ? -1 : it->second;
+  }
+  /// Whether member id `id` (-1: not a member) is in the set on day d.
+  bool Holds(int32_t id, Days d) const { return id >= 0 && (!dated || periods.Find(id, d) >= 0); }
 };
 
+/// A table's keys by id; undated, a key's id is its entry; dated, the entry
+/// in force on the line's day is looked up in `periods`.
 struct BoundTable {
   ValueType key_type = ValueType::kString, value_type = ValueType::kInt;
-  StringDictionary key_strings;                  // key -> entry index (string keys)
-  std::unordered_map<int64_t, int32_t> key_ints; // key -> entry index (other keys)
-  std::vector<int64_t> value_ints;
+  bool dated = false;
+  StringDictionary key_strings;                  // key -> key id (string keys)
+  std::unordered_map<int64_t, int32_t> key_ints; // key -> key id (other keys)
+  std::vector<int64_t> value_ints;               // by entry
   std::vector<std::string> value_strings;
+  DatedIndex periods;                            // dated: key id -> entries
+  int32_t IdOf(std::string_view s) const { return key_strings.Find(s); }
+  int32_t IdOf(int64_t v) const {
+    auto it = key_ints.find(v);
+    return it == key_ints.end() ? -1 : it->second;
+  }
+  /// The entry of key id `id` on day d, or -1.
+  int32_t EntryOf(int32_t id, Days d) const { return dated ? periods.Find(id, d) : id; }
+  const DatedIndex* Periods() const { return dated ? &periods : nullptr; }
 };
 
-/// Open-addressing set of (first, second) service-code pairs.
+/// Whether a pair (a, b) holds on a day: absent (or not in force), in force,
+/// or in force but marked bypassable (LANGUAGE.md §2.1).
+enum class PairState : uint8_t { kAbsent, kInForce, kBypassable };
+
+/// Open-addressing set of (first, second) service-code pairs; dated pairs
+/// also map each pair to its periods and bypass flags.
 class CodePairSet {
  public:
   void Build(const std::vector<uint64_t>& pairs);
-  bool Contains(int32_t first, int32_t second) const {
-    if (mask_ == 0) return false;
-    const uint64_t key = Key(first, second);
-    for (uint64_t i = Mix(key) & mask_;; i = (i + 1) & mask_) {
-      if (slots_[i] == kEmpty) return false;
-      if (slots_[i] == key) return true;
-    }
+  /// Dated: keys[e], periods[e], bypass[e] per entry (a pair may have several disjoint periods).
+  void BuildDated(const std::vector<uint64_t>& keys, const std::vector<Validity>& periods, const std::vector<uint8_t>& bypass);
+  bool Contains(int32_t first, int32_t second) const { return SlotOf(first, second) >= 0; }
+  /// The state of (first, second) on the later line's day d.
+  PairState At(int32_t first, int32_t second, Days d) const {
+    const int64_t slot = SlotOf(first, second);
+    if (slot < 0) return PairState::kAbsent;
+    if (!dated_) return PairState::kInForce;
+    const int32_t e = periods_.Find(ids_[static_cast<size_t>(slot)], d);
+    if (e < 0) return PairState::kAbsent;
+    return bypass_[static_cast<size_t>(e)] ? PairState::kBypassable : PairState::kInForce;
   }
+  bool dated() const { return dated_; }
   /// Whether `code` is the second element of any pair (a fast reject).
   bool IsSecond(int32_t code) const {
     return code >= 0 && static_cast<size_t>(code) < second_.size() && second_[static_cast<size_t>(code)];
@@ -84,6 +160,17 @@ class CodePairSet {
     x ^= x >> 33;
     return x;
   }
+  int64_t SlotOf(int32_t first, int32_t second) const {
+    if (mask_ == 0) return -1;
+    const uint64_t key = Key(first, second);
+    for (uint64_t i = Mix(key) & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i] == kEmpty) return -1;
+      if (slots_[i] == key) return static_cast<int64_t>(i);
+    }
+  }
+  // Inserts key if new; returns its slot and whether it was new.
+  std::pair<uint64_t, bool> Insert(uint64_t key);
+  void Reset(size_t expected);
   std::vector<uint64_t> slots_;
   std::vector<uint8_t> second_;
   struct FirstsIndex {
@@ -94,10 +181,14 @@ class CodePairSet {
   std::unique_ptr<FirstsIndex> firsts_ = std::make_unique<FirstsIndex>();
   uint64_t mask_ = 0;
   size_t count_ = 0;
+  bool dated_ = false;
+  std::vector<int32_t> ids_;     // dated: by slot, the pair's id in periods_
+  DatedIndex periods_;           // dated: pair id -> entries
+  std::vector<uint8_t> bypass_;  // dated: by entry
 };
 
 struct BoundRule {
-  BoundProgram when, cap, conflict, deduct_expr;
+  BoundProgram when, cap, conflict, deduct_expr, unless;
 };
 
 struct BoundPlan {

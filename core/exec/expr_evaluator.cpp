@@ -131,6 +131,18 @@ void ExprEvaluator::Run(const BoundProgram& prog, const RowSource& src, RowIndex
         }
         break;
       }
+      case ExprOp::kDatedCodeTable: {
+        const CodeTable& t = bound_.code_tables[static_cast<size_t>(node.ref)];
+        const int32_t* codes = src.fields[static_cast<size_t>(t.field)].codes;
+        const int32_t* days = src.fields[static_cast<size_t>(kServiceDate)].codes;
+        for (int k = 0; k < n; ++k) {
+          const RowIndex r = RowAt(begin, rows, k);
+          const uint32_t slot = t.Slot(codes[r], days[r]);
+          out[k] = t.values[slot];
+          ov[k] = t.valid[slot];
+        }
+        break;
+      }
       case ExprOp::kNeg:
         for (int k = 0; k < n; ++k) {
           int64_t r;
@@ -209,11 +221,15 @@ void ExprEvaluator::Run(const BoundProgram& prog, const RowSource& src, RowIndex
         break;
       case ExprOp::kInSet:
       case ExprOp::kNotInSet: {
+        // A dated set's membership is on the line's date (b: service_date).
         const BoundSet& set = bound_.sets[static_cast<size_t>(node.ref)];
         const bool neg = node.op == ExprOp::kNotInSet;
         for (int k = 0; k < n; ++k) {
           bool in = false;
-          if (va[k]) in = set.type == ValueType::kString ? set.strings.Find(sa[k]) >= 0 : set.ints.count(a[k]) > 0;
+          if (va[k]) {
+            const int32_t id = set.type == ValueType::kString ? set.IdOf(sa[k]) : set.IdOf(a[k]);
+            in = set.Holds(id, b ? static_cast<Days>(b[k]) : 0);
+          }
           out[k] = va[k] && (in != neg);
           ov[k] = 1;
         }
@@ -222,15 +238,8 @@ void ExprEvaluator::Run(const BoundProgram& prog, const RowSource& src, RowIndex
       case ExprOp::kLookup: {
         const BoundTable& t = bound_.tables[static_cast<size_t>(node.ref)];
         for (int k = 0; k < n; ++k) {
-          int32_t e = -1;
-          if (va[k]) {
-            if (t.key_type == ValueType::kString) {
-              e = t.key_strings.Find(sa[k]);
-            } else {
-              auto it = t.key_ints.find(a[k]);
-              if (it != t.key_ints.end()) e = it->second;
-            }
-          }
+          int32_t e = -1;  // a dated table's entry is the one in force on the line's date (b)
+          if (va[k]) e = t.EntryOf(t.key_type == ValueType::kString ? t.IdOf(sa[k]) : t.IdOf(a[k]), b ? static_cast<Days>(b[k]) : 0);
           ov[k] = e >= 0;
           if (t.value_type == ValueType::kString) {
             out[k] = 0;
@@ -268,6 +277,9 @@ void ExprEvaluator::Run(const BoundProgram& prog, const RowSource& src, RowIndex
   }
   root_vals_ = vals_.data() + static_cast<size_t>(prog.root) * kChunk;
   root_valid_ = valid_.data() + static_cast<size_t>(prog.root) * kChunk;
+  root_strs_ = str_slot_[static_cast<size_t>(prog.root)] >= 0
+                   ? strs_.data() + static_cast<size_t>(str_slot_[static_cast<size_t>(prog.root)]) * kChunk
+                   : nullptr;
 }
 
 }  // namespace sanad

@@ -25,6 +25,8 @@ class ExprEvaluator {
 
   const int64_t* values() const { return root_vals_; }
   const uint8_t* valid() const { return root_valid_; }
+  /// The root's string views, if the program's result is a string (else null).
+  const std::string_view* strings() const { return root_strs_; }
   /// Condition view of a bool result: valid && value, as 0/1 bytes in `out`.
   void Condition(int n, uint8_t* out) const {
     for (int k = 0; k < n; ++k) out[k] = root_valid_[k] & static_cast<uint8_t>(root_vals_[k] != 0);
@@ -40,6 +42,7 @@ class ExprEvaluator {
   std::vector<int32_t> str_slot_;  // node -> slot in strs_ (-1 if not a string node)
   const int64_t* root_vals_ = nullptr;
   const uint8_t* root_valid_ = nullptr;
+  const std::string_view* root_strs_ = nullptr;
 };
 
 }  // namespace sanad

@@ -5,6 +5,7 @@
 /// batch; Bind() (bound_plan.h) resolves it against one batch's dictionaries.
 
 #include <cstdint>
+#include <climits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,13 +23,14 @@ enum class ExprOp : uint8_t {
   kEq, kNe, kLt, kLe, kGt, kGe,        // operands of arg_type; null operand -> false
   kAnd, kOr, kNot,                     // two-valued over conditions (null -> false)
   kIsNull, kIsNotNull,
-  kInSet, kNotInSet,  // ref = set; null operand -> false
-  kLookup,            // ref = table; a missing key or null key -> null
+  kInSet, kNotInSet,  // ref = set; null operand -> false; a dated set: right = the line's service_date
+  kLookup,            // ref = table; a missing key or null key -> null; a dated table: right = service_date
   kStartsWith,        // null operand -> false
   kYear, kMonth,      // in the plan's calendar
   kDaysBetween,       // b - a
   // Produced by Bind(): a subtree over one string field, tabulated per dictionary code.
   kCodeTable,         // field, ref = index into BoundPlan code tables
+  kDatedCodeTable,    // the same over one string field and dated lookups: per (code, period of the line's date)
 };
 
 struct ExprNode {
@@ -54,33 +56,54 @@ struct ExprProgram {
   }
 };
 
+/// The period an entry of `dated` reference data is in force (LANGUAGE.md
+/// §2.1): [from, to], both inclusive; an open end is kOpenEnd.
+struct Validity {
+  static constexpr Days kOpenEnd = INT32_MAX;
+  Days from = INT32_MIN, to = kOpenEnd;
+  bool Contains(Days d) const { return from <= d && d <= to; }
+  bool operator==(const Validity&) const = default;
+};
+
 /// A set of literals: strings or int64 values (ints, dates as days, bools as 0/1).
+/// A dated set holds one member per entry, with `validity` parallel to the
+/// members; a member may appear in several entries with disjoint periods.
 struct PlanSet {
   std::string name;
   bool external = false;  // supplied by the caller when the rule set is loaded
   bool bound = true;      // false until external data arrives
+  bool dated = false;     // every entry has a validity period (external only)
   ValueType type = ValueType::kString;
   std::vector<std::string> strings;
   std::vector<int64_t> ints;
+  std::vector<Validity> validity;  // dated: one per member entry
 };
 
-/// key -> value; entries are unique by key.
+/// key -> value; entries are unique by key (undated) or by key and period
+/// (dated: `validity` parallel to the entries, periods of a key disjoint).
 struct PlanTable {
   std::string name;
   bool external = false;
   bool bound = true;
+  bool dated = false;
   ValueType key_type = ValueType::kString, value_type = ValueType::kInt;
   std::vector<std::string> key_strings, value_strings;
   std::vector<int64_t> key_ints, value_ints;
+  std::vector<Validity> validity;  // dated: one per entry
   size_t size() const { return key_type == ValueType::kString ? key_strings.size() : key_ints.size(); }
 };
 
-/// (first_code, second_code) pairs of service codes.
+/// (first_code, second_code) pairs of service codes. Dated pairs carry a
+/// period per entry and the national tables' bypass flag (a modifier may
+/// override the edit: `unless` on the rule).
 struct PlanPairs {
   std::string name;
   bool external = false;
   bool bound = true;
+  bool dated = false;
   std::vector<std::pair<std::string, std::string>> pairs;
+  std::vector<Validity> validity;  // dated: one per entry
+  std::vector<uint8_t> bypass;     // dated: one per entry, 0 or 1
 };
 
 enum class CheckKind : uint8_t { kNone, kLimit, kRepeat, kConflictWith, kConflictPairs };
@@ -102,6 +125,7 @@ struct RulePlan {
   ExprProgram cap;        // limit
   ExprProgram conflict;   // conflict with
   int pairs = -1;         // conflict pairs
+  ExprProgram unless;     // conflict pairs: bypassable pairs do not count when true on line i or j
   bool reject = true;
   DeductKind deduct = DeductKind::kNone;
   int64_t percent_hundredths = 0;

@@ -66,6 +66,26 @@ std::vector<size_t> ByName(const Objects& objects) {
   return idx;
 }
 
+// A dated object's entries (LANGUAGE.md §2.1), each with its period, as
+// sorted canonical byte strings (the loader refuses duplicates). Undated
+// objects keep the encoding they had before dated data existed, so their
+// fingerprints did not change.
+template <typename EncodeEntry>
+void EncodeDated(Encoder& e, size_t n, const std::vector<Validity>& validity, EncodeEntry encode) {
+  e.Tag("dated");
+  std::vector<std::string> entries(n);
+  for (size_t i = 0; i < n; ++i) {
+    Encoder x;
+    encode(x, i);
+    x.I64(validity[i].from);
+    x.I64(validity[i].to);
+    entries[i] = x.bytes();
+  }
+  std::sort(entries.begin(), entries.end());
+  e.U64(entries.size());
+  for (const std::string& x : entries) e.Str(x);
+}
+
 // Reference objects by name, entries sorted: their order carries no meaning.
 void EncodeReferenceData(Encoder& e, const Plan& plan) {
   e.Tag("sets");
@@ -75,7 +95,11 @@ void EncodeReferenceData(Encoder& e, const Plan& plan) {
     e.U64(s.external);
     e.U64(s.bound);
     e.U64(static_cast<uint64_t>(s.type));
-    if (s.type == ValueType::kString) {
+    if (s.dated) {
+      EncodeDated(e, s.type == ValueType::kString ? s.strings.size() : s.ints.size(), s.validity, [&](Encoder& x, size_t i) {
+        if (s.type == ValueType::kString) x.Str(s.strings[i]); else x.I64(s.ints[i]);
+      });
+    } else if (s.type == ValueType::kString) {
       std::vector<std::string> m = s.strings;
       std::sort(m.begin(), m.end());
       m.erase(std::unique(m.begin(), m.end()), m.end());
@@ -98,6 +122,13 @@ void EncodeReferenceData(Encoder& e, const Plan& plan) {
     e.U64(static_cast<uint64_t>(t.key_type));
     e.U64(static_cast<uint64_t>(t.value_type));
     const bool skey = t.key_type == ValueType::kString, sval = t.value_type == ValueType::kString;
+    if (t.dated) {
+      EncodeDated(e, t.size(), t.validity, [&](Encoder& x, size_t i) {
+        if (skey) x.Str(t.key_strings[i]); else x.I64(t.key_ints[i]);
+        if (sval) x.Str(t.value_strings[i]); else x.I64(t.value_ints[i]);
+      });
+      continue;
+    }
     const std::vector<size_t> order = skey ? SortedOrder(t.key_strings) : SortedOrder(t.key_ints);
     e.U64(order.size());
     for (size_t i : order) {
@@ -111,6 +142,14 @@ void EncodeReferenceData(Encoder& e, const Plan& plan) {
     e.Str(p.name);
     e.U64(p.external);
     e.U64(p.bound);
+    if (p.dated) {
+      EncodeDated(e, p.pairs.size(), p.validity, [&](Encoder& x, size_t i) {
+        x.Str(p.pairs[i].first);
+        x.Str(p.pairs[i].second);
+        x.U64(p.bypass[i]);
+      });
+      continue;
+    }
     std::vector<std::pair<std::string, std::string>> m = p.pairs;
     std::sort(m.begin(), m.end());
     m.erase(std::unique(m.begin(), m.end()), m.end());
@@ -146,6 +185,10 @@ void EncodeRules(Encoder& e, const Plan& plan) {
     e.U64(static_cast<uint64_t>(r.deduct));
     e.I64(r.percent_hundredths);
     EncodeProgram(e, plan, r.deduct_expr);
+    if (!r.unless.empty()) {  // `unless` is a keyword, so no rule name reads like this tag
+      e.Tag("unless");
+      EncodeProgram(e, plan, r.unless);
+    }
   }
 }
 

@@ -53,14 +53,18 @@ std::string Node(const Plan& plan, const ExprProgram& p, int32_t i) {
       const PlanSet& s = plan.sets[static_cast<size_t>(n.ref)];
       const size_t size = s.type == ValueType::kString ? s.strings.size() : s.ints.size();
       return "(" + sub(n.left) + (n.op == ExprOp::kInSet ? " in " : " not in ") + s.name + "[" + std::to_string(size) +
-             " members])";
+             (s.dated ? " dated entries] on " + sub(n.right) + ")" : " members])");
     }
-    case ExprOp::kLookup: return plan.tables[static_cast<size_t>(n.ref)].name + "[" + sub(n.left) + "]";
+    case ExprOp::kLookup: {
+      const PlanTable& t = plan.tables[static_cast<size_t>(n.ref)];
+      return t.name + "[" + sub(n.left) + "]" + (t.dated ? " on " + sub(n.right) : std::string());
+    }
     case ExprOp::kStartsWith: return "starts_with(" + sub(n.left) + ", " + sub(n.right) + ")";
     case ExprOp::kYear: return "year(" + sub(n.left) + ")";
     case ExprOp::kMonth: return "month(" + sub(n.left) + ")";
     case ExprOp::kDaysBetween: return "days_between(" + sub(n.left) + ", " + sub(n.right) + ")";
     case ExprOp::kCodeTable: return "codetable(" + plan.schema.field(n.field).name + ")";
+    case ExprOp::kDatedCodeTable: return "codetable(" + plan.schema.field(n.field).name + ", service_date)";
     default: return "(" + sub(n.left) + " " + OpName(n.op) + " " + sub(n.right) + ")";
   }
 }
@@ -121,7 +125,10 @@ std::string ExplainPlan(const Plan& plan) {
           break;
         case CheckKind::kConflictPairs:
           o += "    check: conflict pairs " + plan.pairs[static_cast<size_t>(r.pairs)].name + " per " + Keys(plan, r.keys) +
-               " within " + std::to_string(r.days) + " days (code-pair hash set, scan)\n";
+               " within " + std::to_string(r.days) + " days (code-pair hash set" +
+               (plan.pairs[static_cast<size_t>(r.pairs)].dated ? ", pairs in force on the later line's service_date" : "") +
+               ", scan)\n";
+          if (!r.unless.empty()) o += "    unless: " + ExprToString(plan, r.unless) + " on line i or j exempts bypassable pairs\n";
           break;
       }
       o += std::string("    action: ") + (r.reject ? "reject" : "warn");

@@ -171,10 +171,14 @@ struct EventLog {
 /// search per candidate code, not a scan of the window (it was quadratic).
 /// Lines of one day in different runs are ordered by `stamp`, the log's
 /// insertion counter: a new line comes after every logged line of its day.
+/// Each line also carries whether the rule's `unless` was true on it
+/// (LANGUAGE.md §2.1: a bypassable pair does not count when it was); in
+/// `all` that flag is the code's complement (service codes are >= 0).
 struct PairEntry {
   Days day;
   uint32_t stamp;
   RowIndex row;
+  bool unless;
 };
 
 struct PairLog {
@@ -184,23 +188,29 @@ struct PairLog {
     int32_t code = 0;
     absl::InlinedVector<PairEntry, 1> e;
   };
-  EventLog all;
+  EventLog all;  // code: the line's service code, or its complement when `unless` was true on it
   std::vector<CodeRun> runs;  // by code, ascending; empty until all.e.size() > kIndexFrom
   uint32_t next_stamp = 0;
+
+  static int32_t CodeOf(int32_t stored) { return stored < 0 ? ~stored : stored; }
+  static bool UnlessOf(int32_t stored) { return stored < 0; }
 
   bool indexed() const { return !runs.empty(); }
   size_t entries() const { return all.e.size(); }
 
-  /// The latest line j before a line of day d, within `window` days, with
-  /// (code_j, code) in `pairs`; null if none. Returns the row of j via *row.
-  template <typename PairSet>
-  bool LatestPair(Days d, int64_t window, int32_t code, const PairSet& pairs, RowIndex* row) const {
+  /// The latest line j before a line of day d, within `window` days, that
+  /// `match(code_j, unless_j)` accepts as making the line (of service code
+  /// `code`) hit; false if none. `pairs` prunes: only codes a with (a, code)
+  /// a pair can match. Returns the row of j via *row.
+  template <typename PairSet, typename Match>
+  bool LatestPair(Days d, int64_t window, int32_t code, const PairSet& pairs, const Match& match, RowIndex* row) const {
     if (all.e.empty() || !pairs.IsSecond(code)) return false;
     const size_t end = all.UpperBound(d);
     size_t pos = end;
     for (size_t n = 0; pos > 0 && static_cast<int64_t>(d) - all.e[pos - 1].day < window; --pos, ++n) {
       if (indexed() && n == kScan) break;
-      if (pairs.Contains(all.e[pos - 1].code, code)) {
+      const int32_t stored = all.e[pos - 1].code;
+      if (match(CodeOf(stored), UnlessOf(stored))) {
         *row = all.e[pos - 1].row;
         return true;
       }
@@ -209,11 +219,15 @@ struct PairLog {
     // The newest kScan lines hold no pair: ask each candidate code's run.
     const PairEntry* best = nullptr;
     auto consider = [&](const CodeRun& run) {
-      const size_t at = TailUpperBound(run.e, d);
-      if (at == 0) return;
-      const PairEntry& x = run.e[at - 1];
-      if (static_cast<int64_t>(d) - x.day >= window) return;
-      if (best == nullptr || x.day > best->day || (x.day == best->day && x.stamp > best->stamp)) best = &x;
+      const bool always = match(run.code, true);  // counts whatever `unless` was on j
+      if (!always && !match(run.code, false)) return;
+      for (size_t at = TailUpperBound(run.e, d); at > 0; --at) {
+        const PairEntry& x = run.e[at - 1];
+        if (static_cast<int64_t>(d) - x.day >= window) return;
+        if (!always && x.unless) continue;
+        if (best == nullptr || x.day > best->day || (x.day == best->day && x.stamp > best->stamp)) best = &x;
+        return;
+      }
     };
     const auto firsts = pairs.FirstsOf(code);
     if (firsts.size() < runs.size()) {
@@ -229,19 +243,19 @@ struct PairLog {
   }
 
   /// Returns the position in `all` (for RemoveAt on undo).
-  size_t Insert(Days d, int32_t code, RowIndex row) {
-    const size_t pos = all.Insert(d, code, row);
+  size_t Insert(Days d, int32_t code, RowIndex row, bool unless = false) {
+    const size_t pos = all.Insert(d, unless ? ~code : code, row);
     if (indexed()) {
-      IndexInsert(d, code, row);
+      IndexInsert(d, code, row, unless);
     } else if (all.e.size() > kIndexFrom) {
-      for (const EventEntry& x : all.e) IndexInsert(x.day, x.code, x.row);
+      for (const EventEntry& x : all.e) IndexInsert(x.day, CodeOf(x.code), x.row, UnlessOf(x.code));
     }
     return pos;
   }
   void RemoveAt(size_t pos) {
     const EventEntry x = all.e[pos];
     all.RemoveAt(pos);
-    if (indexed()) IndexRemove(x.code, x.day, x.row);
+    if (indexed()) IndexRemove(CodeOf(x.code), x.day, x.row);
   }
   /// Removes the entry of `row` (dated d, with `code`), if logged.
   void Remove(int32_t code, Days d, RowIndex row) {
@@ -277,7 +291,7 @@ struct PairLog {
     auto it = std::lower_bound(runs.begin(), runs.end(), code, [](const CodeRun& r, int32_t c) { return r.code < c; });
     return it != runs.end() && it->code == code ? &*it : nullptr;
   }
-  void IndexInsert(Days d, int32_t code, RowIndex row) {
+  void IndexInsert(Days d, int32_t code, RowIndex row, bool unless) {
     if (next_stamp == UINT32_MAX) Renumber();
     auto it = std::lower_bound(runs.begin(), runs.end(), code, [](const CodeRun& r, int32_t c) { return r.code < c; });
     if (it == runs.end() || it->code != code) {
@@ -285,7 +299,7 @@ struct PairLog {
       it->code = code;
     }
     const size_t at = TailUpperBound(it->e, d);
-    it->e.insert(it->e.begin() + static_cast<std::ptrdiff_t>(at), PairEntry{d, next_stamp++, row});
+    it->e.insert(it->e.begin() + static_cast<std::ptrdiff_t>(at), PairEntry{d, next_stamp++, row, unless});
     ++indexed_entries_;
   }
   void IndexRemove(int32_t code, Days d, RowIndex row) {

@@ -25,6 +25,7 @@ dictionaries, so large results cost no per-line Python objects.
 from __future__ import annotations
 
 import base64
+import datetime
 import io
 import json
 import os
@@ -105,25 +106,57 @@ def _read_text_or_path(text_or_path: Union[str, os.PathLike]):
     return "<rules>", text_or_path
 
 
-def _ref_rows(name: str, kind: str, value) -> list:
-    """Reference data in memory as rows of text cells, checked against the object's kind."""
-    def cell(x):
-        if isinstance(x, bool):
-            return "true" if x else "false"
-        return str(x)
+_PERIOD_COLUMNS = ("valid_from", "valid_to")
 
+
+def _missing(x) -> bool:
+    if x is None:
+        return True
+    try:
+        return bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _cell(x) -> str:
+    """One reference value as the text a CSV cell would hold."""
+    if _missing(x):
+        return ""
+    if isinstance(x, bool) or isinstance(x, np.bool_):
+        return "true" if x else "false"
+    if isinstance(x, (pd.Timestamp, datetime.datetime, datetime.date, np.datetime64)):
+        return pd.Timestamp(x).strftime("%Y-%m-%d")
+    return str(x)
+
+
+def _bypass_cell(x) -> str:
+    """The bypass flag: 1/0, True/False, or missing (0); anything else is left for the loader to refuse."""
+    if _missing(x):
+        return ""
+    if isinstance(x, (bool, np.bool_)):
+        return "1" if x else "0"
+    if isinstance(x, (float, np.floating)) and float(x).is_integer():
+        return str(int(x))
+    return str(x)
+
+
+def _ref_rows(name: str, kind: str, value, dated: bool = False) -> list:
+    """Reference data in memory as rows of text cells, checked against the object's kind.
+    A dated object's rows end in valid_from, valid_to (pairs: and an optional bypass)."""
+    base = 1 if kind == "set" else 2
+    if dated:
+        return _dated_rows(name, kind, base, value)
     if isinstance(value, pd.DataFrame):
-        want = 1 if kind == "set" else 2
-        if value.shape[1] != want:
-            raise TypeError(f"refs[{name!r}]: a {kind} needs a DataFrame of {want} column(s), got {value.shape[1]}")
-        return [[cell(x) for x in row] for row in value.itertuples(index=False, name=None)]
+        if value.shape[1] != base:
+            raise TypeError(f"refs[{name!r}]: a {kind} needs a DataFrame of {base} column(s), got {value.shape[1]}")
+        return [[_cell(x) for x in row] for row in value.itertuples(index=False, name=None)]
     if kind == "set":
         if isinstance(value, (Mapping, str, bytes)) or not isinstance(value, Iterable):
             raise TypeError(f"refs[{name!r}]: a set takes a list, set or 1-column DataFrame, got {type(value).__name__}")
-        return [[cell(x)] for x in value]
+        return [[_cell(x)] for x in value]
     if kind == "table":
         if isinstance(value, Mapping):
-            return [[cell(k), cell(v)] for k, v in value.items()]
+            return [[_cell(k), _cell(v)] for k, v in value.items()]
         raise TypeError(f"refs[{name!r}]: a table takes a dict or 2-column DataFrame, got {type(value).__name__}")
     # pairs
     if isinstance(value, (Mapping, str, bytes)) or not isinstance(value, Iterable):
@@ -132,8 +165,39 @@ def _ref_rows(name: str, kind: str, value) -> list:
     for p in value:
         if isinstance(p, (str, bytes)) or len(p) != 2:
             raise TypeError(f"refs[{name!r}]: every pair needs exactly two codes, got {p!r}")
-        rows.append([cell(p[0]), cell(p[1])])
+        rows.append([_cell(p[0]), _cell(p[1])])
     return rows
+
+
+def _dated_rows(name: str, kind: str, base: int, value) -> list:
+    """A dated object from a DataFrame (columns valid_from and valid_to by
+    name, else by position after the entry's own columns) or a list of tuples."""
+    most = base + 3 if kind == "pairs" else base + 2
+    what = {"set": "member", "table": "key, value", "pairs": "first, second"}[kind]
+    shape = f"({what}, valid_from, valid_to{', bypass' if kind == 'pairs' else ''})"
+    if isinstance(value, pd.DataFrame):
+        cols = list(value.columns)
+        if all(c in cols for c in _PERIOD_COLUMNS):
+            extra = ["bypass"] if kind == "pairs" and "bypass" in cols else []
+            own = [c for c in cols if c not in _PERIOD_COLUMNS and c not in extra]
+            value = value[own + list(_PERIOD_COLUMNS) + extra]
+        if not base + 2 <= value.shape[1] <= most:
+            raise TypeError(f"refs[{name!r}]: a dated {kind} needs a DataFrame of columns {shape}, got {value.shape[1]} columns")
+        rows = value.itertuples(index=False, name=None)
+    elif isinstance(value, (Mapping, str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(f"refs[{name!r}]: a dated {kind} takes a DataFrame or a list of tuples {shape}, got {type(value).__name__}")
+    else:
+        rows = list(value)
+        for r in rows:
+            if isinstance(r, (str, bytes)) or not base + 2 <= len(r) <= most:
+                raise TypeError(f"refs[{name!r}]: every entry of a dated {kind} is a tuple {shape}, got {r!r}")
+    out = []
+    for r in rows:
+        cells = [_cell(x) for x in r[:base + 2]]
+        if len(r) > base + 2:
+            cells.append(_bypass_cell(r[base + 2]))
+        out.append(cells)
+    return out
 
 
 def compile(text_or_path: Union[str, os.PathLike], refs: Optional[Mapping[str, Any]] = None) -> "RuleSet":
@@ -192,13 +256,13 @@ class RuleSet:
         return self._core.explain_plan()
 
     def _bind(self, name, value):
-        kinds = {n: k for n, k, _ in self._core.externals()}
+        kinds = {n: (k, dated) for n, k, _, dated in self._core.externals()}
         if name not in kinds:
             raise KeyError(f"refs: the rule set declares no external object {name!r} (externals: {sorted(kinds)})")
         if isinstance(value, (str, os.PathLike)) and not isinstance(value, bytes):
             self._core.bind_file(name, os.fspath(value))
         else:
-            self._core.bind_rows(name, _ref_rows(name, kinds[name], value))
+            self._core.bind_rows(name, _ref_rows(name, kinds[name][0], value, dated=kinds[name][1]))
 
     def _check_bound(self):
         try:

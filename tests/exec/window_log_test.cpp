@@ -84,7 +84,12 @@ TEST(RepeatCheckTest, WithinOneDayMeansTheSameDayAndEvidenceIsTheLatest) {
 // A tiny pair set with the interface PairLog needs.
 struct Pairs {
   std::set<std::pair<int32_t, int32_t>> p;
+  std::set<std::pair<int32_t, int32_t>> bypassable;  // a subset of p
   bool Contains(int32_t a, int32_t b) const { return p.count({a, b}) > 0; }
+  PairState At(int32_t a, int32_t b, Days) const {
+    if (!Contains(a, b)) return PairState::kAbsent;
+    return bypassable.count({a, b}) ? PairState::kBypassable : PairState::kInForce;
+  }
   bool IsSecond(int32_t b) const {
     for (const auto& [x, y] : p)
       if (y == b) return true;
@@ -98,11 +103,16 @@ struct Pairs {
   }
 };
 
-// The latest j by (day, arrival) with (code_j, code_i) in P, by brute force.
-bool Brute(const std::vector<EventEntry>& lines, Days d, int64_t window, int32_t code, const Pairs& pairs, RowIndex* row) {
+// The latest j by (day, arrival) with (code_j, code_i) in P, by brute force;
+// a bypassable pair counts only when `unless` holds on neither line.
+bool Brute(const std::vector<EventEntry>& lines, const std::vector<bool>& unless, Days d, int64_t window, int32_t code,
+           bool unless_i, const Pairs& pairs, RowIndex* row) {
   const EventEntry* best = nullptr;
-  for (const EventEntry& e : lines)
-    if (e.day <= d && d - e.day < window && pairs.Contains(e.code, code) && (best == nullptr || e.day >= best->day)) best = &e;
+  for (const EventEntry& e : lines) {
+    const bool counts = pairs.Contains(e.code, code) &&
+                        (!pairs.bypassable.count({e.code, code}) || !(unless_i || unless[e.row]));
+    if (e.day <= d && d - e.day < window && counts && (best == nullptr || e.day >= best->day)) best = &e;
+  }
   if (best) *row = best->row;
   return best != nullptr;
 }
@@ -112,22 +122,29 @@ TEST(ConflictPairsCheckTest, PerCodeIndexAgreesWithABruteForceSearch) {
   int indexed = 0;
   for (int round = 0; round < 40; ++round) {
     Pairs pairs;
-    for (int k = 0; k < 1 + static_cast<int>(rng() % 12); ++k) pairs.p.insert({static_cast<int32_t>(rng() % 8), static_cast<int32_t>(rng() % 8)});
+    for (int k = 0; k < 1 + static_cast<int>(rng() % 12); ++k) {
+      const std::pair<int32_t, int32_t> ab{static_cast<int32_t>(rng() % 8), static_cast<int32_t>(rng() % 8)};
+      pairs.p.insert(ab);
+      if (round % 2 == 1 && rng() % 2 == 0) pairs.bypassable.insert(ab);  // odd rounds: bypassable pairs and `unless`
+    }
     RulePlan rule;
     rule.check = CheckKind::kConflictPairs;
     rule.days = 10 + static_cast<int64_t>(rng() % 60);
     PairLog log;
     std::vector<EventEntry> lines;  // in arrival order; days ascending with ties
+    std::vector<bool> unless;       // by line: the rule's `unless` on it
     Days day = 0;
     for (RowIndex i = 0; i < 700; ++i) {
       day += static_cast<Days>(rng() % 8 == 0);  // many lines a day: windows hold hundreds
       const int32_t code = static_cast<int32_t>(rng() % 8);
       RowIndex got = 0, want = 0;
-      const bool g = ConflictPairsCheck::Judge(rule, log, day, code, pairs, &got);
-      const bool w = Brute(lines, day, rule.days, code, pairs, &want);
+      const bool u = round % 2 == 1 && rng() % 3 == 0;
+      const bool g = ConflictPairsCheck::Judge(rule, log, day, code, pairs, u, &got);
+      const bool w = Brute(lines, unless, day, rule.days, code, u, pairs, &want);
       ASSERT_EQ(g, w) << "round " << round << " line " << i;
       if (w) ASSERT_EQ(got, want) << "round " << round << " line " << i;
-      ConflictPairsCheck::Log(log, day, code, i);
+      ConflictPairsCheck::Log(log, day, code, i, u);
+      unless.push_back(u);
       lines.push_back({day, code, i});
       if (rng() % 50 == 0) log.DropBefore(static_cast<Days>(day - rule.days));
     }
