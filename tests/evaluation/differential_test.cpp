@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstdio>
 #include <random>
+#include <set>
 
 #include "compiler/reference_data.h"
 #include "core/exec/batch_evaluator.h"
@@ -68,24 +70,43 @@ TEST(DifferentialTest, EngineEqualsReferenceOnRandomRuleSetsAndData) {
 
 // conflict pairs on groups large enough for PairLog's per-code index (more
 // than 256 lines, searches past the newest 32): random codes, sparse and
-// dense random pair tables, ties on dates, late and equal seq values.
+// dense random pair tables, ties on dates, late and equal seq values; every
+// third case with dated pairs (periods within the year, some bypassable)
+// and `unless`, true on some lines.
 TEST(DifferentialTest, ConflictPairsOnLargeGroupsEqualsReference) {
   std::mt19937_64 rng(424242);
   for (int c = 0; c < std::max(10, CaseCount() / 40); ++c) {
     const int codes = 3 + static_cast<int>(rng() % 30);
+    const bool dated = c % 3 == 2;
     std::string pairs;
+    reference::ExternalData ext;
+    std::set<std::pair<std::string, std::string>> seen;
     const int npairs = 1 + static_cast<int>(rng() % (c % 2 ? 8 : 120));
-    for (int k = 0; k < npairs; ++k)
-      pairs += std::string(k ? ", " : "") + "(\"S" + std::to_string(rng() % codes) + "\", \"S" + std::to_string(rng() % codes) + "\")";
-    const std::string text = "ruleset \"big\"\npairs p = { " + pairs + " }\nrule r\n  conflict pairs p per insured_id within " +
-                             std::to_string(1 + rng() % 400) + " days\n  " + (rng() % 2 ? "reject" : "warn") + "\n";
+    for (int k = 0; k < npairs; ++k) {
+      const std::string a = "S" + std::to_string(rng() % codes), b = "S" + std::to_string(rng() % codes);
+      pairs += std::string(k ? ", " : "") + "(\"" + a + "\", \"" + b + "\")";
+      if (!dated || !seen.insert({a, b}).second) continue;
+      // Two disjoint periods per pair: months [m1, m2] and from m3 (open or closed).
+      const int m1 = 1 + static_cast<int>(rng() % 6), m2 = m1 + static_cast<int>(rng() % 3), m3 = m2 + 1 + static_cast<int>(rng() % 3);
+      auto day = [](int m, bool last) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "2024-%02d-%02d", m, last ? 28 : 1);
+        return std::string(buf);
+      };
+      ext["p"].push_back({a, b, day(m1, false), day(m2, true), rng() % 2 ? "1" : "0"});
+      ext["p"].push_back({a, b, day(m3, false), rng() % 2 ? "" : day(std::min(12, m3 + 2), true), rng() % 3 ? "1" : ""});
+    }
+    const std::string decl = dated ? "pairs p dated = external" : "pairs p = { " + pairs + " }";
+    const std::string text = "ruleset \"big\"\n" + decl + "\nrule r\n  conflict pairs p per insured_id within " +
+                             std::to_string(1 + rng() % 400) + " days" + (dated ? " unless amount > 150" : "") + "\n  " +
+                             (rng() % 2 ? "reject" : "warn") + "\n";
     std::string ndjson;
     const int lines = 300 + static_cast<int>(rng() % 600);
     for (int i = 0; i < lines; ++i) {
       ndjson += R"({"claim_id":"C)" + std::to_string(i) + R"(","insured_id":"I)" + std::to_string(rng() % 2) +
                 R"(","fund":"f","provider_id":"P","provider_sector":"s","service_code":"S)" + std::to_string(rng() % codes) +
                 R"(","service_date":"2024-)" + std::to_string(1 + rng() % 12) + "-" + std::to_string(10 + rng() % 18) +
-                R"(","seq":)" + std::to_string(rng() % 50) + R"(,"amount":100})" + "\n";
+                R"(","seq":)" + std::to_string(rng() % 50) + R"(,"amount":)" + (rng() % 4 ? "100" : "200") + "}\n";
     }
     // Dates like 2024-3-15 are not ISO; pad them.
     for (size_t at = 0; (at = ndjson.find("\"2024-", at)) != std::string::npos; at += 6) {
@@ -94,12 +115,13 @@ TEST(DifferentialTest, ConflictPairsOnLargeGroupsEqualsReference) {
     }
     std::unique_ptr<Rules> rules = Rules::FromText("big.sanad", text);
     ASSERT_TRUE(rules->ok()) << rules->RenderDiagnostics();
+    if (dated) ASSERT_TRUE(compiler::BindReferenceRows(*rules->mutable_plan(), "p", ext["p"], "p").ok());
     Result<LoadedClaims> claims = ReadNdjson(ndjson, rules->plan()->schema, LoadOptions{});
     ASSERT_TRUE(claims.ok()) << claims.status().message();
     const Verdicts v = std::move(Evaluate(*rules, *claims).value().verdicts);
     dsl::DiagnosticBag diags;
     dsl::ParseResult parsed = dsl::Parse(rules->source(), diags);
-    reference::RefResult ref = reference::Evaluate(parsed.program, ToReferenceLines(claims->batch), {});
+    reference::RefResult ref = reference::Evaluate(parsed.program, ToReferenceLines(claims->batch), ext);
     ASSERT_EQ(Diff(v, ref), "") << "case " << c << "\n" << text;
   }
 }

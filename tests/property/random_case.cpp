@@ -32,6 +32,32 @@ class Gen {
     c.externals["ext_codes"] = {{Pick(kCodes)}, {Pick(kCodes)}};
     c.externals["ext_tariff"] = {{"970000", "150000"}, {"X2", "7"}, {"300100", "100000"}};
     c.externals["ext_pairs"] = {{Pick(kCodes), Pick(kCodes)}, {Pick(kCodes), Pick(kCodes)}, {"981000", "981000"}};
+    // Dated reference data (LANGUAGE.md §2.1) over the claims' date range:
+    // a few disjoint periods per key, adjacent or with gaps, some open-ended.
+    around_jalali_ = Chance(0.5);
+    r += "set enrolled dated = external\n";
+    r += "table dtariff : string -> int dated = external\n";
+    r += "table dfund : string -> string dated = external\n";
+    r += "table dfundcap : string -> int dated = external\n";
+    r += "table dage : int -> int dated = external\n";
+    r += "pairs dpairs dated = external\n";
+    for (const char* name : {"enrolled", "dtariff", "dfund", "dfundcap", "dage", "dpairs"}) c.externals[name] = {};  // may stay empty
+    for (int k = 0; k < 4; ++k) AddDated(c.externals["enrolled"], {"I" + std::to_string(k)}, [] { return std::vector<std::string>{}; });
+    for (const std::string& code : kCodes)
+      if (Chance(0.7)) AddDated(c.externals["dtariff"], {code}, [&] { return std::vector<std::string>{std::to_string(Uniform(0, 6) * 50000)}; });
+    for (int k = 0; k < 4; ++k)
+      AddDated(c.externals["dfund"], {"I" + std::to_string(k)}, [&] { return std::vector<std::string>{Pick(kFunds)}; });
+    for (const std::string& f : kFunds)
+      if (Chance(0.7)) AddDated(c.externals["dfundcap"], {f}, [&] { return std::vector<std::string>{std::to_string(Uniform(0, 3))}; });
+    for (int age = 0; age <= 60; age += 10)
+      if (Chance(0.5)) AddDated(c.externals["dage"], {std::to_string(age)}, [&] { return std::vector<std::string>{std::to_string(Uniform(0, 2))}; });
+    for (int k = 0; k < 6; ++k) {
+      const std::string a = Pick(kCodes), b = Pick(kCodes);
+      bool taken = false;
+      for (const auto& row : c.externals["dpairs"]) taken |= row[0] == a && row[1] == b;
+      if (taken) continue;  // one key's periods come from one AddDated call, so they never overlap
+      AddDated(c.externals["dpairs"], {a, b}, [] { return std::vector<std::string>{}; }, /*bypass=*/true);
+    }
     const int rules = 1 + Uniform(0, o_.max_rules - 1);
     for (int i = 0; i < rules; ++i) r += Rule(i);
     c.claims_ndjson = Claims();
@@ -62,6 +88,30 @@ class Gen {
     return date;
   }
 
+  // Rows for one key: `key` cells, then value cells, valid_from, valid_to
+  // (empty: open-ended) and, for pairs, a bypass cell (0, 1 or empty).
+  template <typename Values>
+  void AddDated(std::vector<std::vector<std::string>>& rows, const std::vector<std::string>& key, Values values,
+                bool bypass = false) {
+    const int base_day = around_jalali_ ? 20168 : 20089;  // the claims' dates are base_day +- 45
+    int day = base_day + Uniform(-60, 20);
+    const int periods = Uniform(1, 3);
+    for (int p = 0; p < periods; ++p) {
+      const int len = Uniform(0, 40);
+      std::vector<std::string> row = key;
+      for (const std::string& v : values()) row.push_back(v);
+      row.push_back(DateText(day));
+      const bool open = p + 1 == periods && Chance(0.4);
+      row.push_back(open ? "" : DateText(day + len));
+      if (bypass) {
+        const int b = Uniform(0, 2);
+        if (b < 2 || Chance(0.5)) row.push_back(b == 2 ? "" : std::to_string(b));
+      }
+      rows.push_back(row);
+      day += len + 1 + (Chance(0.5) ? 0 : Uniform(1, 10));  // adjacent, or a gap
+    }
+  }
+
   std::string Keys() {
     static const std::vector<std::string> kKeys = {"insured_id", "provider_id", "service_code", "fund", "claim_id", "tag",
                                                    "age", "service_date", "flag"};
@@ -80,7 +130,10 @@ class Gen {
       case 1: return std::to_string(Uniform(0, 5));
       case 2: return "tariff[service_code]";
       case 3: return "fund_cap[fund]";
-      case 4: return Chance(0.5) ? "ext_tariff[service_code]" : std::to_string(Uniform(-3, 400000));
+      case 4:
+        if (Chance(0.4)) return Pick(std::vector<std::string>{"dtariff[service_code]", "dage[age]", "dfundcap[dfund[insured_id]]",
+                                                               "dfundcap[fund]"});
+        return Chance(0.5) ? "ext_tariff[service_code]" : std::to_string(Uniform(-3, 400000));
       case 5: return Chance(0.2) ? "9223372036854775807" : std::to_string(Uniform(0, 3));
       case 6: return "(" + IntExpr(depth - 1) + " + " + IntExpr(depth - 1) + ")";
       case 7: return "(" + IntExpr(depth - 1) + " - " + IntExpr(depth - 1) + ")";
@@ -107,7 +160,12 @@ class Gen {
       case 5: return Pick(std::vector<std::string>{"referral", "flag", "not referral", "not flag"});
       case 6: return "starts_with(service_code, " + Quoted(Pick(std::vector<std::string>{"9", "97", "X", ""})) + ")";
       case 7: return "service_date " + Pick(kCmp) + " " + Date();
-      case 8: return "age in ages";
+      case 8:
+        if (Chance(0.5))
+          return Pick(std::vector<std::string>{"insured_id in enrolled", "not (insured_id in enrolled)", "insured_id not in enrolled",
+                                               "dfund[insured_id] == fund", "dfund[insured_id] in funds", "dtariff[service_code] is null",
+                                               "dtariff[service_code] > 100000 and service_code in codes_a"});
+        return "age in ages";
       case 9: return "code_group[service_code] " + Pick(std::vector<std::string>{"==", "!=", "<"}) + " " +
                      Quoted(Pick(std::vector<std::string>{"visit", "inj"}));
       case 10: return "(" + BoolExpr(depth - 1) + " and " + BoolExpr(depth - 1) + ")";
@@ -148,8 +206,13 @@ class Gen {
              (Chance(0.5) ? " same day\n" : " within " + std::to_string(Uniform(1, 30)) + " days\n");
         break;
       default:
-        r += "  conflict pairs " + std::string(Chance(0.5) ? "pp" : "ext_pairs") + " per " + Keys() +
-             (Chance(0.5) ? " same day\n" : " within " + std::to_string(Uniform(1, 30)) + " days\n");
+      {
+        const int which = Uniform(0, 3);
+        r += "  conflict pairs " + std::string(which == 0 ? "pp" : which == 1 ? "ext_pairs" : "dpairs") + " per " + Keys() +
+             (Chance(0.5) ? " same day" : " within " + std::to_string(Uniform(1, 30)) + " days");
+        if (which >= 2 && Chance(0.7)) r += " unless " + BoolExpr(Uniform(0, 1));
+        r += "\n";
+      }
     }
     r += Chance(0.65) ? "  reject" : "  warn";
     int deduct = Uniform(0, limit ? 4 : 3);
@@ -161,7 +224,7 @@ class Gen {
 
   std::string Claims() {
     const int n = Uniform(1, o_.max_lines);
-    const bool around_jalali = Chance(0.5);
+    const bool around_jalali = around_jalali_;
     std::string out;
     int claim = 0;
     int lines = 0;
@@ -218,6 +281,7 @@ class Gen {
   std::mt19937_64 rng_;
   RandomCaseOptions o_;
   bool jalali_ = false;
+  bool around_jalali_ = false;
 };
 
 }  // namespace

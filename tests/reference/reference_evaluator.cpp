@@ -65,22 +65,52 @@ Value LitValue(const dsl::Literal& l) {
   }
 }
 
+// An entry of reference data is in force on [from, to] (LANGUAGE.md §2.1);
+// undated entries are in force on every day.
+struct Period {
+  int64_t from = INT64_MIN, to = INT64_MAX;
+  bool Contains(int64_t d) const { return from <= d && d <= to; }
+};
+
 struct Table {
-  std::map<std::string, Value> by_string;  // key text (strings) or decimal of the int key
+  std::multimap<std::string, std::pair<Period, Value>> by_string;  // key text (strings) or decimal of the int key
   bool string_keys = true;
 };
+
+struct Member {
+  Value v;
+  Period period;
+};
+
+struct PairEntry {
+  Period period;
+  bool bypass = false;
+};
+
+int64_t ParseDay(const std::string& text) {
+  return Days(std::stoi(text.substr(0, 4)), std::stoi(text.substr(5, 2)), std::stoi(text.substr(8, 2)));
+}
+
+// The period in a dated row's cells [at, at + 1] (an empty valid_to is open-ended).
+Period PeriodOf(const std::vector<std::string>& row, size_t at) {
+  Period p;
+  p.from = ParseDay(row.at(at));
+  if (!row.at(at + 1).empty()) p.to = ParseDay(row.at(at + 1));
+  return p;
+}
 
 class Ref {
  public:
   Ref(const dsl::Program& p, const std::vector<Line>& lines, const ExternalData& ext) : p_(p), lines_(lines) {
     jalali_ = p.calendar == dsl::CalendarKind::kJalali;
     for (const auto& s : p.sets) {
-      std::vector<Value> members;
+      std::vector<Member> members;
       if (s.external) {
-        for (const auto& row : ext.at(s.name.name)) members.push_back(Str(row.at(0)));  // typed at use
+        for (const auto& row : ext.at(s.name.name))  // typed at use
+          members.push_back({Str(row.at(0)), s.dated ? PeriodOf(row, 1) : Period{}});
         external_sets_.insert(s.name.name);
       } else {
-        for (const auto& m : s.members) members.push_back(LitValue(m));
+        for (const auto& m : s.members) members.push_back({LitValue(m), Period{}});
       }
       sets_[s.name.name] = members;
     }
@@ -97,17 +127,27 @@ class Ref {
       if (t.external) {
         for (const auto& row : ext.at(t.name.name)) {
           Value k = parse(row.at(0), t.key_type);
-          tb.by_string.emplace(KeyText(k), parse(row.at(1), t.value_type));
+          tb.by_string.emplace(KeyText(k), std::make_pair(t.dated ? PeriodOf(row, 2) : Period{}, parse(row.at(1), t.value_type)));
         }
       } else {
-        for (const auto& [k, v] : t.entries) tb.by_string.emplace(KeyText(LitValue(k)), LitValue(v));
+        for (const auto& [k, v] : t.entries) tb.by_string.emplace(KeyText(LitValue(k)), std::make_pair(Period{}, LitValue(v)));
       }
       tables_[t.name.name] = tb;
     }
     for (const auto& pr : p.pairs) {
-      std::set<std::pair<std::string, std::string>> s;
-      if (pr.external) for (const auto& row : ext.at(pr.name.name)) s.emplace(row.at(0), row.at(1));
-      else for (const auto& [a, b] : pr.pairs) s.emplace(a.text, b.text);
+      std::multimap<std::pair<std::string, std::string>, PairEntry> s;
+      if (pr.external) {
+        for (const auto& row : ext.at(pr.name.name)) {
+          PairEntry e;
+          if (pr.dated) {
+            e.period = PeriodOf(row, 2);
+            e.bypass = row.size() > 4 && row[4] == "1";
+          }
+          s.emplace(std::make_pair(row.at(0), row.at(1)), e);
+        }
+      } else {
+        for (const auto& [a, b] : pr.pairs) s.emplace(std::make_pair(a.text, b.text), PairEntry{});
+      }
       pairs_[pr.name.name] = s;
     }
   }
@@ -245,9 +285,7 @@ class Ref {
             if (!visible[j] || !Cond(*c.conflict_expr, j)) continue;
           } else {
             if (!pop[j]) continue;
-            if (c.kind == dsl::CheckKind::kConflictPairs &&
-                !pairs_.at(c.pairs_name.name).count({F(j, "service_code")->s, F(i, "service_code")->s}))
-              continue;
+            if (c.kind == dsl::CheckKind::kConflictPairs && !PairCounts(c, j, i)) continue;
           }
           if (!best || Before(*best, j)) best = j;
         }
@@ -259,6 +297,18 @@ class Ref {
       }
     }
     return std::nullopt;
+  }
+
+  // Whether the pair (code_j, code_i) makes line i hit: an entry in force on
+  // d_i, and if it is bypassable, `unless` true on neither i nor j.
+  bool PairCounts(const dsl::Check& c, size_t j, size_t i) {
+    const auto range = pairs_.at(c.pairs_name.name).equal_range({F(j, "service_code")->s, F(i, "service_code")->s});
+    for (auto it = range.first; it != range.second; ++it) {
+      if (!it->second.period.Contains(Day(i))) continue;
+      if (it->second.bypass && c.unless && (Cond(*c.unless, i) || Cond(*c.unless, j))) continue;
+      return true;
+    }
+    return false;
   }
 
   int64_t Deduction(const dsl::RuleDecl& r, size_t i, const RefHit& h, const std::vector<bool>& pop) {
@@ -297,14 +347,16 @@ class Ref {
     return a.i < b.i ? -1 : a.i > b.i ? 1 : 0;
   }
 
-  bool InSet(const std::string& name, const std::vector<Value>& members, const Value& v) {
-    for (const Value& m : members) {
+  // Membership on day d: some entry of the member in force on d.
+  bool InSet(const std::string& name, const std::vector<Member>& members, const Value& v, int64_t d) {
+    for (const Member& m : members) {
+      if (!m.period.Contains(d)) continue;
       if (external_sets_.count(name) && !v.is_string) {
         // External members arrive as text; compare by the left operand's type.
-        if (m.s == std::to_string(v.i)) return true;
+        if (m.v.s == std::to_string(v.i)) return true;
         continue;
       }
-      if (m == v) return true;
+      if (m.v == v) return true;
     }
     return false;
   }
@@ -358,7 +410,7 @@ class Ref {
           in = false;
           for (const auto& m : e.set_members) in |= LitValue(m) == *a;
         } else {
-          in = InSet(e.name.name, sets_.at(e.name.name), *a);
+          in = InSet(e.name.name, sets_.at(e.name.name), *a, Day(i));
         }
         return Int(e.negated ? !in : in);
       }
@@ -366,9 +418,10 @@ class Ref {
         Opt k = Eval(*e.args[0], i);
         if (!k) return std::nullopt;
         const Table& t = tables_.at(e.name.name);
-        auto it = t.by_string.find(KeyText(*k));
-        if (it == t.by_string.end()) return std::nullopt;
-        return it->second;
+        const auto range = t.by_string.equal_range(KeyText(*k));
+        for (auto it = range.first; it != range.second; ++it)
+          if (it->second.first.Contains(Day(i))) return it->second.second;
+        return std::nullopt;
       }
       case dsl::ExprKind::kCall: {
         const std::string& f = e.name.name;
@@ -395,10 +448,10 @@ class Ref {
   const std::vector<Line>& lines_;
   bool jalali_ = false;
   std::vector<size_t> order_, rank_;
-  std::map<std::string, std::vector<Value>> sets_;
+  std::map<std::string, std::vector<Member>> sets_;
   std::set<std::string> external_sets_;
   std::map<std::string, Table> tables_;
-  std::map<std::string, std::set<std::pair<std::string, std::string>>> pairs_;
+  std::map<std::string, std::multimap<std::pair<std::string, std::string>, PairEntry>> pairs_;
 };
 
 }  // namespace
