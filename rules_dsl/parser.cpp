@@ -185,8 +185,10 @@ class Parser {
         ParseDated(&s.dated, &s.dated_span);
         Expect(Tok::kAssign, "'='");
         if (Accept(Tok::kKwExternal)) s.external = true;
-        else if (s.dated) DatedNotInline(s.dated_span, "set");
-        else s.members = ParseLiteralList(nullptr);
+        else {
+          if (s.dated) s.dated = DatedNotInline("a dated set is");
+          s.members = ParseLiteralList(nullptr);
+        }
         s.span = {begin, Prev().end};
         prog_.order.push_back({Decl::kSet, prog_.sets.size(), s.span});
         prog_.sets.push_back(std::move(s));
@@ -205,8 +207,10 @@ class Parser {
         ParseDated(&tb.dated, &tb.dated_span);
         Expect(Tok::kAssign, "'='");
         if (Accept(Tok::kKwExternal)) tb.external = true;
-        else if (tb.dated) DatedNotInline(tb.dated_span, "table");
-        else ParseEntries(&tb.entries, /*pairs=*/false);
+        else {
+          if (tb.dated) tb.dated = DatedNotInline("a dated table is");
+          ParseEntries(&tb.entries, /*pairs=*/false);
+        }
         tb.span = {begin, Prev().end};
         prog_.order.push_back({Decl::kTable, prog_.tables.size(), tb.span});
         prog_.tables.push_back(std::move(tb));
@@ -219,8 +223,10 @@ class Parser {
         ParseDated(&p.dated, &p.dated_span);
         Expect(Tok::kAssign, "'='");
         if (Accept(Tok::kKwExternal)) p.external = true;
-        else if (p.dated) DatedNotInline(p.dated_span, "pairs");
-        else ParseEntries(&p.pairs, /*pairs=*/true);
+        else {
+          if (p.dated) p.dated = DatedNotInline("dated pairs are");
+          ParseEntries(&p.pairs, /*pairs=*/true);
+        }
         p.span = {begin, Prev().end};
         prog_.order.push_back({Decl::kPairs, prog_.pairs.size(), p.span});
         prog_.pairs.push_back(std::move(p));
@@ -245,10 +251,12 @@ class Parser {
     *span = Advance().span;
     *dated = true;
   }
-  [[noreturn]] void DatedNotInline(Span dated, const std::string& what) {
-    Fail("E0212", Peek().span, "a dated " + what + " is external only (its entries come with their periods from a file or "
-                               "DataFrame); write '= external' or drop 'dated'");
-    (void)dated;
+  // Reported, then the inline entries are read as undated ones, so the
+  // declaration still exists and its uses raise no follow-on errors.
+  bool DatedNotInline(const std::string& what) {
+    diags_.Error("E0212", Peek().span, what + " external only (the entries come with their periods from a file or "
+                                       "DataFrame); write '= external' or drop 'dated'");
+    return false;
   }
 
   TypeName ParseType() {

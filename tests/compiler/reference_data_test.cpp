@@ -61,5 +61,66 @@ TEST(ReferenceDataTest, UnboundExternalObjectIsAnErrorNamingIt) {
   EXPECT_NE(unknown.message().find("nope"), std::string::npos) << unknown.message();
 }
 
+// Dated objects (LANGUAGE.md §2.1, DATA.md §3): two more columns, valid_from
+// and valid_to (empty: open-ended), and on pairs an optional bypass.
+constexpr const char* kDatedRules = R"(ruleset "dated"
+set enrolled dated = external
+table tariff : string -> int dated = external
+pairs ptp dated = external
+rule a
+  when insured_id in enrolled and amount > tariff[service_code]
+  reject
+rule b
+  conflict pairs ptp per insured_id same day unless referral
+  warn
+)";
+
+Status BindDated(const std::string& name, const std::string& csv) {
+  std::unique_ptr<Rules> rules = Rules::FromText("dated.sanad", kDatedRules);
+  EXPECT_TRUE(rules->ok()) << rules->RenderDiagnostics();
+  return compiler::BindReferenceCsv(*rules->mutable_plan(), name, csv, name + ".csv");
+}
+
+TEST(ReferenceDataTest, DatedFilesWithAdjacentPeriodsGapsAndOpenEndsBind) {
+  EXPECT_TRUE(BindDated("enrolled", "I1,2024-01-01,2024-06-30\nI1,2024-07-01,\nI2,2024-01-01,2024-01-01\nI2,2024-03-01,\n").ok());
+  EXPECT_TRUE(BindDated("tariff", "A,10,2024-03-20,2025-03-20\nA,12,2025-03-21,\nB,5,2024-01-01,\n").ok());
+  EXPECT_TRUE(BindDated("ptp", "A,B,2024-01-01,,1\nA,B,2023-01-01,2023-12-31\nB,A,2024-01-01,,\nB,C,2024-01-01,,0\n").ok());
+}
+
+TEST(ReferenceDataTest, MalformedDatedEntriesNameBothEntriesAndLines) {
+  struct Case { std::string name, csv, expect; };
+  const std::vector<Case> cases = {
+      {"enrolled", "I1,2024-01-01,2024-06-30\nI2,2024-01-01,\nI1,2024-06-30,\n",
+       "enrolled.csv:3: reference data 'enrolled': member 'I1' is in force [2024-06-30, open] here and "
+       "[2024-01-01, 2024-06-30] at line 1: the periods overlap"},
+      {"tariff", "A,10,2024-01-01,\nA,10,2024-01-01,\n",  // identical rows overlap too
+       "tariff.csv:2: reference data 'tariff': key 'A' is in force [2024-01-01, open] here and [2024-01-01, open] at line 1: "
+       "the periods overlap"},
+      {"ptp", "A,B,2024-05-01,,1\nA,B,2024-01-01,2024-12-31,0\n",
+       "ptp.csv:2: reference data 'ptp': pair (A, B) is in force [2024-01-01, 2024-12-31] here and [2024-05-01, open] at line 1: "
+       "the periods overlap"},
+      {"tariff", "A,10,2025-01-01,2024-12-31\n", "tariff.csv:1: reference data 'tariff': valid_from 2025-01-01 is after valid_to 2024-12-31"},
+      {"tariff", "A,10,,2024-12-31\n",
+       "tariff.csv:1: reference data 'tariff': valid_from is empty (every entry needs the first day it is in force)"},
+      {"tariff", "A,10,2024-02-30,\n", "tariff.csv:1: reference data 'tariff': valid_from: invalid date '2024-02-30' (expected YYYY-MM-DD)"},
+      {"enrolled", "I1,2024-01-01,31/12/2024\n",
+       "enrolled.csv:1: reference data 'enrolled': valid_to: invalid date '31/12/2024' (expected YYYY-MM-DD or empty for open-ended)"},
+      {"tariff", "A,10,2024-01-01\n",
+       "tariff.csv:1: reference data 'tariff': expected 4 columns (key, value, valid_from, valid_to), got 3"},
+      {"ptp", "A,B,2024-01-01,,yes\n", "ptp.csv:1: reference data 'ptp': bypass must be 0 or 1 (or empty), got 'yes'"},
+      {"ptp", "A,B,2024-01-01,,1,x\n",
+       "ptp.csv:1: reference data 'ptp': expected 4 or 5 columns (first, second, valid_from, valid_to[, bypass]), got 6"},
+  };
+  for (const Case& c : cases) {
+    Status st = BindDated(c.name, c.csv);
+    ASSERT_FALSE(st.ok()) << c.name << ": " << c.csv;
+    EXPECT_EQ(st.message(), c.expect);
+  }
+  // Undated pairs have no bypass column.
+  Status st = Bind("ptp", "A,B,2024-01-01,,1\n");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message(), "ptp.csv:1: reference data 'ptp': expected 2 columns, got 5");
+}
+
 }  // namespace
 }  // namespace sanad

@@ -80,5 +80,51 @@ TEST(FingerprintTest, ChangesWhenAnyRuleDeclarationOrReferenceEntryChanges) {
   EXPECT_NE(Fp(swapped), fp);
 }
 
+// Dated reference data (LANGUAGE.md §2.1): every period bound, open end,
+// bypass flag and the `unless` condition are part of the fingerprint; the
+// order of the rows is not.
+constexpr const char* kDated = R"(ruleset "fp-dated"
+field modifier : string
+table tariff : string -> int dated = external
+pairs ptp dated = external
+rule price
+  when amount > tariff[service_code]
+  warn deduct amount - tariff[service_code]
+rule edit
+  conflict pairs ptp per insured_id same day unless modifier == "59"
+  reject
+)";
+
+using Rows = std::vector<std::vector<std::string>>;
+const Rows kTariff = {{"A", "10", "2024-03-20", "2025-03-20"}, {"A", "12", "2025-03-21", ""}};
+const Rows kPtp = {{"A", "B", "2024-01-01", "", "1"}, {"B", "A", "2024-01-01", "2024-12-31", "0"}};
+
+std::string DatedFp(const std::string& text, const Rows& tariff = kTariff, const Rows& ptp = kPtp) {
+  std::unique_ptr<Rules> r = Rules::FromText("fp.sanad", text);
+  EXPECT_TRUE(r->ok()) << r->RenderDiagnostics();
+  if (!r->ok()) return "";
+  EXPECT_TRUE(compiler::BindReferenceRows(*r->mutable_plan(), "tariff", tariff, "tariff").ok());
+  EXPECT_TRUE(compiler::BindReferenceRows(*r->mutable_plan(), "ptp", ptp, "ptp").ok());
+  return PlanFingerprint(*r->plan()).ToString();
+}
+
+TEST(FingerprintTest, DatedEntriesPeriodsBypassAndUnlessCount) {
+  const std::string fp = DatedFp(kDated);
+  EXPECT_EQ(DatedFp(kDated, {kTariff[1], kTariff[0]}, {kPtp[1], kPtp[0]}), fp);  // row order
+  EXPECT_EQ(DatedFp(Replace(kDated, "unless modifier == \"59\"", "unless (modifier == \"59\")")), fp);
+  auto with = [](Rows rows, size_t row, size_t col, const std::string& v) {
+    rows[row][col] = v;
+    return rows;
+  };
+  EXPECT_NE(DatedFp(kDated, with(kTariff, 0, 2, "2024-03-21")), fp);  // valid_from
+  EXPECT_NE(DatedFp(kDated, with(kTariff, 0, 3, "2025-03-19")), fp);  // valid_to
+  EXPECT_NE(DatedFp(kDated, with(kTariff, 1, 3, "2030-01-01")), fp);  // open end closed
+  EXPECT_NE(DatedFp(kDated, with(kTariff, 1, 1, "13")), fp);          // value
+  EXPECT_NE(DatedFp(kDated, kTariff, with(kPtp, 0, 4, "0")), fp);     // bypass
+  EXPECT_NE(DatedFp(kDated, kTariff, with(kPtp, 1, 3, "")), fp);      // pair period
+  EXPECT_NE(DatedFp(Replace(kDated, "\"59\"", "\"XU\"")), fp);       // unless
+  EXPECT_NE(DatedFp(Replace(kDated, " unless modifier == \"59\"", "")), fp);
+}
+
 }  // namespace
 }  // namespace sanad

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 
@@ -44,11 +45,16 @@ struct EvalRun {
   }
 };
 
-EvalRun Evaluate(const std::string& rules_text, const std::string& ndjson) {
+EvalRun Evaluate(const std::string& rules_text, const std::string& ndjson,
+                 const std::map<std::string, std::string>& refs_csv = {}) {
   EvalRun r;
   r.rules = Rules::FromText("t.sanad", rules_text);
   EXPECT_TRUE(r.rules->ok()) << r.rules->RenderDiagnostics();
   if (!r.rules->ok()) return r;
+  for (const auto& [name, csv] : refs_csv) {
+    Status st = compiler::BindReferenceCsv(*r.rules->mutable_plan(), name, csv, name + ".csv");
+    EXPECT_TRUE(st.ok()) << st.message();
+  }
   Result<LoadedClaims> c = ReadNdjson(ndjson, r.rules->plan()->schema, LoadOptions{});
   EXPECT_TRUE(c.ok()) << c.status().message();
   r.claims = std::move(c).value();
@@ -177,6 +183,60 @@ TEST(ConflictRuleTest, PairsAreDirectional) {
   EXPECT_EQ(r.Hits(1), "");  // (B, A) is not a pair
   EXPECT_EQ(r.Hits(2), "unb:1000");
   EXPECT_EQ(r.Hits(3), "");  // other provider
+}
+
+// LANGUAGE.md §2.1: a tariff change at the Jalali new year (1404-01-01 is
+// 2025-03-21) and an eligibility gap, each looked up on the line's date,
+// with lines on the first and last day of each period.
+TEST(DatedDataTest, TariffChangesAtTheJalaliNewYearAndEligibilityIsOnTheServiceDate) {
+  const std::string rules =
+      "calendar jalali\ntable tariff : string -> int dated = external\nset enrolled dated = external\n"
+      "rule not_covered code \"ELIG\"\n  when not (insured_id in enrolled)\n  reject\n"
+      "rule over_tariff code \"TARIFF\"\n  when amount > tariff[service_code]\n  warn deduct amount - tariff[service_code]\n";
+  const std::map<std::string, std::string> refs = {
+      {"tariff", "A,800,2024-03-20,2025-03-20\nA,900,2025-03-21,\n"},
+      {"enrolled", "I1,2024-03-20,2025-03-20\nI1,2025-04-01,\n"}};
+  EvalRun r = Evaluate(rules,
+                       L("a", "2025-03-20") + L("b", "2025-03-21") + L("c", "2025-04-01") + L("d", "2024-03-19") +
+                           L("e", "2024-03-20") + L("f", "2025-03-31"),
+                       refs);
+  EXPECT_EQ(r.Hits(0), "over_tariff:200");                 // last day of 1403: old tariff, covered
+  EXPECT_EQ(r.Hits(1), "not_covered:1000 over_tariff:100"); // first day of 1404: new tariff, in the gap
+  EXPECT_EQ(r.Hits(2), "over_tariff:100");                 // first day of the new coverage period
+  EXPECT_EQ(r.Hits(3), "not_covered:1000");                // before any period: no tariff (null), not covered
+  EXPECT_EQ(r.Hits(4), "over_tariff:200");                 // first day of both first periods
+  EXPECT_EQ(r.Hits(5), "not_covered:1000 over_tariff:100"); // last day of the gap
+}
+
+// §2.1 bypassable pairs: a pair marked bypass = 1 yields when `unless` holds
+// on the later line i or the earlier line j; bypass = 0 never does; the pair
+// table is read on the later line's date.
+TEST(DatedDataTest, BypassablePairsYieldToUnlessOnEitherLine) {
+  const std::string rules =
+      "field modifier : string\npairs ptp dated = external\n"
+      "rule edit\n  conflict pairs ptp per insured_id same day unless modifier in { \"59\" }\n  reject\n";
+  const std::map<std::string, std::string> refs = {{"ptp", "A,B,2024-01-01,,1\nC,B,2024-01-01,,0\nA,D,2024-01-01,2024-05-01,1\n"}};
+  const std::string m59 = R"("modifier":"59")";
+  EvalRun r = Evaluate(rules,
+                       L("a", "2024-05-01", R"("service_code":"A")") +
+                           L("b", "2024-05-01", R"("service_code":"B",)" + m59) +  // unless on i: (A, B) yields
+                           L("x", "2024-05-01", R"("service_code":"D")") +        // (A, D) bypassable, no modifier: hits
+                           L("c", "2024-05-02", R"("service_code":"A",)" + m59) +
+                           L("d", "2024-05-02", R"("service_code":"B")") +        // unless on j: (A, B) yields
+                           L("e", "2024-05-02", R"("service_code":"C")") +
+                           L("f", "2024-05-02", R"("service_code":"B",)" + m59) +  // (C, B) is not bypassable
+                           L("g", "2024-05-02", R"("service_code":"B")") +        // evidence: e, the latest j that counts
+                           L("y", "2024-05-02", R"("service_code":"D")"),         // (A, D) ended on 2024-05-01
+                       refs);
+  EXPECT_EQ(r.Hits(1), "");
+  EXPECT_EQ(r.Hits(2), "edit:1000");
+  EXPECT_EQ(r.OnlyHit(2).other, 0u);
+  EXPECT_EQ(r.Hits(4), "");
+  EXPECT_EQ(r.Hits(6), "edit:1000");
+  EXPECT_EQ(r.OnlyHit(6).other, 5u);
+  EXPECT_EQ(r.Hits(7), "edit:1000");
+  EXPECT_EQ(r.OnlyHit(7).other, 5u);
+  EXPECT_EQ(r.Hits(8), "");
 }
 
 TEST(StageTest, LinesRejectedEarlierAreInvisibleLater) {
