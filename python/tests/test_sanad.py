@@ -467,3 +467,42 @@ def test_string_columns_refuse_non_strings_per_row_and_numeric_columns_with_the_
         sanad.Claims.from_pandas(_frame(fund=pd.Series(["f", 7, "f"], dtype=object)))
     with pytest.raises(TypeError, match="dtype=str"):
         sanad.Claims.from_pandas(_frame(claim_id=[1, 2, 3]))
+
+
+def test_dated_refs_from_dataframes_and_tuples_equal_the_csv_files():
+    """LANGUAGE.md §2.1: dated objects from pandas (valid_from/valid_to by
+    name, Timestamps, NaT or None for open-ended, bool bypass) or tuples bind
+    to exactly what the CSV files bind: same fingerprint, same verdicts."""
+    d = EX / "dated"
+    files = {n: str(d / f"{n}.csv") for n in ("tariff", "enrolled", "fund_of", "ptp")}
+    from_files = sanad.compile(d / "outpatient-1404.sanad", refs=files)
+
+    def frame(name, cols):
+        return pd.read_csv(files[name], header=None, names=cols, dtype=str, keep_default_na=False)
+
+    tariff = frame("tariff", ["code", "price", "valid_from", "valid_to"])
+    tariff = tariff[["valid_to", "code", "valid_from", "price"]]  # columns by name, in any order
+    tariff["valid_from"] = pd.to_datetime(tariff["valid_from"])
+    tariff["valid_to"] = pd.to_datetime(tariff["valid_to"].replace("", None))  # NaT: open-ended
+    enrolled = [tuple(x if x else None for x in row) for row in frame("enrolled", ["id", "from", "to"]).itertuples(index=False)]
+    ptp = frame("ptp", ["a", "b", "valid_from", "valid_to", "bypass"])
+    ptp["bypass"] = ptp["bypass"] == "1"
+    mem = sanad.compile(d / "outpatient-1404.sanad",
+                        refs={"tariff": tariff, "enrolled": enrolled, "fund_of": frame("fund_of", ["i", "f", "a", "b"]), "ptp": ptp})
+    assert mem.fingerprint == from_files.fingerprint
+    claims = sanad.read_ndjson(d / "claims.ndjson", ruleset=mem)
+    got = mem.evaluate(claims).verdicts
+    want = pd.read_csv(d / "expected" / "verdicts.csv", dtype=str, keep_default_na=False)
+    assert list(got["status"].astype(str)) == list(want["status"])
+    assert list(got["deduction"]) == [int(x) for x in want["deduction"]]
+    assert list(got["primary_code"].astype(str).replace("nan", "")) == list(want["primary_code"])
+
+    # Overlapping periods name both entries; a dated object needs its period columns.
+    bad = tariff.copy()
+    bad.loc[1, "valid_from"] = pd.Timestamp("2025-03-20")
+    with pytest.raises(ValueError, match=r"key '970000' is in force \[2025-03-20, open\] here and \[2024-03-20, 2025-03-20\] at line 1"):
+        sanad.compile(d / "outpatient-1404.sanad", refs={"tariff": bad})
+    with pytest.raises(TypeError, match="a dated table needs a DataFrame of columns"):
+        sanad.compile(d / "outpatient-1404.sanad", refs={"tariff": pd.DataFrame({"code": ["A"], "price": [1]})})
+    with pytest.raises(TypeError, match="a dated set takes a DataFrame or a list of tuples"):
+        sanad.compile(d / "outpatient-1404.sanad", refs={"enrolled": {"0012345678": 1}})
