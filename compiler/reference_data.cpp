@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <algorithm>
+#include <utility>
 
 #include <absl/container/flat_hash_map.h>
 
@@ -83,6 +84,18 @@ class Sink {
     return Status::Ok();
   }
 
+  /// Room for about `rows` entries (a CSV's line count), so big national
+  /// tables do not grow their arrays row by row.
+  void Reserve(size_t rows) {
+    if (pairs_) pairs_->pairs.reserve(rows);
+    if (dated_) {
+      periods_.reserve(rows);
+      lines_.reserve(rows);
+      hashes_.reserve(rows);
+      if (pairs_) pairs_->bypass.reserve(rows);
+    }
+  }
+
   Status Row(int64_t line, const std::vector<std::string_view>& cells) {
     auto fail = [&](const std::string& m) {
       return Status::Invalid(origin_ + ":" + std::to_string(line) + ": reference data '" + name_ + "': " + m);
@@ -116,36 +129,37 @@ class Sink {
       if (!ParseValue(cells[0], set_->type, &v, &msg).ok()) return fail(msg);
       if (set_->type == ValueType::kString) set_->strings.emplace_back(cells[0]);
       else set_->ints.push_back(v);
-      if (dated_) Keep(line, period, set_->type == ValueType::kString ? StringKey(cells[0]) : IntKey(v));
+      if (dated_) Keep(line, period, set_->type == ValueType::kString ? StringDictionary::Hash(cells[0]) : IntHash(v));
       return Status::Ok();
     }
     if (pairs_) {
       pairs_->pairs.emplace_back(std::string(cells[0]), std::string(cells[1]));
       if (dated_) {
         pairs_->bypass.push_back(bypass);
-        Keep(line, period, PairKey(cells[0], cells[1]));
+        Keep(line, period, PairHash(cells[0], cells[1]));
       }
       return Status::Ok();
     }
     int64_t k = 0, v = 0;
     if (!ParseValue(cells[0], table_->key_type, &k, &msg).ok()) return fail("key: " + msg);
     if (!ParseValue(cells[1], table_->value_type, &v, &msg).ok()) return fail("value: " + msg);
-    const int32_t key = table_->key_type == ValueType::kString ? StringKey(cells[0]) : IntKey(k);
     if (!dated_) {
       // Undated: a key again with the same value is harmless, with another value an error.
-      auto [it, fresh] = first_of_key_.emplace(key, Entry{line, table_->size()});
-      if (!fresh) {
-        const size_t e = it->second.index;
+      const Entry here{line, table_->size()};
+      const Entry first = table_->key_type == ValueType::kString ? first_of_string_.emplace(std::string(cells[0]), here).first->second
+                                                                 : first_of_int_.emplace(k, here).first->second;
+      if (first.index != here.index) {
+        const size_t e = first.index;
         const bool same = table_->value_type == ValueType::kString ? table_->value_strings[e] == cells[1] : table_->value_ints[e] == v;
         if (same) return Status::Ok();
-        return fail("key '" + std::string(cells[0]) + "' appears again with another value (first at line " + std::to_string(it->second.line) + ")");
+        return fail("key '" + std::string(cells[0]) + "' appears again with another value (first at line " + std::to_string(first.line) + ")");
       }
     }
     if (table_->key_type == ValueType::kString) table_->key_strings.emplace_back(cells[0]);
     else table_->key_ints.push_back(k);
     if (table_->value_type == ValueType::kString) table_->value_strings.emplace_back(cells[1]);
     else table_->value_ints.push_back(v);
-    if (dated_) Keep(line, period, key);
+    if (dated_) Keep(line, period, table_->key_type == ValueType::kString ? StringDictionary::Hash(cells[0]) : IntHash(k));
     return Status::Ok();
   }
 
@@ -168,17 +182,18 @@ class Sink {
     size_t index;
   };
 
-  int32_t StringKey(std::string_view s) { return strings_.Intern(s); }
-  int32_t IntKey(int64_t v) { return ints_.emplace(v, static_cast<int32_t>(ints_.size())).first->second; }
-  int32_t PairKey(std::string_view a, std::string_view b) {
-    const uint64_t k = (static_cast<uint64_t>(static_cast<uint32_t>(strings_.Intern(a))) << 32) |
-                       static_cast<uint32_t>(strings_.Intern(b));
-    return pair_keys_.emplace(k, static_cast<int32_t>(pair_keys_.size())).first->second;
+  static uint64_t IntHash(int64_t v) {
+    uint64_t x = static_cast<uint64_t>(v) * 0x9e3779b97f4a7c15ULL;
+    return x ^ (x >> 29);
   }
-  void Keep(int64_t line, const Validity& v, int32_t key) {
+  static uint64_t PairHash(std::string_view a, std::string_view b) {
+    const uint64_t h = StringDictionary::Hash(a);
+    return (h ^ (h >> 31)) * 0xff51afd7ed558ccdULL + StringDictionary::Hash(b);
+  }
+  void Keep(int64_t line, const Validity& v, uint64_t key_hash) {
     periods_.push_back(v);
     lines_.push_back(line);
-    keys_.push_back(key);
+    hashes_.push_back(key_hash);
   }
   std::string KeyText(size_t e) const {
     if (set_) return set_->type == ValueType::kString ? "member '" + set_->strings[e] + "'" : "member " + std::to_string(set_->ints[e]);
@@ -186,31 +201,72 @@ class Sink {
     return table_->key_type == ValueType::kString ? "key '" + table_->key_strings[e] + "'" : "key " + std::to_string(table_->key_ints[e]);
   }
 
-  // Entries grouped by key (a counting sort), each key's by valid_from: two
-  // neighbours overlap iff the first ends on or after the second begins.
+  // Exact key order and equality of two entries (hashes only group them).
+  int CompareKeys(size_t a, size_t b) const {
+    auto cmp = [](const auto& x, const auto& y) { return x < y ? -1 : y < x ? 1 : 0; };
+    if (set_) return set_->type == ValueType::kString ? cmp(set_->strings[a], set_->strings[b]) : cmp(set_->ints[a], set_->ints[b]);
+    if (pairs_) return cmp(pairs_->pairs[a], pairs_->pairs[b]);
+    return table_->key_type == ValueType::kString ? cmp(table_->key_strings[a], table_->key_strings[b])
+                                                  : cmp(table_->key_ints[a], table_->key_ints[b]);
+  }
+
+  // Entries grouped by key hash (one radix pass on the top 16 bits, then a
+  // sort of each bucket, which holds few entries and fits in cache); within
+  // a group of two or more, sorted by exact key and valid_from: two entries
+  // of one key overlap iff some neighbours in that order do.
   Status CheckOverlaps() const {
-    int32_t keys = 0;
-    for (int32_t k : keys_) keys = std::max(keys, k + 1);
-    std::vector<uint32_t> begin(static_cast<size_t>(keys) + 1, 0);
-    for (int32_t k : keys_) ++begin[static_cast<size_t>(k) + 1];
-    for (size_t k = 1; k < begin.size(); ++k) begin[k] += begin[k - 1];
-    std::vector<uint32_t> fill(begin.begin(), begin.end() - 1), order(keys_.size());
-    for (size_t e = 0; e < keys_.size(); ++e) order[fill[static_cast<size_t>(keys_[e])]++] = static_cast<uint32_t>(e);
-    for (size_t k = 0; k + 1 < begin.size(); ++k) {
-      if (begin[k + 1] - begin[k] < 2) continue;
-      auto first = order.begin() + begin[k], last = order.begin() + begin[k + 1];
-      std::sort(first, last, [&](uint32_t a, uint32_t b) {
-        return periods_[a].from != periods_[b].from ? periods_[a].from < periods_[b].from : a < b;
-      });
-      for (auto it = first + 1; it != last; ++it) {
-        const uint32_t a = *(it - 1), b = *it;
-        if (periods_[a].to < periods_[b].from) continue;
-        const uint32_t later = std::max(a, b), earlier = std::min(a, b);
-        return Status::Invalid(origin_ + ":" + std::to_string(lines_[later]) + ": reference data '" + name_ + "': " +
-                               KeyText(later) + " is in force " + PeriodText(periods_[later]) + " here and " +
-                               PeriodText(periods_[earlier]) + " at line " + std::to_string(lines_[earlier]) +
-                               ": the periods overlap");
+    const size_t n = hashes_.size();
+    struct Keyed {
+      uint64_t hash;
+      uint32_t entry;
+    };
+    std::vector<uint32_t> count((size_t{1} << 16) + 1, 0);
+    for (uint64_t h : hashes_) ++count[(h >> 48) + 1];
+    for (size_t b = 1; b < count.size(); ++b) count[b] += count[b - 1];
+    std::vector<Keyed> sorted(n);
+    {
+      std::vector<uint32_t> fill(count.begin(), count.end() - 1);
+      for (size_t e = 0; e < n; ++e) sorted[fill[hashes_[e] >> 48]++] = Keyed{hashes_[e], static_cast<uint32_t>(e)};
+    }
+    for (size_t b = 0; b + 1 < count.size(); ++b)
+      std::sort(sorted.begin() + count[b], sorted.begin() + count[b + 1],
+                [](const Keyed& x, const Keyed& y) { return x.hash != y.hash ? x.hash < y.hash : x.entry < y.entry; });
+    // A group is one key unless hashes collide. Sorted by valid_from, its
+    // periods are disjoint iff neighbours are; only then (rarely) are the
+    // keys compared, and on a collision the group is re-sorted by exact key.
+    std::vector<uint32_t> group;
+    auto by_from = [&](uint32_t a, uint32_t b) {
+      return periods_[a].from != periods_[b].from ? periods_[a].from < periods_[b].from : a < b;
+    };
+    for (size_t i = 0; i < n;) {
+      size_t j = i + 1;
+      while (j < n && sorted[j].hash == sorted[i].hash) ++j;
+      if (j - i > 1) {
+        group.clear();
+        for (size_t k = i; k < j; ++k) group.push_back(sorted[k].entry);
+        std::sort(group.begin(), group.end(), by_from);
+        bool exact = false;
+        for (size_t k = 1; k < group.size(); ++k) {
+          const uint32_t a = group[k - 1], b = group[k];
+          if (periods_[a].to < periods_[b].from) continue;
+          if (!exact && CompareKeys(a, b) != 0) {  // a collision: order by exact key, then start over
+            std::sort(group.begin(), group.end(), [&](uint32_t x, uint32_t y) {
+              const int c = CompareKeys(x, y);
+              return c != 0 ? c < 0 : by_from(x, y);
+            });
+            exact = true;
+            k = 0;
+            continue;
+          }
+          if (exact && CompareKeys(a, b) != 0) continue;
+          const uint32_t later = std::max(a, b), earlier = std::min(a, b);
+          return Status::Invalid(origin_ + ":" + std::to_string(lines_[later]) + ": reference data '" + name_ + "': " +
+                                 KeyText(later) + " is in force " + PeriodText(periods_[later]) + " here and " +
+                                 PeriodText(periods_[earlier]) + " at line " + std::to_string(lines_[earlier]) +
+                                 ": the periods overlap");
+        }
       }
+      i = j;
     }
     return Status::Ok();
   }
@@ -221,13 +277,11 @@ class Sink {
   PlanTable* table_ = nullptr;
   PlanPairs* pairs_ = nullptr;
   bool dated_ = false;
-  StringDictionary strings_;
-  absl::flat_hash_map<int64_t, int32_t> ints_;
-  absl::flat_hash_map<uint64_t, int32_t> pair_keys_;
-  absl::flat_hash_map<int32_t, Entry> first_of_key_;  // undated tables
-  std::vector<Validity> periods_;                     // dated: per entry
+  absl::flat_hash_map<std::string, Entry> first_of_string_;  // undated tables: a key's first entry
+  absl::flat_hash_map<int64_t, Entry> first_of_int_;
+  std::vector<Validity> periods_;  // dated: per entry
   std::vector<int64_t> lines_;
-  std::vector<int32_t> keys_;
+  std::vector<uint64_t> hashes_;   // dated: the entry's key hash
 };
 
 }  // namespace
@@ -235,6 +289,7 @@ class Sink {
 Status BindReferenceCsv(Plan& plan, const std::string& name, std::string_view csv, const std::string& origin) {
   Sink sink(plan, name, origin);
   SANAD_RETURN_IF_ERROR(sink.Find());
+  sink.Reserve(static_cast<size_t>(std::count(csv.begin(), csv.end(), '\n')) + 1);
   size_t pos = 0;
   if (csv.size() >= 3 && csv.substr(0, 3) == "\xEF\xBB\xBF") pos = 3;
   int64_t line = 1;

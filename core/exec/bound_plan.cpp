@@ -154,41 +154,44 @@ bool IsDatedLookup(const Plan& plan, const ExprNode& n) {
 }
 
 // The days on which any dated lookup of t.sub may change its result for
-// each code in [first, first + n) (rows: code + 1): every valid_from and
-// valid_to + 1 of the periods of the key each lookup sees for that code.
-std::vector<std::vector<Days>> Breakpoints(const BoundPlan& bound, const ClaimBatch& batch, const CodeTable& t,
-                                           const std::vector<int32_t>& codes) {
-  std::vector<std::vector<Days>> out(codes.size());
+// each of `codes` (rows): every valid_from and valid_to + 1 of the periods
+// of the key each lookup sees for that code, as (row, day), by row.
+std::vector<std::pair<uint32_t, Days>> Breakpoints(const BoundPlan& bound, const ClaimBatch& batch, const CodeTable& t,
+                                                   const std::vector<int32_t>& codes) {
+  std::vector<std::pair<uint32_t, Days>> out;
   const Plan& plan = *bound.plan;
   std::vector<int64_t> vals;
   std::vector<uint8_t> valid;
   std::vector<std::string_view> strs;
+  int lookups = 0;
   for (const ExprNode& n : t.sub.nodes) {
     if (!IsDatedLookup(plan, n)) continue;
+    ++lookups;
     BoundProgram key;
     key.root = CopySubtree(t.sub.nodes, n.left, key.nodes);
     PostOrder(key.nodes, key.root, key.order);
     const bool is_string = key.nodes[static_cast<size_t>(key.root)].type == ValueType::kString;
     EvalOverCodes(bound, batch, key, t.field, codes, nullptr, &vals, &valid, is_string ? &strs : nullptr);
+    const DatedIndex& periods =
+        n.op == ExprOp::kLookup ? bound.tables[static_cast<size_t>(n.ref)].periods : bound.sets[static_cast<size_t>(n.ref)].periods;
     for (size_t r = 0; r < codes.size(); ++r) {
       if (!valid[r]) continue;
       int32_t id;
-      std::span<const Validity> periods;
       if (n.op == ExprOp::kLookup) {
         const BoundTable& bt = bound.tables[static_cast<size_t>(n.ref)];
         id = is_string ? bt.IdOf(strs[r]) : bt.IdOf(vals[r]);
-        periods = bt.periods.PeriodsOf(id);
       } else {
         const BoundSet& bs = bound.sets[static_cast<size_t>(n.ref)];
         id = is_string ? bs.IdOf(strs[r]) : bs.IdOf(vals[r]);
-        periods = bs.periods.PeriodsOf(id);
       }
-      for (const Validity& v : periods) {
-        out[r].push_back(v.from);
-        if (v.to != Validity::kOpenEnd) out[r].push_back(v.to + 1);
+      for (const Validity& v : periods.PeriodsOf(id)) {
+        out.emplace_back(static_cast<uint32_t>(r), v.from);
+        if (v.to != Validity::kOpenEnd) out.emplace_back(static_cast<uint32_t>(r), v.to + 1);
       }
     }
   }
+  // One lookup appends rows in order with each key's days ascending; several interleave.
+  if (lookups > 1) std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -209,19 +212,23 @@ void TabulateCodes(const BoundPlan& bound, const ClaimBatch& batch, CodeTable& t
     t.valid.insert(t.valid.end(), valid.begin(), valid.end());
     return;
   }
-  // Dated: one synthetic row per (code, period start).
-  std::vector<std::vector<Days>> breaks = Breakpoints(bound, batch, t, codes);
+  // Dated: one synthetic row per (code, period start); the first period of
+  // every code starts at INT32_MIN.
+  const std::vector<std::pair<uint32_t, Days>> breaks = Breakpoints(bound, batch, t, codes);
   std::vector<int32_t> row_codes, row_days;
+  row_codes.reserve(codes.size() + breaks.size());
+  row_days.reserve(codes.size() + breaks.size());
+  size_t at = 0;
   for (size_t r = 0; r < codes.size(); ++r) {
-    std::vector<Days>& b = breaks[r];
-    b.push_back(INT32_MIN);
-    std::sort(b.begin(), b.end());
-    b.erase(std::unique(b.begin(), b.end()), b.end());
-    for (Days d : b) {
+    const size_t first = row_days.size();
+    row_codes.push_back(codes[r]);
+    row_days.push_back(INT32_MIN);
+    for (; at < breaks.size() && breaks[at].first == r; ++at) {
+      if (breaks[at].second == row_days.back()) continue;  // sorted: repeats are adjacent
       row_codes.push_back(codes[r]);
-      row_days.push_back(d);
+      row_days.push_back(breaks[at].second);
     }
-    t.epoch_begin.push_back(t.epoch_begin.back() + static_cast<uint32_t>(b.size()));
+    t.epoch_begin.push_back(t.epoch_begin.back() + static_cast<uint32_t>(row_days.size() - first));
   }
   EvalOverCodes(bound, batch, t.sub, t.field, row_codes, &row_days, &vals, &valid, nullptr);
   t.values.insert(t.values.end(), vals.begin(), vals.end());
@@ -271,9 +278,18 @@ class Binder {
       std::vector<Validity> periods;
       std::vector<uint8_t> bypass;
       keys.reserve(p.pairs.size());
+      // National tables list a first code's pairs together (and a dated
+      // pair's periods): its code is looked up once per run of rows.
+      const std::string* last_first = nullptr;
+      int32_t a = -1;
       for (size_t e = 0; e < p.pairs.size(); ++e) {
-        const int32_t a = codes.Find(p.pairs[e].first), b = codes.Find(p.pairs[e].second);
-        if (a < 0 || b < 0) continue;  // codes absent from the batch never match
+        if (last_first == nullptr || *last_first != p.pairs[e].first) {
+          last_first = &p.pairs[e].first;
+          a = codes.Find(*last_first);
+        }
+        if (a < 0) continue;  // codes absent from the batch never match
+        const int32_t b = codes.Find(p.pairs[e].second);
+        if (b < 0) continue;
         keys.push_back(CodePairSet::Key(a, b));
         if (p.dated) {
           periods.push_back(p.validity[e]);

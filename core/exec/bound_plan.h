@@ -13,6 +13,7 @@
 /// Immutable after Bind(); safe to share across threads. The batch must
 /// outlive it.
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -48,12 +49,18 @@ struct CodeTable {
   std::vector<uint32_t> epoch_begin;  // dated: code + 1 -> first slot; one more entry than codes + 1
   std::vector<Days> epoch_start;      // dated: by slot
   size_t codes() const { return dated ? (epoch_begin.empty() ? 0 : epoch_begin.size() - 1) : values.size(); }
-  /// The slot of code c (>= -1) on day d (dated).
+  /// The slot of code c (>= -1) on day d (dated): the last of the code's
+  /// periods starting on or before d (the first starts at INT32_MIN). A
+  /// branch-free count: a code has few periods, and lines of one code take
+  /// the same trip count whatever their dates.
   uint32_t Slot(int32_t c, Days d) const {
-    uint32_t s = epoch_begin[static_cast<size_t>(c) + 1];
+    const uint32_t s = epoch_begin[static_cast<size_t>(c) + 1];
     const uint32_t e = epoch_begin[static_cast<size_t>(c) + 2];
-    while (s + 1 < e && epoch_start[s + 1] <= d) ++s;
-    return s;
+    if (e - s > 16)  // many periods (a tariff changed often): binary search
+      return static_cast<uint32_t>(std::upper_bound(epoch_start.begin() + s + 1, epoch_start.begin() + e, d) - epoch_start.begin()) - 1;
+    uint32_t later = 0;
+    for (uint32_t k = s + 1; k < e; ++k) later += static_cast<uint32_t>(epoch_start[k] <= d);
+    return s + later;
   }
 };
 
@@ -69,7 +76,15 @@ struct DatedIndex {
   /// The entry of `key` in force on d, or -1 (also for key -1).
   int32_t Find(int32_t key, Days d) const {
     if (key < 0 || static_cast<size_t>(key) + 1 >= begin.size()) return -1;
-    for (uint32_t p = begin[static_cast<size_t>(key)], e = begin[static_cast<size_t>(key) + 1]; p < e; ++p) {
+    uint32_t p = begin[static_cast<size_t>(key)];
+    const uint32_t e = begin[static_cast<size_t>(key) + 1];
+    if (e - p > 16) {  // many periods: the last starting on or before d
+      p = static_cast<uint32_t>(std::upper_bound(period.begin() + p, period.begin() + e, d,
+                                                 [](Days x, const Validity& v) { return x < v.from; }) - period.begin());
+      if (p == begin[static_cast<size_t>(key)]) return -1;
+      return d <= period[p - 1].to ? entry[p - 1] : -1;
+    }
+    for (; p < e; ++p) {
       if (d < period[p].from) return -1;
       if (d <= period[p].to) return entry[p];
     }
