@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE=/usr/bin/python3 >/dev/null
-cmake --build build/release --target ingest_bench eval_bench dsl_bench kernel_bench online_bench _sanad sanad
+cmake --build build/release --target ingest_bench eval_bench dsl_bench kernel_bench dated_bench online_bench _sanad sanad
 mkdir -p bench/results
 ./build/release/bench/ingest_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
   --benchmark_out=bench/results/ingest.json --benchmark_out_format=json
@@ -15,6 +15,8 @@ mkdir -p bench/results
 ./build/release/bench/eval_bench --benchmark_out=bench/results/eval.json --benchmark_out_format=json
 /usr/bin/python3 bench/plot_scaling.py bench/results/eval.json bench/results/scaling.png
 ./build/release/bench/kernel_bench --benchmark_out=bench/results/kernel.json --benchmark_out_format=json
+./build/release/bench/dated_bench --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
+  --benchmark_report_aggregates_only=true --benchmark_out=bench/results/dated.json --benchmark_out_format=json
 ./build/release/bench/online_bench --benchmark_out=bench/results/online.json --benchmark_out_format=json
 PYTHONPATH=build/release/python /usr/bin/python3 bench/python_overhead.py
 bash bench/peers/run.sh 1000000 2
