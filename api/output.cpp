@@ -97,6 +97,62 @@ Status WriteRows(OutputFile& out, const std::string& header, size_t n, Fn format
 
 }  // namespace
 
+// SETTLEMENT.md §4: claim_id, line_no, allowed, <payer>..., patient,
+// patient_paid, balance (the last two empty / null without patient_paid).
+Status WriteSettlement(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v) {
+  const bool json = IsNdjsonPath(out.path());
+  const Settlement& st = v.settlement;
+  const Column& paid = batch.column(kPatientPaid);
+  std::string header;
+  if (!json) {
+    header = "claim_id,line_no,allowed";
+    for (const PayerPlan& p : plan.payers) header += "," + p.name;
+    header += ",patient,patient_paid,balance\n";
+  }
+  return WriteRows(out, header, batch.size(), [&](std::string& o, size_t i) {
+    const RowIndex r = static_cast<RowIndex>(i);
+    const bool has_paid = paid.valid.Get(r);
+    if (json) {
+      o += "{\"claim_id\":";
+      AppendJsonString(o, batch.String(kClaimId, r));
+      o += ",\"line_no\":";
+      AppendInt(o, batch.Int(kLineNo, r));
+      o += ",\"allowed\":";
+      AppendInt(o, st.allowed[r]);
+      for (size_t p = 0; p < plan.payers.size(); ++p) {
+        o += ',';
+        AppendJsonString(o, plan.payers[p].name);
+        o += ':';
+        AppendInt(o, st.pay[p][r]);
+      }
+      o += ",\"patient\":";
+      AppendInt(o, st.patient[r]);
+      o += ",\"patient_paid\":";
+      if (has_paid) AppendInt(o, paid.ints[r]); else o += "null";
+      o += ",\"balance\":";
+      if (has_paid) AppendInt(o, st.patient[r] - paid.ints[r]); else o += "null";
+      o += "}\n";
+    } else {
+      AppendCsvField(o, batch.String(kClaimId, r));
+      o += ',';
+      AppendInt(o, batch.Int(kLineNo, r));
+      o += ',';
+      AppendInt(o, st.allowed[r]);
+      for (size_t p = 0; p < plan.payers.size(); ++p) {
+        o += ',';
+        AppendInt(o, st.pay[p][r]);
+      }
+      o += ',';
+      AppendInt(o, st.patient[r]);
+      o += ',';
+      if (has_paid) AppendInt(o, paid.ints[r]);
+      o += ',';
+      if (has_paid) AppendInt(o, st.patient[r] - paid.ints[r]);
+      o += '\n';
+    }
+  });
+}
+
 Status WriteVerdicts(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v) {
   const bool json = IsNdjsonPath(out.path());
   const int64_t* amount = batch.column(kAmount).ints.data();
@@ -217,6 +273,45 @@ Status WriteHits(OutputFile& out, const Plan& plan, const ClaimBatch& batch, con
 }
 
 
+namespace {
+
+std::string NullableInt(bool present, __int128 v) { return present ? Int128ToString(v) : std::string("null"); }
+
+// The summary's settlement section (SETTLEMENT.md §4).
+void AppendSettlementJson(std::string& o, const SettlementSummary& s) {
+  o += ",\n  \"settlement\": {\n    \"payers\": [";
+  for (size_t i = 0; i < s.payers.size(); ++i) {
+    const PayerStats& p = s.payers[i];
+    o += i ? ",\n      " : "\n      ";
+    o += "{\"payer\": ";
+    AppendJsonString(o, p.payer);
+    o += fmt::format(", \"lines_covered\": {}, \"deductible\": {}, \"paid\": {}}}", p.lines_covered, Int128ToString(p.deductible),
+                     Int128ToString(p.paid));
+  }
+  o += s.payers.empty() ? "],\n" : "\n    ],\n";
+  o += fmt::format("    \"totals\": {{\"allowed\": {}, \"patient\": {}, \"patient_paid\": {}, \"balance\": {}}},\n",
+                   Int128ToString(s.allowed), Int128ToString(s.patient), NullableInt(s.with_paid, s.patient_paid),
+                   NullableInt(s.with_paid, s.balance));
+  o += "    \"insured\": [";
+  for (size_t i = 0; i < s.insured.size(); ++i) {
+    const InsuredSettlement& is = s.insured[i];
+    o += i ? ",\n      " : "\n      ";
+    o += "{\"insured_id\": ";
+    AppendJsonString(o, is.insured_id);
+    o += ", \"allowed\": " + Int128ToString(is.allowed) + ", \"paid\": {";
+    for (size_t p = 0; p < s.payers.size(); ++p) {
+      if (p) o += ", ";
+      AppendJsonString(o, s.payers[p].payer);
+      o += ": " + Int128ToString(is.paid[p]);
+    }
+    o += fmt::format("}}, \"patient\": {}, \"patient_paid\": {}, \"balance\": {}}}", Int128ToString(is.patient),
+                     NullableInt(is.with_paid, is.patient_paid), NullableInt(is.with_paid, is.balance));
+  }
+  o += s.insured.empty() ? "]\n  }" : "\n    ]\n  }";
+}
+
+}  // namespace
+
 Status WriteSummaryJson(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v,
                         const LoadCounts& counts) {
   const Summary t = Summarize(plan, batch, v);
@@ -264,7 +359,9 @@ Status WriteSummaryJson(OutputFile& out, const Plan& plan, const ClaimBatch& bat
     o += fmt::format(", \"lines\": {}, \"rejected\": {}, \"warned\": {}, \"deduction\": {}}}", s.lines, s.rejected, s.warned,
                      Int128ToString(s.deduction));
   }
-  o += providers.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  o += providers.empty() ? "]" : "\n  ]";
+  if (!plan.payers.empty()) AppendSettlementJson(o, t.settlement);
+  o += "\n}\n";
   return out.Write(o);
 }
 
@@ -325,6 +422,9 @@ Status WriteVerdicts(const std::string& path, const Plan& plan, const ClaimBatch
 }
 Status WriteHits(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v) {
   return WriteWhole(path, [&](OutputFile& o) { return WriteHits(o, plan, batch, v); });
+}
+Status WriteSettlement(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v) {
+  return WriteWhole(path, [&](OutputFile& o) { return WriteSettlement(o, plan, batch, v); });
 }
 Status WriteSummaryJson(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v,
                         const LoadCounts& counts) {

@@ -32,12 +32,15 @@ Status CheckOutputPath(const std::string& path, bool summary = false);
 /// Each writes a whole file at `path`, or leaves it as it was (OutputFile).
 Status WriteVerdicts(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v);
 Status WriteHits(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v);
+/// SETTLEMENT.md §4 (the rule set must declare payers).
+Status WriteSettlement(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v);
 Status WriteSummaryJson(const std::string& path, const Plan& plan, const ClaimBatch& batch, const Verdicts& v,
                         const LoadCounts& counts);
 /// The same into an open OutputFile (the format follows its path); the
 /// caller commits, e.g. all of a run's outputs together with CommitAll.
 Status WriteVerdicts(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v);
 Status WriteHits(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v);
+Status WriteSettlement(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v);
 Status WriteSummaryJson(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v,
                         const LoadCounts& counts);
 /// The human-readable summary table.

@@ -29,4 +29,9 @@ Status Rules::BindReferenceFiles(const std::map<std::string, std::string>& refs)
   return compiler::CheckReferencesBound(*plan_);
 }
 
+Status Rules::BindReferenceRows(const std::string& name, const std::vector<std::vector<std::string>>& rows) {
+  if (!plan_) return Status::Invalid("the rule set did not compile");
+  return compiler::BindReferenceRows(*plan_, name, rows, name);
+}
+
 }  // namespace sanad

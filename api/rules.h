@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/exec/plan.h"
 #include "core/status.h"
@@ -31,6 +32,10 @@ class Rules {
 
   /// Binds external objects from NAME -> CSV path; then checks every one is bound.
   Status BindReferenceFiles(const std::map<std::string, std::string>& refs);
+  /// Binds one external object from rows of text cells, as a CSV file's
+  /// rows would hold them (a dated object's rows end in valid_from,
+  /// valid_to and, for pairs, an optional bypass). Does not check the others.
+  Status BindReferenceRows(const std::string& name, const std::vector<std::vector<std::string>>& rows);
 
  private:
   std::unique_ptr<dsl::SourceFile> source_;

@@ -1,5 +1,5 @@
 // sanad: the command-line front end.
-//   sanad check RULES DATA [--ref NAME=PATH]... [--verdicts OUT] [--hits OUT] [--summary OUT.json]
+//   sanad check RULES DATA [--ref NAME=PATH]... [--verdicts OUT] [--hits OUT] [--settlement OUT] [--summary OUT.json]
 //   sanad stats DATA        sanad lint RULES        sanad fmt RULES        sanad explain-plan RULES
 
 #include <unistd.h>
@@ -95,7 +95,7 @@ Status WriteLoadErrors(OutputFile& out, const LoadedClaims& c) {
 }
 
 struct CheckArgs {
-  std::string rules, data, verdicts, hits, summary, errors, on_error = "fail";
+  std::string rules, data, verdicts, hits, summary, settlement, errors, on_error = "fail";
   std::vector<std::string> refs;
   int threads = 0;
   bool timings = false;
@@ -105,7 +105,7 @@ int RunCheck(const CheckArgs& a) {
   const auto t0 = Clock::now();
   int code = 0;
   // Output formats come from the extensions: check them before any work.
-  for (const auto& [path, summary] : {std::pair{a.verdicts, false}, {a.hits, false}, {a.summary, true}})
+  for (const auto& [path, summary] : {std::pair{a.verdicts, false}, {a.hits, false}, {a.settlement, false}, {a.summary, true}})
     if (!path.empty())
       if (Status st = CheckOutputPath(path, summary); !st.ok()) return Fail(st.message(), kExitUsage);
   if (!a.errors.empty() && (a.errors.size() < 4 || a.errors.compare(a.errors.size() - 4, 4, ".csv") != 0))
@@ -119,6 +119,8 @@ int RunCheck(const CheckArgs& a) {
     if (eq == std::string::npos || eq == 0) return Fail("--ref expects NAME=PATH, got '" + r + "'");
     refs[r.substr(0, eq)] = r.substr(eq + 1);
   }
+  if (!a.settlement.empty() && rules->plan()->payers.empty())
+    return Fail(a.rules + ": --settlement needs payers, and the rule set declares none (SETTLEMENT.md §1)", kExitUsage);
   Progress("loading reference data");
   if (Status s = rules->BindReferenceFiles(refs); !s.ok()) return Fail(s.message());
   const auto t1 = Clock::now();
@@ -154,6 +156,7 @@ int RunCheck(const CheckArgs& a) {
   const Plan& plan = *rules->plan();
   for (Status st : {stage(a.verdicts, [&](OutputFile& o) { return WriteVerdicts(o, plan, claims->batch, v); }),
                     stage(a.hits, [&](OutputFile& o) { return WriteHits(o, plan, claims->batch, v); }),
+                    stage(a.settlement, [&](OutputFile& o) { return WriteSettlement(o, plan, claims->batch, v); }),
                     stage(a.summary, [&](OutputFile& o) { return WriteSummaryJson(o, plan, claims->batch, v, counts); }),
                     stage(a.errors, [&](OutputFile& o) { return WriteLoadErrors(o, *claims); })})
     if (!st.ok()) { ProgressDone(); return Fail(st.message()); }
@@ -282,6 +285,7 @@ int main(int argc, char** argv) {
   check->add_option("--verdicts", ca.verdicts, "write verdicts (.csv or .ndjson)");
   check->add_option("--hits", ca.hits, "write hits (.csv or .ndjson)");
   check->add_option("--summary", ca.summary, "write the summary (.json)");
+  check->add_option("--settlement", ca.settlement, "write who pays each line (.csv or .ndjson; needs payers)");
   check->add_option("--errors", ca.errors, "write every bad input record (.csv)");
   check->add_option("--threads", ca.threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
   check->add_option("--on-error", ca.on_error, "bad records: fail (stop at the first) or skip (report all)")

@@ -14,7 +14,7 @@ namespace {
 
 using dsl::Span;
 
-enum class SymKind { kField, kSet, kTable, kPairs, kRule };
+enum class SymKind { kField, kSet, kTable, kPairs, kRule, kPayer };
 
 const char* SymKindName(SymKind k) {
   switch (k) {
@@ -23,6 +23,7 @@ const char* SymKindName(SymKind k) {
     case SymKind::kTable: return "table";
     case SymKind::kPairs: return "pairs table";
     case SymKind::kRule: return "rule";
+    case SymKind::kPayer: return "payer";
   }
   return "?";
 }
@@ -97,6 +98,9 @@ class Compiler {
     for (const dsl::Decl& d : prog_.order) Declare(d);
     for (size_t i = 0; i < prog_.rules.size(); ++i) {
       if (rule_ok_[i]) CompileRule(prog_.rules[i]);
+    }
+    for (size_t i = 0; i < prog_.payers.size(); ++i) {
+      if (payer_ok_[i]) CompilePayer(prog_.payers[i], i == 0);
     }
     for (size_t i = 0; i < prog_.sets.size(); ++i)
       if (!set_used_[i]) diags_.Warning("W0101", prog_.sets[i].name.span, "set '" + prog_.sets[i].name.name + "' is never used");
@@ -230,6 +234,18 @@ class Compiler {
         const dsl::RuleDecl& r = prog_.rules[d.index];
         rule_ok_.resize(prog_.rules.size(), false);
         rule_ok_[d.index] = Register(r.name.name, {SymKind::kRule, static_cast<int>(d.index), r.name.span});
+        return;
+      }
+      case dsl::Decl::kPayer: {
+        const dsl::PayerDecl& p = prog_.payers[d.index];
+        payer_ok_.resize(prog_.payers.size(), false);
+        static const char* kColumns[] = {"allowed", "patient", "balance"};  // settlement output columns
+        for (const char* c : kColumns)
+          if (p.name.name == c) {
+            diags_.Error("E0308", p.name.span, "'" + p.name.name + "' names a settlement output column; choose another payer name");
+            return;
+          }
+        payer_ok_[d.index] = Register(p.name.name, {SymKind::kPayer, static_cast<int>(d.index), p.name.span});
         return;
       }
     }
@@ -663,6 +679,73 @@ class Compiler {
                                                  "' are not dated, so none is marked bypassable");
   }
 
+  // ---- payers (SETTLEMENT.md §1) ----
+  // An int expression of a payer clause (E0411 otherwise).
+  ExprProgram PayerInt(const dsl::Expr& e, const std::string& what) {
+    ExprProgram prog;
+    cur_ = &prog;
+    Typed t = Lower(e);
+    if (Expect(t, ValueType::kInt, e.span, "E0411", what)) prog.root = t.node;
+    cur_ = nullptr;
+    return prog;
+  }
+
+  void CompilePayer(const dsl::PayerDecl& p, bool first) {
+    PayerPlan pp;
+    pp.name = p.name.name;
+    pp.title = p.title.value_or("");
+    if (p.when) {
+      cur_ = &pp.when;
+      Typed t = Lower(*p.when);
+      if (Expect(t, ValueType::kBool, p.when->span, "E0403", "the condition of 'when'")) pp.when.root = t.node;
+      cur_ = nullptr;
+    }
+    pp.on_remaining = p.on_remaining;
+    if (first && p.on_remaining)
+      diags_.Error("E0507", p.on_span, "'on remaining' on the first payer: nothing is paid before it, so its base is the payable amount");
+    pp.has_per = p.has_per;
+    for (const dsl::Ident& k : p.keys) {
+      auto it = syms_.find(k.name);
+      if (it == syms_.end() || it->second.kind != SymKind::kField) {
+        dsl::Diagnostic d;
+        d.code = "E0307";
+        d.span = k.span;
+        d.message = "key '" + k.name + "' is not a field";
+        std::string s = Suggest(k.name, SymKind::kField);
+        if (!s.empty()) d.notes.push_back("did you mean '" + s + "'?");
+        diags_.Add(std::move(d));
+        continue;
+      }
+      if (std::find(pp.keys.begin(), pp.keys.end(), it->second.index) != pp.keys.end()) {
+        diags_.Warning("W0107", k.span, "key '" + k.name + "' is listed twice");
+        continue;
+      }
+      pp.keys.push_back(it->second.index);
+    }
+    pp.period = p.period == dsl::PeriodKind::kDay ? Period::kDay : p.period == dsl::PeriodKind::kMonth ? Period::kMonth
+              : p.period == dsl::PeriodKind::kYear ? Period::kYear : Period::kNone;
+    auto needs_per = [&](Span at, const std::string& what) {
+      if (!p.has_per)
+        diags_.Error("E0508", at, what + " needs 'per KEYS' (the scope whose running total it counts against)");
+    };
+    if (p.deductible) {
+      needs_per(p.deductible_span, "'deductible'");
+      pp.deductible = PayerInt(*p.deductible, "a deductible");
+    }
+    pp.cover = p.cover == dsl::CoverKind::kFlat ? CoverKind::kFlat : p.cover == dsl::CoverKind::kBands ? CoverKind::kBands
+             : CoverKind::kExprPercent;
+    if (pp.cover == CoverKind::kBands) needs_per(p.cover_span, "a tiered coverage");
+    for (const dsl::Band& b : p.bands) {
+      if (b.percent_hundredths > 10000) diags_.Error("E0506", b.percent_span, "a coverage percentage is at most 100%");
+      pp.band_hundredths.push_back(b.percent_hundredths);
+      if (b.limit) pp.band_limits.push_back(PayerInt(*b.limit, "a band limit"));
+    }
+    if (p.ratio) pp.ratio = PayerInt(*p.ratio, "a coverage ratio (whole percent)");
+    if (p.ceiling) pp.ceiling = PayerInt(*p.ceiling, "a ceiling");
+    if (p.line_ceiling) pp.line_ceiling = PayerInt(*p.line_ceiling, "a line ceiling");
+    plan_.payers.push_back(std::move(pp));
+  }
+
   // reject | warn, and the deduction.
   void CompileAction(const dsl::Action& a, const dsl::Check& c, RulePlan& rp) {
     rp.reject = a.kind == dsl::ActionKind::kReject;
@@ -696,7 +779,7 @@ class Compiler {
   BoundPlan fold_bound_;
   ExprProgram* cur_ = nullptr;
   std::unordered_map<std::string, Symbol> syms_;
-  std::vector<bool> set_used_, table_used_, pairs_used_, rule_ok_;
+  std::vector<bool> set_used_, table_used_, pairs_used_, rule_ok_, payer_ok_;
   std::vector<int> set_index_, table_index_, pairs_index_;
   std::vector<bool> set_type_known_;
 };

@@ -15,6 +15,7 @@ Schema Schema::Standard() {
       {"service_date", VT::kDate, true, false},     {"quantity", VT::kInt, false, false},
       {"amount", VT::kInt, true, false},            {"diagnosis", VT::kString, false, true},
       {"referral", VT::kBool, false, false},        {"seq", VT::kInt, false, false},
+      {"patient_paid", VT::kInt, false, true},
   };
   return s;
 }

@@ -1,5 +1,5 @@
 #pragma once
-/// Schema: the fields a claim line carries. The 16 standard fields of DATA.md
+/// Schema: the fields a claim line carries. The 17 standard fields of DATA.md
 /// come first with fixed indices (StdField); a rule set's declared extra
 /// fields follow in declaration order.
 
@@ -29,6 +29,7 @@ enum StdField : int {
   kDiagnosis,
   kReferral,
   kSeq,
+  kPatientPaid,  // SETTLEMENT.md §3: what the patient paid at a settlement by hand
   kNumStdFields
 };
 

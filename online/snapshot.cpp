@@ -10,7 +10,7 @@ namespace {
 // ---- snapshot encoding -------------------------------------------------
 
 constexpr char kMagic[8] = {'S', 'A', 'N', 'A', 'D', 'S', 'N', 'P'};
-constexpr uint32_t kSnapshotVersion = 2;  // 2: 128-bit plan fingerprint with reference data
+constexpr uint32_t kSnapshotVersion = 3;  // 2: 128-bit plan fingerprint with reference data; 3: patient_paid column
 
 class Writer {
  public:

@@ -151,9 +151,47 @@ struct RuleDecl {
   Span span;
 };
 
+/// A settlement payer (SETTLEMENT.md §1). Clause words (covers, deductible,
+/// ceiling, percent, up, to, line, on, payable, remaining) are keywords only
+/// inside a payer declaration; elsewhere they are ordinary names.
+enum class CoverKind : uint8_t { kFlat, kExprPercent, kBands };
+
+struct Band {
+  int64_t percent_hundredths = 0;  // 12.5% -> 1250
+  std::string percent_text;        // as written
+  Span percent_span;
+  ExprPtr limit;                   // `up to EXPR`; null for the last band
+};
+
+struct PayerDecl {
+  Ident name;
+  std::optional<std::string> title;
+  Span title_span;
+  ExprPtr when;
+  bool has_on = false, on_remaining = false;
+  Span on_span;
+  bool has_per = false;
+  std::vector<Ident> keys;
+  Span per_span;
+  PeriodKind period = PeriodKind::kNone;  // day, month or year
+  Span period_span;
+  ExprPtr deductible;
+  Span deductible_span;  // the word
+  bool has_covers = false;
+  CoverKind cover = CoverKind::kFlat;
+  Span cover_span;  // the word
+  std::vector<Band> bands;  // kFlat: one band without limit; kBands: the limited ones, then the last
+  ExprPtr ratio;            // kExprPercent
+  ExprPtr ceiling;
+  Span ceiling_span;
+  ExprPtr line_ceiling;
+  Span line_ceiling_span;
+  Span span;
+};
+
 /// One top-level item, in file order (the formatter keeps the order).
 struct Decl {
-  enum Kind : uint8_t { kRuleset, kCalendar, kField, kSet, kTable, kPairs, kRule } kind;
+  enum Kind : uint8_t { kRuleset, kCalendar, kField, kSet, kTable, kPairs, kRule, kPayer } kind;
   size_t index;  // into the matching vector of Program (0 for ruleset/calendar)
   Span span;
 };
@@ -169,6 +207,7 @@ struct Program {
   std::vector<TableDecl> tables;
   std::vector<PairsDecl> pairs;
   std::vector<RuleDecl> rules;
+  std::vector<PayerDecl> payers;  // declaration order is payment order
   std::vector<Decl> order;
 };
 

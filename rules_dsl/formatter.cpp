@@ -167,7 +167,7 @@ class Printer {
 
  private:
   bool NeedsBlank(const Decl& a, const Decl& b) const {
-    if (a.kind == Decl::kRule || b.kind == Decl::kRule) return true;
+    if (a.kind == Decl::kRule || b.kind == Decl::kRule || a.kind == Decl::kPayer || b.kind == Decl::kPayer) return true;
     if ((a.kind == Decl::kRuleset || a.kind == Decl::kCalendar) !=
         (b.kind == Decl::kRuleset || b.kind == Decl::kCalendar))
       return true;
@@ -255,6 +255,7 @@ class Printer {
         return;
       }
       case Decl::kRule: EmitRule(p_.rules[d.index]); return;
+      case Decl::kPayer: EmitPayer(p_.payers[d.index]); return;
     }
   }
 
@@ -302,23 +303,57 @@ class Printer {
     std::string s = a.kind == ActionKind::kReject ? "  reject" : "  warn";
     switch (a.deduct) {
       case DeductKind::kNone: break;
-      case DeductKind::kPercent: {
-        int64_t h = a.percent_hundredths;
-        std::string pct = std::to_string(h / 100);
-        if (h % 100) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "%02d", static_cast<int>(h % 100));
-          std::string frac = buf;
-          if (frac.back() == '0') frac.pop_back();
-          pct += "." + frac;
-        }
-        s += " deduct " + pct + "%";
-        break;
-      }
+      case DeductKind::kPercent: s += " deduct " + Percent(a.percent_hundredths); break;
       case DeductKind::kExcess: s += " deduct excess"; break;
       case DeductKind::kExpr: s += " deduct " + FormatExpr(*a.amount); break;
     }
     Line(s, a.span);
+  }
+
+  static std::string Percent(int64_t h) {
+    std::string pct = std::to_string(h / 100);
+    if (h % 100) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "%02d", static_cast<int>(h % 100));
+      std::string frac = buf;
+      if (frac.back() == '0') frac.pop_back();
+      pct += "." + frac;
+    }
+    return pct + "%";
+  }
+
+  // A payer (SETTLEMENT.md §1): one clause per line, in the order of §1.
+  void EmitPayer(const PayerDecl& p) {
+    std::string head = "payer " + p.name.name;
+    Span hs = {p.span.begin, p.name.span.end};
+    if (p.title) { head += " " + QuoteString(*p.title); hs.end = p.title_span.end; }
+    Line(head, hs);
+    if (p.when) Line("  when " + FormatExpr(*p.when), p.when->span);
+    if (p.has_on) Line(p.on_remaining ? "  on remaining" : "  on payable", p.on_span);
+    if (p.has_per) {
+      std::string s = "  per ";
+      for (size_t i = 0; i < p.keys.size(); ++i) s += (i ? ", " : "") + p.keys[i].name;
+      if (p.period == PeriodKind::kDay) s += " per day";
+      if (p.period == PeriodKind::kMonth) s += " per month";
+      if (p.period == PeriodKind::kYear) s += " per year";
+      Line(s, p.per_span);
+    }
+    if (p.deductible) Line("  deductible " + FormatExpr(*p.deductible), {p.deductible_span.begin, p.deductible->span.end});
+    std::string c = "  covers ";
+    Span cs = p.cover_span;
+    if (p.cover == CoverKind::kExprPercent) {
+      c += FormatExpr(*p.ratio) + " percent";
+      cs.end = p.ratio->span.end;
+    } else {
+      for (size_t i = 0; i < p.bands.size(); ++i) {
+        c += (i ? ", " : "") + Percent(p.bands[i].percent_hundredths);
+        if (p.bands[i].limit) c += " up to " + FormatExpr(*p.bands[i].limit);
+        cs.end = p.bands[i].limit ? p.bands[i].limit->span.end : p.bands[i].percent_span.end;
+      }
+    }
+    Line(c, cs);
+    if (p.ceiling) Line("  ceiling " + FormatExpr(*p.ceiling), {p.ceiling_span.begin, p.ceiling->span.end});
+    if (p.line_ceiling) Line("  line ceiling " + FormatExpr(*p.line_ceiling), {p.line_ceiling_span.begin, p.line_ceiling->span.end});
   }
 
   const Program& p_;

@@ -44,7 +44,7 @@ struct ParseAbort {};  // unwinds to the declaration loop after a reported error
 
 bool IsTopLevel(Tok t) {
   return t == Tok::kKwRule || t == Tok::kKwSet || t == Tok::kKwTable || t == Tok::kKwPairs || t == Tok::kKwField ||
-         t == Tok::kKwRuleset || t == Tok::kKwCalendar;
+         t == Tok::kKwRuleset || t == Tok::kKwCalendar || t == Tok::kKwPayer;
 }
 
 bool StartsOperand(Tok t) {
@@ -126,11 +126,15 @@ class Parser {
   }
   Span Prev() const { return toks_[pos_ > 0 ? pos_ - 1 : 0].span; }
 
-  // After an error: skip to the next top-level keyword (not the `pairs` of `conflict pairs`).
+  // After an error: skip to the next top-level keyword (not the `pairs` of
+  // `conflict pairs`, nor a `payer` misused as a name: a payer declaration
+  // starts with `payer NAME`).
   void Sync(size_t start) {
     if (pos_ == start) Advance();
     while (!At(Tok::kEof)) {
-      if (IsTopLevel(Peek().kind) && !(At(Tok::kKwPairs) && pos_ > 0 && toks_[pos_ - 1].kind == Tok::kKwConflict)) return;
+      const bool not_a_start = (At(Tok::kKwPairs) && pos_ > 0 && toks_[pos_ - 1].kind == Tok::kKwConflict) ||
+                               (At(Tok::kKwPayer) && Peek(1).kind != Tok::kIdent);
+      if (IsTopLevel(Peek().kind) && !not_a_start) return;
       Advance();
     }
   }
@@ -240,8 +244,14 @@ class Parser {
         prog_.rules.push_back(std::move(r));
         return;
       }
+      case Tok::kKwPayer: {
+        PayerDecl p = ParsePayer();
+        prog_.order.push_back({Decl::kPayer, prog_.payers.size(), p.span});
+        prog_.payers.push_back(std::move(p));
+        return;
+      }
       default:
-        Unexpected("a declaration ('rule', 'set', 'table', 'pairs', 'field', 'ruleset' or 'calendar')");
+        Unexpected("a declaration ('rule', 'payer', 'set', 'table', 'pairs', 'field', 'ruleset' or 'calendar')");
     }
   }
 
@@ -450,6 +460,136 @@ class Parser {
       c->unless = ParseExpr();
     }
     c->span = {kw.span.begin, Prev().end};
+  }
+
+  // ---- payers (SETTLEMENT.md §1) ----
+  static bool IsPayerWord(const Token& t) {
+    static const char* kWords[] = {"covers", "deductible", "ceiling", "percent", "up", "to", "line", "on", "payable", "remaining"};
+    if (t.kind != Tok::kIdent) return false;
+    for (const char* w : kWords)
+      if (t.text == w) return true;
+    return false;
+  }
+  bool AtWord(const char* w, size_t ahead = 0) const { return Peek(ahead).kind == Tok::kIdent && Peek(ahead).text == w; }
+  const Token& ExpectWord(const char* w) {
+    if (!AtWord(w)) Unexpected(std::string("'") + w + "'");
+    return Advance();
+  }
+  // A percentage literal `P%` here: the number is followed by '%' and not by
+  // an operand (else it is a modulo), a payer word or the end of a clause.
+  bool AtPercentLiteral() const {
+    const Token& t = Peek();
+    if ((t.kind != Tok::kIntLit && t.kind != Tok::kDecimalLit) || Peek(1).kind != Tok::kPercent) return false;
+    return !StartsOperand(Peek(2).kind) || IsPayerWord(Peek(2));
+  }
+  void ParseBandPercent(Band* b) {
+    const Token& t = Advance();
+    const Token& pct = Advance();
+    b->percent_span = Join(t.span, pct.span);
+    b->percent_hundredths = PercentValue(t);
+    b->percent_text = t.kind == Tok::kIntLit ? std::to_string(t.u64) : t.text;
+  }
+  void Once(bool* seen, const Token& word, const std::string& payer) {
+    if (*seen) Fail("E0213", word.span, "'" + (word.kind == Tok::kIdent ? word.text : std::string(TokName(word.kind))) +
+                                            "' is given twice in payer '" + payer + "'");
+    *seen = true;
+  }
+
+  PayerDecl ParsePayer() {
+    const Token& kw = Advance();  // 'payer'
+    PayerDecl p;
+    p.name = ExpectIdent("a payer name");
+    if (At(Tok::kStringLit)) {
+      p.title = Peek().text;
+      p.title_span = Advance().span;
+    }
+    bool when = false, on = false, per = false, ded = false, covers = false, ceil = false, line_ceil = false;
+    for (;;) {
+      const Token& t = Peek();
+      if (At(Tok::kKwWhen)) {
+        Once(&when, Advance(), p.name.name);
+        p.when = ParseExpr();
+      } else if (AtWord("on")) {
+        Once(&on, Advance(), p.name.name);
+        p.has_on = true;
+        if (AtWord("remaining")) p.on_remaining = true;
+        else if (!AtWord("payable")) Unexpected("'payable' or 'remaining' after 'on'");
+        p.on_span = Join(t.span, Advance().span);
+      } else if (At(Tok::kKwPer)) {
+        Once(&per, Advance(), p.name.name);
+        p.has_per = true;
+        p.keys = ParseKeys();
+        p.per_span = {t.span.begin, Prev().end};
+        if (Accept(Tok::kKwPer)) {
+          const Token& q = Peek();
+          if (Accept(Tok::kKwDay)) p.period = PeriodKind::kDay;
+          else if (Accept(Tok::kKwMonth)) p.period = PeriodKind::kMonth;
+          else if (Accept(Tok::kKwYear)) p.period = PeriodKind::kYear;
+          else if (At(Tok::kKwRolling)) Fail("E0505", q.span, "a payer's period is day, month or year (no rolling window)");
+          else Unexpected("a period ('day', 'month' or 'year')");
+          p.period_span = q.span;
+        }
+      } else if (AtWord("deductible")) {
+        Once(&ded, t, p.name.name);
+        p.deductible_span = Advance().span;
+        p.deductible = ParseExpr();
+      } else if (AtWord("covers")) {
+        Once(&covers, t, p.name.name);
+        p.cover_span = Advance().span;
+        p.has_covers = true;
+        ParseCoverage(&p);
+      } else if (AtWord("ceiling")) {
+        Once(&ceil, t, p.name.name);
+        p.ceiling_span = Advance().span;
+        p.ceiling = ParseExpr();
+      } else if (AtWord("line")) {
+        Once(&line_ceil, t, p.name.name);
+        Advance();
+        p.line_ceiling_span = Join(t.span, ExpectWord("ceiling").span);
+        p.line_ceiling = ParseExpr();
+      } else {
+        break;
+      }
+    }
+    if (!p.has_covers) {
+      if (Peek().kind != Tok::kEof && !IsTopLevel(Peek().kind))
+        Unexpected("a payer clause ('when', 'on', 'per', 'deductible', 'covers', 'ceiling' or 'line ceiling')");
+      Fail("E0214", p.name.span, "payer '" + p.name.name + "' needs 'covers' (e.g. covers 70%)");
+    }
+    p.span = {kw.span.begin, Prev().end};
+    return p;
+  }
+
+  // COVERAGE := P% | EXPR percent | P% up to EXPR, ..., P%
+  void ParseCoverage(PayerDecl* p) {
+    if (!AtPercentLiteral()) {
+      p->cover = CoverKind::kExprPercent;
+      p->ratio = ParseExpr();
+      if (!AtWord("percent"))
+        Fail("E0201", Peek().span, "expected 'percent' after the coverage expression (or write a percentage, e.g. covers 70%)");
+      Advance();
+      return;
+    }
+    Band b;
+    ParseBandPercent(&b);
+    if (!AtWord("up")) {
+      p->cover = CoverKind::kFlat;
+      p->bands.push_back(std::move(b));
+      return;
+    }
+    p->cover = CoverKind::kBands;
+    for (;;) {
+      ExpectWord("up");
+      ExpectWord("to");
+      b.limit = ParseExpr();
+      p->bands.push_back(std::move(b));
+      b = Band{};
+      Expect(Tok::kComma, "',' and the next band (the last band has no limit, e.g. ', 90%')");
+      if (!AtPercentLiteral()) Unexpected("a percentage, e.g. 70%");
+      ParseBandPercent(&b);
+      if (!AtWord("up")) break;
+    }
+    p->bands.push_back(std::move(b));  // the last band: no limit
   }
 
   void ParseAction(Action* a) {

@@ -20,6 +20,7 @@
 #include "core/exec/expr_evaluator.h"
 #include "core/exec/key_partitions.h"
 #include "core/exec/line_order.h"
+#include "core/exec/settlement.h"
 #include "core/exec/window_log.h"
 
 namespace sanad {
@@ -168,6 +169,14 @@ class Evaluator {
     t = Clock::now();
     Verdicts v = Assemble(outputs);
     prof.assemble = Since(t);
+    t = Clock::now();
+    // Settlement (SETTLEMENT.md §2), sharing the rules' key partitions where the keys match.
+    v.settlement = SettleBatch(bound_, batch_, v.deduction, rank_, options_.groups_per_partition,
+                               [&](const std::vector<int>& keys) -> const KeyPartitions* {
+                                 auto it = key_sets.find(keys);
+                                 return it == key_sets.end() ? nullptr : &parts_[it->second].kp;
+                               });
+    prof.settle = Since(t);
     v.profile = std::move(prof);
     return v;
   }

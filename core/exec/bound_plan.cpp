@@ -310,6 +310,16 @@ class Binder {
       b.unless = BindProgram(r.unless);
       out_.rules.push_back(std::move(b));
     }
+    for (const PayerPlan& p : plan_.payers) {
+      BoundPayer b;
+      b.when = BindProgram(p.when);
+      b.deductible = BindProgram(p.deductible);
+      b.ratio = BindProgram(p.ratio);
+      b.ceiling = BindProgram(p.ceiling);
+      b.line_ceiling = BindProgram(p.line_ceiling);
+      for (const ExprProgram& l : p.band_limits) b.band_limits.push_back(BindProgram(l));
+      out_.payers.push_back(std::move(b));
+    }
   }
 
  private:

@@ -206,6 +206,12 @@ struct BoundRule {
   BoundProgram when, cap, conflict, deduct_expr, unless;
 };
 
+/// A payer's expressions (SETTLEMENT.md §1), bound like a rule's.
+struct BoundPayer {
+  BoundProgram when, deductible, ratio, ceiling, line_ceiling;
+  std::vector<BoundProgram> band_limits;
+};
+
 struct BoundPlan {
   const Plan* plan = nullptr;
   RowSource source;
@@ -214,6 +220,7 @@ struct BoundPlan {
   std::vector<CodePairSet> pairs;
   std::vector<CodeTable> code_tables;
   std::vector<BoundRule> rules;
+  std::vector<BoundPayer> payers;
 };
 
 /// Binds `plan` to `batch` (whose schema must equal the plan's).

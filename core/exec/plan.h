@@ -132,6 +132,26 @@ struct RulePlan {
   ExprProgram deduct_expr;
 };
 
+/// A settlement payer (SETTLEMENT.md §1-2), in payment order.
+enum class CoverKind : uint8_t { kFlat, kExprPercent, kBands };
+
+struct PayerPlan {
+  std::string name;
+  std::string title;
+  ExprProgram when;           // empty: every line
+  bool on_remaining = false;  // base: what earlier payers left, else the payable amount
+  std::vector<int> keys;      // `per KEYS`: the scope of the running totals (empty: none)
+  bool has_per = false;
+  Period period = Period::kNone;  // kNone (all time), kDay, kMonth, kYear
+  ExprProgram deductible;         // empty: none
+  CoverKind cover = CoverKind::kFlat;
+  std::vector<int64_t> band_hundredths;  // kFlat: one; kBands: one per band, the last without limit
+  std::vector<ExprProgram> band_limits;  // kBands: one per band but the last
+  ExprProgram ratio;                     // kExprPercent: whole percent, null -> 0, clamped to [0, 100]
+  ExprProgram ceiling;                   // with `per`: per scope and bucket; without: per line
+  ExprProgram line_ceiling;
+};
+
 struct Plan {
   std::string ruleset_name;
   Calendar calendar = Calendar::kGregorian;
@@ -140,6 +160,7 @@ struct Plan {
   std::vector<PlanTable> tables;
   std::vector<PlanPairs> pairs;
   std::vector<RulePlan> rules;  // declaration order
+  std::vector<PayerPlan> payers;  // declaration order = payment order; empty: no settlement
 };
 
 }  // namespace sanad

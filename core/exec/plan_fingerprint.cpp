@@ -192,6 +192,33 @@ void EncodeRules(Encoder& e, const Plan& plan) {
   }
 }
 
+// Payers in declaration order (it is payment order). Only when there are
+// any, so rule sets without settlement keep their fingerprints.
+void EncodePayers(Encoder& e, const Plan& plan) {
+  if (plan.payers.empty()) return;
+  e.Tag("payers");
+  e.U64(plan.payers.size());
+  for (const PayerPlan& p : plan.payers) {
+    e.Str(p.name);
+    e.Str(p.title);
+    EncodeProgram(e, plan, p.when);
+    e.U64(p.on_remaining);
+    e.U64(p.has_per);
+    e.U64(p.keys.size());
+    for (int f : p.keys) e.Str(plan.schema.field(f).name);
+    e.U64(static_cast<uint64_t>(p.period));
+    EncodeProgram(e, plan, p.deductible);
+    e.U64(static_cast<uint64_t>(p.cover));
+    e.U64(p.band_hundredths.size());
+    for (int64_t h : p.band_hundredths) e.I64(h);
+    e.U64(p.band_limits.size());
+    for (const ExprProgram& l : p.band_limits) EncodeProgram(e, plan, l);
+    EncodeProgram(e, plan, p.ratio);
+    EncodeProgram(e, plan, p.ceiling);
+    EncodeProgram(e, plan, p.line_ceiling);
+  }
+}
+
 }  // namespace
 
 std::string Fingerprint::ToString() const {
@@ -206,13 +233,18 @@ Fingerprint PlanFingerprint(const Plan& plan) {
   e.Tag("sanad-plan-v1");
   e.Str(plan.ruleset_name);
   e.U64(static_cast<uint64_t>(plan.calendar));
-  e.U64(static_cast<uint64_t>(plan.schema.size()));
+  // patient_paid (a standard field added with settlement) is left out of
+  // this list so rule sets keep the fingerprints they had before it; a use
+  // of it is named in the programs.
+  e.U64(static_cast<uint64_t>(plan.schema.size() - 1));
   for (int f = 0; f < plan.schema.size(); ++f) {
+    if (f == kPatientPaid) continue;
     e.Str(plan.schema.field(f).name);
     e.U64(static_cast<uint64_t>(plan.schema.field(f).type));
   }
   EncodeReferenceData(e, plan);
   EncodeRules(e, plan);
+  EncodePayers(e, plan);
   const XXH128_hash_t h = XXH3_128bits(e.bytes().data(), e.bytes().size());
   return Fingerprint{h.high64, h.low64};
 }

@@ -141,6 +141,34 @@ std::string ExplainPlan(const Plan& plan) {
       o += "\n";
     }
   }
+  if (!plan.payers.empty()) {
+    o += "settlement: " + std::to_string(plan.payers.size()) +
+         " payers in order, after the verdicts, each in line order per scope group (key partitions)\n";
+    static const char* kPeriod[] = {"all time", "day", "month", "year", "rolling"};
+    for (const PayerPlan& p : plan.payers) {
+      o += "  payer " + p.name + "\n    population: " + ExprToString(plan, p.when);
+      if (!p.keys.empty()) o += " and keys (" + Keys(plan, p.keys) + ") not null";
+      o += std::string("\n    base: ") + (p.on_remaining ? "what earlier payers left" : "the payable amount") + "\n";
+      if (p.has_per) o += "    scope: per " + Keys(plan, p.keys) + ", bucket " + kPeriod[static_cast<int>(p.period)] + "\n";
+      if (!p.deductible.empty()) o += "    deductible: " + ExprToString(plan, p.deductible) + " less what earlier lines took\n";
+      o += "    covers: ";
+      switch (p.cover) {
+        case CoverKind::kFlat: o += std::to_string(p.band_hundredths[0]) + "/10000 of the eligible amount"; break;
+        case CoverKind::kExprPercent: o += "clamp(" + ExprToString(plan, p.ratio) + ", 0, 100)/100 of the eligible amount"; break;
+        case CoverKind::kBands:
+          for (size_t k = 0; k < p.band_hundredths.size(); ++k) {
+            o += (k ? ", " : "") + std::to_string(p.band_hundredths[k]) + "/10000";
+            if (k < p.band_limits.size()) o += " up to " + ExprToString(plan, p.band_limits[k]);
+          }
+          o += " of the running eligible total";
+          break;
+      }
+      o += "\n";
+      if (!p.line_ceiling.empty()) o += "    line ceiling: " + ExprToString(plan, p.line_ceiling) + "\n";
+      if (!p.ceiling.empty())
+        o += std::string("    ceiling: ") + ExprToString(plan, p.ceiling) + (p.has_per ? " less what it paid the scope" : " per line") + "\n";
+    }
+  }
   return o;
 }
 

@@ -34,9 +34,20 @@ struct RuleStats {
 
 /// Where evaluation time went (seconds), for --timings and benchmarks.
 struct EvalProfile {
-  double order = 0, grouping = 0, assemble = 0;
+  double order = 0, grouping = 0, assemble = 0, settle = 0;
   std::vector<double> stage_seconds;  // per stage, ascending
   std::vector<double> rule_seconds;   // per rule (CPU time of its task)
+};
+
+/// Who pays each line's payable amount (SETTLEMENT.md §2), when the rule
+/// set declares payers; lines in input order.
+struct Settlement {
+  std::vector<BigVector<int64_t>> pay;         // per payer, per row: pay_i
+  std::vector<BigVector<int64_t>> deductible;  // per payer, per row: ded_i
+  std::vector<BigVector<uint8_t>> covered;     // per payer, per row: in the payer's population
+  BigVector<int64_t> allowed;                  // per row: amount - deduction
+  BigVector<int64_t> patient;                  // per row: what no payer paid
+  bool empty() const { return pay.empty(); }
 };
 
 struct Verdicts {
@@ -46,6 +57,7 @@ struct Verdicts {
   BigVector<uint32_t> hit_begin;    // hits of row r: hits[hit_begin[r] .. hit_begin[r+1])
   BigVector<Hit> hits;              // by row, then rule declaration order
   std::vector<RuleStats> rules;
+  Settlement settlement;  // empty without payers
   EvalProfile profile;
 };
 

@@ -78,6 +78,11 @@ bool ChunkBuilder::AppendLine(const RawValue* v, LoadError* err) {
     err->message = "negative amount " + std::to_string(v[kAmount].i);
     return false;
   }
+  if (v[kPatientPaid].state == RawValue::kValue && v[kPatientPaid].i < 0) {
+    err->field = "patient_paid";
+    err->message = "negative patient_paid " + std::to_string(v[kPatientPaid].i);
+    return false;
+  }
   for (int f = 0; f < n; ++f) {
     Column& c = columns[static_cast<size_t>(f)];
     const RawValue& rv = v[f];

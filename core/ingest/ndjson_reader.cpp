@@ -81,6 +81,12 @@ class NdjsonChunkParser {
         out_.FailRecord(std::move(err));
         return;
       }
+      if (claim_[kPatientPaid].state != RawValue::kAbsent) {  // SETTLEMENT.md §3: it belongs to a line
+        err.field = "patient_paid";
+        err.message = "patient_paid belongs to a line: give it on the claim's items, not on the claim";
+        out_.FailRecord(std::move(err));
+        return;
+      }
       merged_.resize(nfields_);
       for (size_t k = 0; k < items_.size() / nfields_; ++k) {
         const RawValue* item = items_.data() + k * nfields_;

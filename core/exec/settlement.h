@@ -1,0 +1,30 @@
+#pragma once
+/// Batch settlement (SETTLEMENT.md §2): after the verdicts, every line's
+/// payable amount (`allowed`) is shared between the payers, in declaration
+/// order, and the patient. Each payer is one pass: its expressions are
+/// evaluated column-wise, then its lines, split by its `per` keys into key
+/// partitions like the stateful rules', are settled in line order per
+/// partition in parallel (settle/payer_step.h does the arithmetic), its pay
+/// taken from what is left. Deterministic: the same result for any thread
+/// count and partitioning.
+
+#include <functional>
+#include <vector>
+
+#include "core/big_vector.h"
+#include "core/claim_batch.h"
+#include "core/exec/bound_plan.h"
+#include "core/exec/key_partitions.h"
+#include "core/exec/verdicts.h"
+
+namespace sanad {
+
+/// The key partitions the stateful rules already built for `keys`, or null.
+using PartitionsFor = std::function<const KeyPartitions*(const std::vector<int>& keys)>;
+
+/// Settles every line; `deduction` is the verdicts' line deduction, `rank`
+/// the line order (LineRanks). Empty when the plan has no payers.
+Settlement SettleBatch(const BoundPlan& bound, const ClaimBatch& batch, const BigVector<int64_t>& deduction,
+                       const BigVector<RowIndex>& rank, int groups_per_partition, const PartitionsFor& partitions);
+
+}  // namespace sanad
