@@ -67,6 +67,20 @@ inline std::string Diff(const Verdicts& v, const reference::RefResult& ref) {
     }
     if (!same) return "line " + std::to_string(r) + ":\n  engine    " + Describe(v, row) + "\n  reference " + Describe(ref, r);
   }
+  // Settlement, line by line and payer by payer.
+  const Settlement& st = v.settlement;
+  if (st.pay.size() != ref.pay.size()) return "payer count differs";
+  for (size_t p = 0; p < ref.pay.size(); ++p)
+    for (size_t r = 0; r < ref.allowed.size(); ++r) {
+      const RowIndex row = static_cast<RowIndex>(r);
+      if (st.pay[p][row] != ref.pay[p][r] || st.deductible[p][row] != ref.deductible[p][r] ||
+          (st.covered[p][row] != 0) != ref.covered[p][r] || st.allowed[row] != ref.allowed[r] || st.patient[row] != ref.patient[r])
+        return "settlement of line " + std::to_string(r) + ", payer " + std::to_string(p) + ": engine pay " +
+               std::to_string(st.pay[p][row]) + " ded " + std::to_string(st.deductible[p][row]) + " in " +
+               std::to_string(st.covered[p][row]) + " patient " + std::to_string(st.patient[row]) + "; reference pay " +
+               std::to_string(ref.pay[p][r]) + " ded " + std::to_string(ref.deductible[p][r]) + " in " +
+               std::to_string(ref.covered[p][r]) + " patient " + std::to_string(ref.patient[r]);
+    }
   for (size_t i = 0; i < ref.population.size(); ++i) {
     if (v.rules[i].population != ref.population[i] || v.rules[i].hits != ref.hit_count[i] ||
         v.rules[i].deduction != ref.rule_deduction[i])

@@ -60,6 +60,9 @@ class Gen {
     }
     const int rules = 1 + Uniform(0, o_.max_rules - 1);
     for (int i = 0; i < rules; ++i) r += Rule(i);
+    // Settlement (SETTLEMENT.md): none in a third of the cases, else 1-3 payers.
+    const int payers = Chance(0.33) ? 0 : Uniform(1, 3);
+    for (int i = 0; i < payers; ++i) r += Payer(i);
     c.claims_ndjson = Claims();
     return c;
   }
@@ -222,6 +225,46 @@ class Gen {
     return r + "\n";
   }
 
+  // A random payer: every clause form, with constants near the claims'
+  // amounts (so deductibles, bands and ceilings are reached) and
+  // expressions that may be null or negative.
+  std::string Payer(int i) {
+    std::string r = "\npayer pay" + std::to_string(i);
+    if (Chance(0.3)) r += " \"payer " + std::to_string(i) + "\"";
+    r += "\n";
+    if (Chance(0.4)) r += "  when " + BoolExpr(Uniform(0, 2)) + "\n";
+    if (i > 0 && Chance(0.6)) r += "  on remaining\n";
+    else if (Chance(0.1)) r += "  on payable\n";
+    const bool per = Chance(0.75);
+    if (per) {
+      r += "  per " + Keys();
+      const int period = Uniform(0, 3);
+      if (period == 1) r += " per day";
+      if (period == 2) r += " per month";
+      if (period == 3) r += " per year";
+      r += "\n";
+    }
+    auto amount = [&](int scale) {
+      if (Chance(0.25)) return IntExpr(1);
+      return std::to_string(Uniform(-1, 8) * scale);
+    };
+    if (per && Chance(0.6)) r += "  deductible " + amount(100000) + "\n";
+    const int cover = Uniform(0, per ? 2 : 1);
+    auto pct = [&] { return std::to_string(Uniform(0, 100)) + (Chance(0.3) ? "." + std::to_string(Uniform(0, 99)) : "") + "%"; };
+    auto capped = [&] { const std::string p = pct(); return p.rfind("100.", 0) == 0 ? std::string("100%") : p; };
+    if (cover == 0) r += "  covers " + capped() + "\n";
+    if (cover == 1) r += "  covers " + (Chance(0.5) ? IntExpr(1) : "fund_cap[fund] * " + std::to_string(Uniform(10, 60))) + " percent\n";
+    if (cover == 2) {
+      r += "  covers";
+      const int bands = Uniform(2, 4);
+      for (int b = 0; b + 1 < bands; ++b) r += (b ? ", " : " ") + capped() + " up to " + amount(250000);
+      r += ", " + capped() + "\n";
+    }
+    if (Chance(0.4)) r += "  ceiling " + amount(200000) + "\n";
+    if (Chance(0.3)) r += "  line ceiling " + amount(150000) + "\n";
+    return r;
+  }
+
   std::string Claims() {
     const int n = Uniform(1, o_.max_lines);
     const bool around_jalali = around_jalali_;
@@ -251,6 +294,7 @@ class Gen {
           if (Chance(0.6)) add("flag", Chance(0.5) ? "true" : "false");
           if (Chance(0.6)) add("tag", Quoted(Pick(std::vector<std::string>{"a", "b", ""})));
         }
+        if (!top && Chance(0.25)) add("patient_paid", std::to_string(Uniform(0, 400000)));  // a line's own, never a header's
         return f;
       };
       std::string common = ",\"insured_id\":\"I" + std::to_string(Uniform(0, 3)) + "\",\"fund\":" + Quoted(Pick(kFunds)) +

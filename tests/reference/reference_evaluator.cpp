@@ -210,6 +210,7 @@ class Ref {
       }
       out.deduction[i] = hs.empty() ? 0 : std::min(best, F(i, "amount")->i);
     }
+    if (!p_.payers.empty()) Settle(out);
     return out;
   }
 
@@ -309,6 +310,105 @@ class Ref {
       return true;
     }
     return false;
+  }
+
+  // ---- settlement, SETTLEMENT.md §2, naively: every running total is a
+  // fresh sum over the earlier lines of the scope group and bucket ----
+  int64_t PayerBucket(const dsl::PayerDecl& p, size_t i) const {
+    const int64_t d = Day(i);
+    switch (p.period) {
+      case dsl::PeriodKind::kDay: return d;
+      case dsl::PeriodKind::kMonth: { YM ym = jalali_ ? JalaliYM(d) : GregorianYM(d); return ym.year * 12 + ym.month; }
+      case dsl::PeriodKind::kYear: return (jalali_ ? JalaliYM(d) : GregorianYM(d)).year;
+      default: return 0;
+    }
+  }
+  bool SamePayerScope(const dsl::PayerDecl& p, size_t i, size_t j) const {
+    for (const auto& k : p.keys)
+      if (!F(j, k.name) || !(*F(i, k.name) == *F(j, k.name))) return false;
+    return PayerBucket(p, i) == PayerBucket(p, j);
+  }
+
+  void Settle(RefResult& out) {
+    const size_t n = lines_.size();
+    out.allowed.resize(n);
+    for (size_t i = 0; i < n; ++i) out.allowed[i] = F(i, "amount")->i - out.deduction[i];
+    std::vector<int64_t> left = out.allowed;
+    for (const dsl::PayerDecl& p : p_.payers) {
+      std::vector<int64_t> ded(n, 0), elig(n, 0), pay(n, 0);
+      std::vector<bool> in(n, false);
+      for (size_t k = 0; k < n; ++k) {
+        const size_t i = order_[k];
+        bool member = !p.when || Cond(*p.when, i);
+        for (const auto& key : p.keys) member = member && F(i, key.name).has_value();
+        if (!member) continue;
+        in[i] = true;
+        __int128 used = 0, total_e = 0, paid = 0;
+        if (p.has_per) {
+          for (size_t kk = 0; kk < k; ++kk) {
+            const size_t j = order_[kk];
+            if (!in[j] || !SamePayerScope(p, i, j)) continue;
+            used += ded[j];
+            total_e += elig[j];
+            paid += pay[j];
+          }
+        }
+        const int64_t base = p.on_remaining ? left[i] : out.allowed[i];
+        int64_t d = 0;
+        if (p.deductible) {
+          Opt dv = Eval(*p.deductible, i);
+          const __int128 want = dv && dv->i > 0 ? dv->i : 0;
+          const __int128 rest = want - used > 0 ? want - used : 0;
+          d = static_cast<int64_t>(rest < base ? rest : base);
+        }
+        const int64_t e = base - d;
+        __int128 cov = 0;
+        if (p.cover == dsl::CoverKind::kFlat) {
+          cov = static_cast<__int128>(e) * p.bands[0].percent_hundredths / 10000;
+        } else if (p.cover == dsl::CoverKind::kExprPercent) {
+          Opt r = Eval(*p.ratio, i);
+          int64_t pct = r ? r->i : 0;
+          pct = pct < 0 ? 0 : pct > 100 ? 100 : pct;
+          cov = static_cast<__int128>(e) * pct / 100;
+        } else {
+          // Band k covers [T_{k-1}, T_k) of the running eligible total.
+          __int128 lower = 0, sum = 0;
+          for (size_t b = 0; b < p.bands.size(); ++b) {
+            const bool last = b + 1 == p.bands.size();
+            __int128 upper = lower;
+            if (!last) {
+              Opt t = Eval(*p.bands[b].limit, i);
+              if (t && t->i > lower) upper = t->i;
+            }
+            const __int128 from = total_e > lower ? total_e : lower;
+            const __int128 to = last ? total_e + e : (total_e + e < upper ? total_e + e : upper);
+            if (to > from) sum += (to - from) * p.bands[b].percent_hundredths;
+            lower = upper;
+          }
+          cov = sum / 10000;
+        }
+        if (p.line_ceiling) {
+          Opt l = Eval(*p.line_ceiling, i);
+          if (l) cov = std::min<__int128>(cov, l->i > 0 ? l->i : 0);
+        }
+        if (p.ceiling) {
+          Opt c = Eval(*p.ceiling, i);
+          if (c) {
+            const __int128 room = p.has_per ? static_cast<__int128>(c->i) - paid : c->i;
+            cov = std::min<__int128>(cov, room > 0 ? room : 0);
+          }
+        }
+        const int64_t pi = static_cast<int64_t>(cov < left[i] ? cov : left[i]);
+        ded[i] = d;
+        elig[i] = e;
+        pay[i] = pi;
+        left[i] -= pi;
+      }
+      out.pay.push_back(pay);
+      out.deductible.push_back(ded);
+      out.covered.push_back(in);
+    }
+    out.patient = left;
   }
 
   int64_t Deduction(const dsl::RuleDecl& r, size_t i, const RefHit& h, const std::vector<bool>& pop) {

@@ -45,6 +45,10 @@ struct RefResult {
   std::vector<std::vector<RefHit>> hits;  // per line, by rule declaration order
   std::vector<int64_t> population, hit_count;
   std::vector<__int128> rule_deduction;
+  // Settlement (SETTLEMENT.md §2), when the program declares payers.
+  std::vector<int64_t> allowed, patient;             // per line
+  std::vector<std::vector<int64_t>> pay, deductible;  // [payer][line]
+  std::vector<std::vector<bool>> covered;             // [payer][line]: in the payer's population
 };
 
 /// `external` reference rows by object name (cells as text, as in CSV).
