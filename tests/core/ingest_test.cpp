@@ -117,6 +117,10 @@ TEST(NdjsonReaderTest, EveryKindOfBadRecordIsReportedWithLineAndField) {
        "lines[1].amount", "expected an integer"},
       {"empty lines", R"({"claim_id":"C10","lines":[]})", "lines", "no items"},
       {"overflow", Flat("C11", R"("quantity":99999999999999999999)"), "quantity", "64-bit"},
+      {"negative patient_paid", Flat("C12", R"("patient_paid":-1)"), "patient_paid", "negative patient_paid -1"},
+      // SETTLEMENT.md §3: what the patient paid belongs to a line, not to a claim's header.
+      {"patient_paid on a header", R"({"claim_id":"C13","insured_id":"I","fund":"f","provider_id":"P","provider_sector":"s","service_date":"2024-01-01","patient_paid":5,"lines":[{"service_code":"A","amount":1}]})",
+       "patient_paid", "belongs to a line"},
   };
   std::string data;
   for (const BadCase& bc : cases) data += bc.record + "\n";

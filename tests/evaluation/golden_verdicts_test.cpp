@@ -239,6 +239,87 @@ TEST(DatedDataTest, BypassablePairsYieldToUnlessOnEitherLine) {
   EXPECT_EQ(r.Hits(8), "");
 }
 
+// ---- Settlement (SETTLEMENT.md §2), computed by hand ----
+
+// pay of payer p on input row `row`, and the patient's share.
+int64_t Pay(const EvalRun& r, size_t p, RowIndex row) { return r.v.settlement.pay[p][row]; }
+int64_t Patient(const EvalRun& r, RowIndex row) { return r.v.settlement.patient[row]; }
+
+TEST(SettlementTest, DeductibleReachedExactlyThenALineSpanningTwoBandsInLineOrder) {
+  const std::string rules = "payer basic\n  per insured_id per year\n  deductible 1000\n  covers 50% up to 4000, 80%\n";
+  // Input order is not line order: c is settled last.
+  EvalRun r = Evaluate(rules, L("c", "2024-01-03") + L("a", "2024-01-01") + L("b", "2024-01-02", R"("amount":6000)"));
+  EXPECT_EQ(r.v.settlement.deductible[0][1], 1000);  // a: the whole deductible, exactly
+  EXPECT_EQ(Pay(r, 0, 1), 0);
+  EXPECT_EQ(Patient(r, 1), 1000);
+  EXPECT_EQ(r.v.settlement.deductible[0][2], 0);  // b: nothing left to deduct
+  EXPECT_EQ(Pay(r, 0, 2), 4000 * 50 / 100 + 2000 * 80 / 100);  // [0, 6000) spans both bands: 3600
+  EXPECT_EQ(Patient(r, 2), 2400);
+  EXPECT_EQ(Pay(r, 0, 0), 800);  // c: E = 6000, all in the 80% band
+}
+
+TEST(SettlementTest, ANullBandLimitMakesItsBandEmpty) {
+  const std::string rules = "table first_band : string -> int = { \"rural\": 1000 }\n"
+                            "payer basic\n  per insured_id\n  covers 50% up to first_band[fund], 70% up to 3000, 90%\n";
+  EvalRun r = Evaluate(rules, L("a", "2024-01-01", R"("amount":2000)") + L("b", "2024-01-01", R"("amount":2000,"insured_id":"I2","fund":"urban")"));
+  EXPECT_EQ(Pay(r, 0, 0), 500 + 700);   // rural: [0, 1000) at 50%, [1000, 2000) at 70%
+  EXPECT_EQ(Pay(r, 0, 1), 1400);        // urban: the limit is null, band 1 is empty, [0, 2000) at 70%
+}
+
+TEST(SettlementTest, CeilingReachedMidLineAndOnRemainingAfterAPayerPaidAll) {
+  const std::string rules = "payer basic\n  per insured_id\n  covers 100%\n  ceiling 1500\n"
+                            "payer second\n  on remaining\n  covers 50%\n";
+  EvalRun r = Evaluate(rules, L("a", "2024-01-01") + L("b", "2024-01-02") + L("c", "2024-01-03"));
+  EXPECT_EQ(Pay(r, 0, 0), 1000);
+  EXPECT_EQ(Pay(r, 1, 0), 0);  // basic paid all: nothing remains
+  EXPECT_EQ(Patient(r, 0), 0);
+  EXPECT_EQ(Pay(r, 0, 1), 500);  // the ceiling is reached mid-line
+  EXPECT_EQ(Pay(r, 1, 1), 250);
+  EXPECT_EQ(Patient(r, 1), 250);
+  EXPECT_EQ(Pay(r, 0, 2), 0);
+  EXPECT_EQ(Pay(r, 1, 2), 500);
+  EXPECT_EQ(Patient(r, 2), 500);
+}
+
+TEST(SettlementTest, ARejectedLineConsumesNoDeductibleBandOrCeiling) {
+  const std::string rules = "rule no_x\n  when service_code == \"X\"\n  reject\n"
+                            "payer basic\n  per insured_id\n  deductible 1000\n  covers 100%\n";
+  EvalRun r = Evaluate(rules, L("a", "2024-01-01", R"("service_code":"X","amount":5000)") + L("b", "2024-01-02", R"("amount":1500)"));
+  EXPECT_EQ(r.v.settlement.allowed[0], 0);
+  EXPECT_EQ(r.v.settlement.deductible[0][0], 0);
+  EXPECT_EQ(Pay(r, 0, 0), 0);
+  EXPECT_EQ(r.v.settlement.covered[0][0], 1);  // still in the payer's population (lines covered count it)
+  EXPECT_EQ(r.v.settlement.deductible[0][1], 1000);
+  EXPECT_EQ(Pay(r, 0, 1), 500);
+}
+
+TEST(SettlementTest, AJalaliYearChangeResetsTheTotals) {
+  const std::string rules = "calendar jalali\npayer basic\n  per insured_id per year\n  deductible 1000\n  covers 100%\n";
+  EvalRun r = Evaluate(rules, L("a", "2025-03-20", R"("amount":800)") + L("b", "2025-03-21", R"("amount":800)") +
+                              L("c", "2025-03-22", R"("amount":800)"));
+  EXPECT_EQ(Pay(r, 0, 0), 0);    // 1403-12-30: 800 of the deductible
+  EXPECT_EQ(Pay(r, 0, 1), 0);    // 1404-01-01: a new year, a new deductible
+  EXPECT_EQ(Pay(r, 0, 2), 600);  // the rest of 1404's deductible is 200
+}
+
+TEST(SettlementTest, HandSettledLinesGetARefundOrATopUp) {
+  const std::string rules = "payer basic\n  covers 70%\n";
+  EvalRun r = Evaluate(rules, L("a", "2024-01-01", R"("patient_paid":500)") + L("b", "2024-01-01", R"("patient_paid":100)") +
+                              L("c", "2024-01-01"));
+  namespace fs = std::filesystem;
+  const fs::path out = fs::temp_directory_path() / ("sanad_settlement_" + std::to_string(::getpid()) + ".csv");
+  ASSERT_TRUE(WriteSettlement(out.string(), *r.rules->plan(), r.claims.batch, r.v).ok());
+  std::ifstream in(out);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  fs::remove(out);
+  EXPECT_EQ(ss.str(),
+            "claim_id,line_no,allowed,basic,patient,patient_paid,balance\n"
+            "a,1,1000,700,300,500,-200\n"   // collected 500, owed 300: a refund of 200
+            "b,1,1000,700,300,100,200\n"    // collected 100: a top-up of 200
+            "c,1,1000,700,300,,\n");        // not settled by hand
+}
+
 TEST(StageTest, LinesRejectedEarlierAreInvisibleLater) {
   const std::string rules =
       "rule gate stage 1\n  when referral\n  reject\n"
