@@ -356,6 +356,60 @@ py::dict VerdictColumns(const EvalResult& r, bool with_dictionaries) {
   return d;
 }
 
+// SETTLEMENT.md §4 as columns: allowed, one per payer, patient; patient_paid
+// with its validity (balance follows in Python); the per-insured list.
+py::dict SettlementColumns(const EvalResult& r) {
+  const ClaimBatch& b = r.claims->loaded.batch;
+  const RowIndex n = b.size();
+  const Plan& plan = *r.rules->rules->plan();
+  const Settlement& st = r.v.settlement;
+  py::dict d;
+  if (st.empty()) return d;
+  d["claim_id"] = py::make_tuple(ToArray(b.column(kClaimId).codes.data(), n), DictStrings(b.column(kClaimId).dict));
+  d["line_no"] = ToArray(b.column(kLineNo).ints.data(), n);
+  d["allowed"] = ToArray(st.allowed.data(), n);
+  py::list payers;
+  for (size_t p = 0; p < plan.payers.size(); ++p) payers.append(py::make_tuple(plan.payers[p].name, ToArray(st.pay[p].data(), n)));
+  d["payers"] = payers;
+  d["patient"] = ToArray(st.patient.data(), n);
+  const Column& paid = b.column(kPatientPaid);
+  std::vector<uint8_t> has(n);
+  for (RowIndex row = 0; row < n; ++row) has[row] = paid.valid.Get(row);
+  d["patient_paid"] = py::make_tuple(ToArray(paid.ints.data(), n), ToArray(has.data(), n));
+  // Per insured, from the one summary the JSON and the CLI use too.
+  const Summary sum = Summarize(plan, b, r.v);
+  const SettlementSummary& ss = sum.settlement;
+  auto fit = [](__int128 v) { return v > INT64_MAX ? INT64_MAX : v < INT64_MIN ? INT64_MIN : static_cast<int64_t>(v); };
+  std::vector<std::string> ids;
+  std::vector<int64_t> allowed, patient, patient_paid, balance;
+  std::vector<uint8_t> with_paid;
+  std::vector<std::vector<int64_t>> paid_by(plan.payers.size());
+  for (const InsuredSettlement& is : ss.insured) {
+    ids.emplace_back(is.insured_id);
+    allowed.push_back(fit(is.allowed));
+    patient.push_back(fit(is.patient));
+    patient_paid.push_back(fit(is.patient_paid));
+    balance.push_back(fit(is.balance));
+    with_paid.push_back(is.with_paid);
+    for (size_t p = 0; p < plan.payers.size(); ++p) paid_by[p].push_back(fit(is.paid[p]));
+  }
+  py::dict ins;
+  ins["insured_id"] = ids;
+  ins["allowed"] = ToArray(allowed.data(), allowed.size());
+  py::list ip;
+  for (size_t p = 0; p < plan.payers.size(); ++p) ip.append(py::make_tuple(plan.payers[p].name, ToArray(paid_by[p].data(), paid_by[p].size())));
+  ins["payers"] = ip;
+  ins["patient"] = ToArray(patient.data(), patient.size());
+  ins["patient_paid"] = py::make_tuple(ToArray(patient_paid.data(), patient_paid.size()), ToArray(with_paid.data(), with_paid.size()));
+  ins["balance"] = ToArray(balance.data(), balance.size());
+  d["insured"] = ins;
+  py::list totals;
+  for (const PayerStats& ps : ss.payers)
+    totals.append(py::make_tuple(std::string(ps.payer), ps.lines_covered, fit(ps.deductible), fit(ps.paid)));
+  d["payer_totals"] = totals;
+  return d;
+}
+
 py::dict HitColumns(const EvalResult& r) {
   const ClaimBatch& b = r.claims->loaded.batch;
   const size_t m = r.v.hits.size();
@@ -644,13 +698,19 @@ PYBIND11_MODULE(_sanad, m) {
   py::class_<EvalResult, std::shared_ptr<EvalResult>>(m, "EvalResult")
       .def("verdict_columns", &VerdictColumns, py::arg("with_dictionaries") = true)
       .def("hit_columns", &HitColumns)
+      .def("settlement_columns", &SettlementColumns)
       .def("summary_columns", &SummaryColumns)
       .def("explain", &Explain)
       .def_property_readonly("seconds", [](const EvalResult& r) { return r.seconds; })
-      .def("write", [](const EvalResult& r, const std::string& verdicts, const std::string& hits) {
+      .def("write", [](const EvalResult& r, const std::string& verdicts, const std::string& hits, const std::string& settlement) {
         const Plan& p = *r.rules->rules->plan();
         if (!verdicts.empty()) { Status st = WriteVerdicts(verdicts, p, r.claims->loaded.batch, r.v); if (!st.ok()) Throw(st); }
         if (!hits.empty()) { Status st = WriteHits(hits, p, r.claims->loaded.batch, r.v); if (!st.ok()) Throw(st); }
+        if (!settlement.empty()) {
+          if (p.payers.empty()) throw py::value_error("the rule set declares no payers, so there is no settlement to write");
+          Status st = WriteSettlement(settlement, p, r.claims->loaded.batch, r.v);
+          if (!st.ok()) Throw(st);
+        }
       });
   m.def("release_cached_memory", [] {
     const size_t held = sanad::GetBigBufferCacheStats().cached_bytes;

@@ -589,6 +589,56 @@ class Result:
             self._verdicts = df
         return self._verdicts
 
+    def _settlement_columns(self):
+        if getattr(self, "_settle", None) is None:
+            self._settle = self._core.settlement_columns()
+            if not self._settle:
+                raise ValueError("the rule set declares no payers, so there is no settlement (SETTLEMENT.md §1)")
+        return self._settle
+
+    @property
+    def settlement(self) -> pd.DataFrame:
+        """Who pays each line (SETTLEMENT.md §4): claim_id, line_no, allowed,
+        one column per payer (its pay), patient, patient_paid and balance
+        (patient - patient_paid; nullable Int64, <NA> where the line was not
+        settled by hand). One row per line, in input order."""
+        c = self._settlement_columns()
+        codes, names = c["claim_id"]
+        df = pd.DataFrame({"claim_id": _categorical(codes, pd.Index(names, dtype=object)), "line_no": c["line_no"],
+                           "allowed": c["allowed"]})
+        for name, pay in c["payers"]:
+            df[name] = pay
+        df["patient"] = c["patient"]
+        paid, has = c["patient_paid"]
+        mask = has == 0
+        df["patient_paid"] = pd.arrays.IntegerArray(paid, mask)
+        df["balance"] = pd.arrays.IntegerArray(c["patient"] - paid, mask.copy())
+        return df
+
+    @property
+    def balances(self) -> pd.DataFrame:
+        """Per insured (the refund / top-up list of a re-entry month):
+        insured_id, allowed, what each payer paid, patient, patient_paid and
+        balance (positive: the patient owes a top-up; negative: a refund;
+        <NA> when no line of theirs was settled by hand)."""
+        c = self._settlement_columns()["insured"]
+        df = pd.DataFrame({"insured_id": pd.Series(c["insured_id"], dtype=object), "allowed": c["allowed"]})
+        for name, paid in c["payers"]:
+            df[name] = paid
+        df["patient"] = c["patient"]
+        paid, has = c["patient_paid"]
+        mask = has == 0
+        df["patient_paid"] = pd.arrays.IntegerArray(paid, mask)
+        df["balance"] = pd.arrays.IntegerArray(c["balance"], mask.copy())
+        return df
+
+    @property
+    def payer_totals(self) -> pd.DataFrame:
+        """Per payer, in payment order: lines_covered (its population, paid
+        or not), deductible (taken), paid."""
+        rows = self._settlement_columns()["payer_totals"]
+        return pd.DataFrame(rows, columns=["payer", "lines_covered", "deductible", "paid"])
+
     @property
     def hits(self) -> pd.DataFrame:
         """One row per (line, rule) hit: claim_id, line_no, rule, code, action,
@@ -664,9 +714,9 @@ class Result:
         cols = ["rule", "stage", "decision", "action", "deduction", "total", "cap", "other_claim_id", "other_line_no", "reason"]
         return pd.DataFrame([{k: r.get(k) for k in cols} for r in rows], columns=cols)
 
-    def write(self, verdicts: Optional[str] = None, hits: Optional[str] = None) -> None:
-        """Writes verdicts/hits files exactly as ``sanad check`` does (.csv or .ndjson)."""
-        self._core.write(verdicts or "", hits or "")
+    def write(self, verdicts: Optional[str] = None, hits: Optional[str] = None, settlement: Optional[str] = None) -> None:
+        """Writes verdicts/hits/settlement files exactly as ``sanad check`` does (.csv or .ndjson)."""
+        self._core.write(verdicts or "", hits or "", settlement or "")
 
     def __repr__(self):
         t = self.totals

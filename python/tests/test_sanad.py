@@ -506,3 +506,43 @@ def test_dated_refs_from_dataframes_and_tuples_equal_the_csv_files():
         sanad.compile(d / "outpatient-1404.sanad", refs={"tariff": pd.DataFrame({"code": ["A"], "price": [1]})})
     with pytest.raises(TypeError, match="a dated set takes a DataFrame or a list of tuples"):
         sanad.compile(d / "outpatient-1404.sanad", refs={"enrolled": {"0012345678": 1}})
+
+
+def test_settlement_and_balances_equal_the_cli_and_pandas_input(tmp_path):
+    """SETTLEMENT.md §4 from Python: result.settlement equals the CLI's
+    settlement file byte for byte (via write) and the checked example;
+    patient_paid from a DataFrame settles like the NDJSON; balances is the
+    refund / top-up list."""
+    d = EX / "settlement"
+    rs = sanad.compile(d / "village-clinic.sanad")
+    claims = sanad.read_ndjson(d / "claims.ndjson", ruleset=rs)
+    res = rs.evaluate(claims)
+    out = tmp_path / "settlement.csv"
+    res.write(settlement=str(out))
+    assert out.read_bytes() == (d / "expected" / "settlement.csv").read_bytes()
+    st = res.settlement
+    assert list(st.columns) == ["claim_id", "line_no", "allowed", "basic", "critical_illness", "assistance", "patient",
+                                "patient_paid", "balance"]
+    assert (st["allowed"] == st["basic"] + st["critical_illness"] + st["assistance"] + st["patient"]).all()
+    assert st["balance"].isna().sum() == 2 and str(st["balance"].dtype) == "Int64"
+    bal = res.balances.set_index("insured_id")
+    assert bal.loc["0011", "balance"] == -280000 and bal.loc["0022", "balance"] == 7060000
+    assert res.payer_totals["paid"].tolist() == [48750000, 2280000, 4000000]
+
+    # The same claims flattened into a DataFrame (patient_paid nullable).
+    flat = pd.read_csv(d / "expected" / "verdicts.csv", dtype=str)[["claim_id", "line_no"]]
+    rows = []
+    for rec in map(json.loads, (d / "claims.ndjson").read_text().splitlines()):
+        items = rec.pop("lines", None) or [{}]
+        for it in items:
+            rows.append({**rec, **it})
+    df = pd.DataFrame(rows)
+    df["patient_paid"] = df["patient_paid"].astype("Int64")
+    res2 = rs.evaluate(sanad.Claims.from_pandas(df, ruleset=rs))
+    assert res2.settlement.drop(columns="claim_id").equals(st.drop(columns="claim_id"))
+    assert len(flat) == len(st)
+
+    # A rule set without payers has no settlement.
+    plain = sanad.compile(EX / "outpatient.sanad", refs=REFS)
+    with pytest.raises(ValueError, match="declares no payers"):
+        plain.evaluate(sanad.read_ndjson(EX / "claims.ndjson", ruleset=plain)).settlement

@@ -402,12 +402,22 @@ void CheckExample(const std::string& dir, const std::string& rules_file, const s
     EXPECT_EQ(slurp((tmp / "v.csv").string()), slurp(dir + "/expected/verdicts.csv")) << threads;
     EXPECT_EQ(slurp((tmp / "h.csv").string()), slurp(dir + "/expected/hits.csv")) << threads;
     EXPECT_EQ(slurp((tmp / "s.json").string()), slurp(dir + "/expected/summary.json")) << threads;
+    if (fs::exists(dir + "/expected/settlement.csv")) {
+      ASSERT_TRUE(WriteSettlement((tmp / "st.csv").string(), plan, claims->batch, v).ok());
+      EXPECT_EQ(slurp((tmp / "st.csv").string()), slurp(dir + "/expected/settlement.csv")) << threads;
+    }
   }
   fs::remove_all(tmp);
 }
 
 TEST(ExampleTest, SpecExampleOnBundledClaimsMatchesCheckedOutputs) {
   CheckExample(SANAD_EXAMPLES_DIR, "outpatient.sanad", {{"mri", "mri.csv"}, {"tariff", "tariff.csv"}, {"ptp", "ptp.csv"}});
+}
+
+// examples/settlement: three payers in layers and re-entered hand-settled
+// claims (each line computed by hand in examples/settlement/README.md).
+TEST(ExampleTest, SettlementExampleMatchesHandComputedShares) {
+  CheckExample(std::string(SANAD_EXAMPLES_DIR) + "/settlement", "village-clinic.sanad", {});
 }
 
 // examples/dated: the tariff change at the Jalali new year, eligibility and
