@@ -33,6 +33,8 @@
 #include "core/exec/plan_fingerprint.h"
 #include "core/output_file.h"
 #include "core/exec/window_log.h"
+#include "core/exec/settle/payer_step.h"
+#include "core/exec/settle/settle_log.h"
 #include "core/ingest/claims_reader.h"
 
 #include "online/spin_mutex.h"
@@ -74,6 +76,23 @@ struct Undo {
   size_t pos;
 };
 
+// A payer's online state (SETTLEMENT.md §5): its scope groups' settled
+// lines, and per history row what it did on the row (kept so logs can be
+// rebuilt after a retract or restore without settling anew).
+struct PayerState {
+  int key_set = -1;               // -1: no `per` (no running totals)
+  std::vector<SettleLog> logs;    // by group id
+  std::vector<int64_t> pay, deducted, eligible;  // per history row
+  std::vector<uint8_t> in;        // per history row: in the payer's population
+};
+
+// Per-line values of a payer's expressions, for one chunk of rows.
+struct PayerValues_ {
+  std::vector<uint8_t> when;
+  std::vector<OptInt> ded, ratio, ceiling, line_ceiling;
+  std::vector<std::vector<OptInt>> limits;  // per band limit
+};
+
 inline void TruncateRows(ClaimBatch& b, RowIndex n) {
   for (int f = 0; f < b.schema().size(); ++f) {
     Column& c = b.column(f);
@@ -107,6 +126,9 @@ struct EngineState {
 
   std::vector<KeySet> key_sets;
   std::vector<RuleState> rules;
+  std::vector<PayerState> payers;  // declaration order
+  std::vector<PayerValues_> payer_vals;
+  std::vector<int64_t> patient;    // per history row: what no payer paid (with payers)
   std::vector<std::pair<int64_t, std::vector<int>>> stages;  // ascending
   bool multi_stage_visibility = false;  // a reject rule precedes a later stage
 
@@ -126,19 +148,31 @@ struct EngineState {
 
   explicit EngineState(const Plan& p) : plan(p), store(p.schema) {
     std::map<std::vector<int>, int> ks;
+    auto key_set_of = [&](const std::vector<int>& keys) {
+      auto [it, fresh] = ks.emplace(keys, static_cast<int>(key_sets.size()));
+      if (fresh) {
+        KeySet k;
+        k.fields = keys;
+        auto fits32 = [&](int f) { return plan.schema.field(f).type != ValueType::kInt; };
+        k.packed = keys.size() == 1 || (keys.size() == 2 && fits32(keys[0]) && fits32(keys[1]));
+        key_sets.push_back(std::move(k));
+      }
+      return it->second;
+    };
     rules.resize(plan.rules.size());
     for (size_t r = 0; r < plan.rules.size(); ++r) {
       const RulePlan& rule = plan.rules[r];
       if (rule.check == CheckKind::kNone) continue;
-      auto [it, fresh] = ks.emplace(rule.keys, static_cast<int>(key_sets.size()));
-      if (fresh) {
-        KeySet k;
-        k.fields = rule.keys;
-        auto fits32 = [&](int f) { return plan.schema.field(f).type != ValueType::kInt; };
-        k.packed = rule.keys.size() == 1 || (rule.keys.size() == 2 && fits32(rule.keys[0]) && fits32(rule.keys[1]));
-        key_sets.push_back(std::move(k));
-      }
-      rules[r].key_set = it->second;
+      rules[r].key_set = key_set_of(rule.keys);
+    }
+    payers.resize(plan.payers.size());
+    payer_vals.resize(plan.payers.size());
+    for (size_t p = 0; p < plan.payers.size(); ++p) {
+      if (plan.payers[p].has_per) payers[p].key_set = key_set_of(plan.payers[p].keys);
+      PayerValues_& v = payer_vals[p];
+      v.when.resize(kChunk);
+      for (auto* x : {&v.ded, &v.ratio, &v.ceiling, &v.line_ceiling}) x->resize(kChunk);
+      v.limits.assign(plan.payers[p].band_limits.size(), std::vector<OptInt>(kChunk));
     }
     std::map<int64_t, std::vector<int>> st;
     for (size_t r = 0; r < plan.rules.size(); ++r) st[plan.rules[r].stage].push_back(static_cast<int>(r));
@@ -254,6 +288,12 @@ struct EngineState {
         for (size_t g = 0; g < rs.events.size() && g < n; ++g) live[g] |= !rs.events[g].e.empty();
         for (size_t g = 0; g < rs.pair_logs.size() && g < n; ++g) live[g] |= rs.pair_logs[g].entries() > 0;
       }
+      for (size_t p = 0; p < payers.size(); ++p) {
+        const PayerState& ps = payers[p];
+        if (ps.key_set != static_cast<int>(ksi)) continue;
+        const bool all_time = plan.payers[p].period == Period::kNone;  // its folded sums still count
+        for (size_t g = 0; g < ps.logs.size() && g < n; ++g) live[g] |= all_time ? !ps.logs[g].idle() : !ps.logs[g].e.empty();
+      }
       std::vector<int32_t> remap(n, -1);
       int32_t kept = 0;
       for (size_t g = 0; g < n; ++g)
@@ -284,6 +324,8 @@ struct EngineState {
         compact(rs.events);
         compact(rs.pair_logs);
       }
+      for (PayerState& ps : payers)
+        if (ps.key_set == static_cast<int>(ksi)) compact(ps.logs);
       ks.groups = kept;
     }
   }
@@ -308,6 +350,11 @@ struct EngineState {
       const size_t groups = static_cast<size_t>(key_sets[static_cast<size_t>(rs.key_set)].groups);
       if (rs.limits.size() > groups) rs.limits.resize(groups);
       if (rs.events.size() > groups) rs.events.resize(groups);
+    }
+    for (PayerState& ps : payers) {
+      if (ps.key_set < 0) continue;
+      const size_t groups = static_cast<size_t>(key_sets[static_cast<size_t>(ps.key_set)].groups);
+      if (ps.logs.size() > groups) ps.logs.resize(groups);
     }
     created.clear();
   }
@@ -352,6 +399,74 @@ struct EngineState {
         std::copy(ev->valid(), ev->valid() + n, v.ded_valid.begin());
       }
     }
+    for (size_t p = 0; p < plan.payers.size(); ++p) {
+      const BoundPayer& bp = bound->payers[p];
+      PayerValues_& v = payer_vals[p];
+      if (bp.when.empty()) std::fill(v.when.begin(), v.when.begin() + n, 1);
+      else { ev->Run(bp.when, src, 0, rows, n); ev->Condition(n, v.when.data()); }
+      auto ints = [&](const BoundProgram& prog, std::vector<OptInt>& out) {
+        if (prog.empty()) return;
+        ev->Run(prog, src, 0, rows, n);
+        for (int k = 0; k < n; ++k) out[static_cast<size_t>(k)] = OptInt{ev->valid()[k] != 0, ev->values()[k]};
+      };
+      ints(bp.deductible, v.ded);
+      ints(bp.ratio, v.ratio);
+      ints(bp.ceiling, v.ceiling);
+      ints(bp.line_ceiling, v.line_ceiling);
+      for (size_t b = 0; b < bp.band_limits.size(); ++b) ints(bp.band_limits[b], v.limits[b]);
+    }
+  }
+
+  // ---- settlement (SETTLEMENT.md §2, §5) ----
+
+  SettleLog& SettleLogOf(size_t p, int32_t g) {
+    auto& logs = payers[p].logs;
+    if (logs.size() <= static_cast<size_t>(g)) logs.resize(static_cast<size_t>(g) + 1);
+    return logs[static_cast<size_t>(g)];
+  }
+
+  // Settles history row `row` (values at index k) with the given line
+  // deduction against the payers' logs (judge), or re-logs its recorded
+  // settlement (!judge, rebuilds). Records undo entries (payer, group, pos).
+  void SettleLine(RowIndex row, int k, bool judge, std::vector<Undo>* undo) {
+    if (plan.payers.empty()) return;
+    const Days day = store.column(kServiceDate).codes[row];
+    const int64_t allowed = store.column(kAmount).ints[row] - deduction[row];
+    int64_t left = allowed;
+    for (size_t p = 0; p < plan.payers.size(); ++p) {
+      const PayerPlan& payer = plan.payers[p];
+      PayerState& ps = payers[p];
+      const PayerValues_& v = payer_vals[p];
+      int32_t g = -1;
+      bool member = judge ? v.when[static_cast<size_t>(k)] != 0 : ps.in[row] != 0;
+      if (member && ps.key_set >= 0) {
+        g = GroupOf(ps.key_set, row);
+        member = g >= 0;
+      }
+      if (!judge) {
+        if (member && g >= 0) SettleLogOf(p, g).Insert(day, row, ps.deducted[row], ps.eligible[row], ps.pay[row]);
+        continue;
+      }
+      ps.in[row] = member;
+      ps.pay[row] = ps.deducted[row] = ps.eligible[row] = 0;
+      if (!member) continue;
+      PayerTotals totals;
+      if (g >= 0) totals = SettleLogOf(p, g).Totals(PayerSettle::BucketOf(payer, plan.calendar, day), day);
+      std::vector<OptInt> limits(v.limits.size());
+      for (size_t b = 0; b < limits.size(); ++b) limits[b] = v.limits[b][static_cast<size_t>(k)];
+      const PayerValues pv{v.ded[static_cast<size_t>(k)], v.ratio[static_cast<size_t>(k)], v.ceiling[static_cast<size_t>(k)],
+                           v.line_ceiling[static_cast<size_t>(k)], {limits.data(), limits.size()}};
+      const PayerStep st = PayerSettle::Step(payer, totals, allowed, left, pv);
+      ps.pay[row] = st.pay;
+      ps.deducted[row] = st.deductible;
+      ps.eligible[row] = st.eligible;
+      left -= st.pay;
+      if (g >= 0) {
+        const size_t pos = SettleLogOf(p, g).Insert(day, row, st.deductible, st.eligible, st.pay);
+        if (undo) undo->push_back(Undo{-1 - static_cast<int32_t>(p), g, pos});  // a negative rule: payer p
+      }
+    }
+    patient[row] = left;
   }
 
   // ---- judging one line ----
@@ -489,6 +604,10 @@ struct EngineState {
 
   void UndoAll(std::vector<Undo>& undo) {
     for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+      if (it->rule < 0) {  // a payer's settled line
+        SettleLogOf(static_cast<size_t>(-1 - it->rule), it->group).RemoveAt(it->pos);
+        continue;
+      }
       const CheckKind check = plan.rules[static_cast<size_t>(it->rule)].check;
       if (check == CheckKind::kLimit) LimitLogOf(it->rule, it->group).RemoveAt(it->pos);
       else if (check == CheckKind::kConflictPairs) PairLogOf(it->rule, it->group).RemoveAt(it->pos);
@@ -510,6 +629,7 @@ struct EngineState {
       rs.events.clear();
       rs.pair_logs.clear();
     }
+    for (PayerState& ps : payers) ps.logs.clear();
   }
 
   // Live rows in adjudication order.
@@ -528,7 +648,10 @@ struct EngineState {
     for (size_t b = 0; b < rows.size(); b += kChunk) {
       const int n = static_cast<int>(std::min<size_t>(kChunk, rows.size() - b));
       EvalRows(rows.data() + b, n);
-      for (int k = 0; k < n; ++k) ProcessLine(rows[b + static_cast<size_t>(k)], k, judge, nullptr, nullptr, nullptr);
+      for (int k = 0; k < n; ++k) {
+        ProcessLine(rows[b + static_cast<size_t>(k)], k, judge, nullptr, nullptr, nullptr);
+        SettleLine(rows[b + static_cast<size_t>(k)], k, /*judge=*/false, nullptr);  // the recorded settlement
+      }
     }
     if (has_horizon) {
       DropBefore(horizon);
@@ -549,6 +672,11 @@ struct EngineState {
         for (EventLog& log : rules[r].events) log.DropBefore(keep);
       }
     }
+    // A payer's lines count only in their own bucket; an all-time scope folds them into its sums.
+    for (size_t p = 0; p < plan.payers.size(); ++p) {
+      const Days keep = plan.payers[p].period == Period::kNone ? b : PayerSettle::BucketOf(plan.payers[p], plan.calendar, b);
+      for (SettleLog& log : payers[p].logs) log.DropBefore(keep);
+    }
   }
 
   void AddMeta(RowIndex row) {
@@ -558,6 +686,13 @@ struct EngineState {
     status.push_back(0);
     deduction.push_back(0);
     primary.push_back(-1);
+    if (!plan.payers.empty()) patient.push_back(0);
+    for (PayerState& ps : payers) {
+      ps.pay.push_back(0);
+      ps.deducted.push_back(0);
+      ps.eligible.push_back(0);
+      ps.in.push_back(0);
+    }
     (void)row;
   }
   void TruncateMeta(RowIndex n) {
@@ -565,6 +700,11 @@ struct EngineState {
     retracted.resize(n);
     status.resize(n);
     primary.resize(n);
+    if (!plan.payers.empty()) patient.resize(n);
+    for (PayerState& ps : payers) {
+      for (auto* v : {&ps.pay, &ps.deducted, &ps.eligible}) v->resize(n);
+      ps.in.resize(n);
+    }
   }
 
   OnlineLine MakeLine(RowIndex row) const {

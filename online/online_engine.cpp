@@ -38,6 +38,23 @@ Status OnlineEngine::Preload(const ClaimBatch& history, int threads) {
     s.claims[s.store.column(kClaimId).codes[r]].push_back(r);
     max_seq = std::max(max_seq, s.store.Int(kSeq, r));
   }
+  // The batch's settlement becomes the lines' recorded settlement.
+  if (!plan_.payers.empty()) {
+    const Settlement& st = v.settlement;
+    for (RowIndex r = 0; r < n; ++r) {
+      int64_t left = st.allowed[r];
+      for (size_t p = 0; p < plan_.payers.size(); ++p) {
+        PayerState& ps = s.payers[p];
+        const int64_t base = plan_.payers[p].on_remaining ? left : st.allowed[r];
+        ps.in[r] = st.covered[p][r];
+        ps.pay[r] = st.pay[p][r];
+        ps.deducted[r] = st.deductible[p][r];
+        ps.eligible[r] = st.covered[p][r] ? base - st.deductible[p][r] : 0;
+        left -= st.pay[p][r];
+      }
+      s.patient[r] = st.patient[r];
+    }
+  }
   s.next_seq = max_seq + 1;
   s.next_ord = n;
   s.RebuildLogs(/*judge=*/false);
@@ -173,7 +190,11 @@ Result<ClaimVerdict> OnlineEngine::Judge(const ClaimBatch& claim, bool commit) {
     hits.clear();
     hit_v.clear();
     s.ProcessLine(rows[k], k, true, &hits, &hit_v, &undo);
-    out.lines[static_cast<size_t>(k)] = VerdictOf(s, plan_, rows[k], k, hits, hit_v);
+    OnlineLine& line = out.lines[static_cast<size_t>(k)];
+    line = VerdictOf(s, plan_, rows[k], k, hits, hit_v);
+    s.SettleLine(rows[k], k, /*judge=*/true, &undo);
+    for (const PayerState& ps : s.payers) line.pay.push_back(ps.pay[rows[k]]);
+    if (!plan_.payers.empty()) line.patient = s.patient[rows[k]];
   }
   s.new_groups = nullptr;
   const bool over_budget = s.key_budget > 0 && !created.empty() && s.TotalGroups() > s.key_budget;
@@ -224,6 +245,13 @@ Status OnlineEngine::Retract(std::string_view claim_id) {
   }
   // One effective stage: log entries do not depend on other lines, so
   // removing the claim's entries is exactly "never arrived".
+  for (size_t p = 0; p < plan_.payers.size(); ++p) {
+    if (s.payers[p].key_set < 0) continue;
+    for (RowIndex row : rows) {
+      const int32_t g = s.FindGroup(s.payers[p].key_set, row);
+      if (g >= 0 && s.payers[p].in[row]) s.SettleLogOf(p, g).Remove(s.store.Date(kServiceDate, row), row);
+    }
+  }
   for (size_t r = 0; r < plan_.rules.size(); ++r) {
     const RulePlan& rule = plan_.rules[r];
     if (rule.check == CheckKind::kNone) continue;

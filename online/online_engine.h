@@ -20,7 +20,10 @@
 ///
 /// State. Per rule and group of `per` keys, a log of the history lines the
 /// rule can still see (core/exec/window_log.h, shared with the batch
-/// evaluator); limits keep running totals.
+/// evaluator); limits keep running totals. Per payer and scope group, the
+/// settled lines with running sums (core/exec/settle/settle_log.h): a new
+/// line is settled against the committed lines dated on or before it, like
+/// the rules, and a retracted claim's lines leave the sums.
 /// Compact(D) drops what no claim dated >= D can see, and later claims
 /// dated < D are refused. The columnar history itself (about 80 bytes a
 /// line plus dictionaries) is kept for Retract, Reconcile and Snapshot.
@@ -62,6 +65,10 @@ struct OnlineLine {
   int32_t primary_rule = -1;
   std::vector<OnlineHit> hits;  // rule declaration order
   int64_t payable() const { return amount - deduction; }
+  // Settlement (SETTLEMENT.md §5), when the rule set declares payers: each
+  // payer's pay on the line (declaration order) and the patient's share.
+  std::vector<int64_t> pay;
+  int64_t patient = 0;
 };
 
 /// The verdicts of one claim's lines, in the claim's input order.
@@ -77,6 +84,10 @@ struct ReconcileDiff {
   LineStatus online_status = LineStatus::kAccepted, batch_status = LineStatus::kAccepted;
   int64_t online_deduction = 0, batch_deduction = 0;
   int32_t online_primary = -1, batch_primary = -1;
+  // Settlement: each payer's pay and the patient share, online and in the
+  // batch (empty without payers); a difference here alone also lists the line.
+  std::vector<int64_t> online_pay, batch_pay;
+  int64_t online_patient = 0, batch_patient = 0;
 };
 
 struct OnlineMemory {

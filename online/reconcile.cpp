@@ -31,9 +31,14 @@ Result<std::vector<ReconcileDiff>> OnlineEngine::Reconcile(const ClaimBatch& bat
           d.online_status = static_cast<LineStatus>(s.status[h]);
           d.online_deduction = s.deduction[h];
           d.online_primary = s.primary[h];
+          for (const PayerState& ps : s.payers) d.online_pay.push_back(ps.pay[h]);
+          if (!s.patient.empty()) d.online_patient = s.patient[h];
         }
+    for (size_t p = 0; p < v.settlement.pay.size(); ++p) d.batch_pay.push_back(v.settlement.pay[p][r]);
+    if (!v.settlement.empty()) d.batch_patient = v.settlement.patient[r];
+    const bool settled_alike = !d.seen_online || (d.online_pay == d.batch_pay && d.online_patient == d.batch_patient);
     if (!d.seen_online || d.online_status != d.batch_status || d.online_deduction != d.batch_deduction ||
-        d.online_primary != d.batch_primary)
+        d.online_primary != d.batch_primary || !settled_alike)
       out.push_back(std::move(d));
   }
   return out;

@@ -10,7 +10,7 @@ namespace {
 // ---- snapshot encoding -------------------------------------------------
 
 constexpr char kMagic[8] = {'S', 'A', 'N', 'A', 'D', 'S', 'N', 'P'};
-constexpr uint32_t kSnapshotVersion = 3;  // 2: 128-bit plan fingerprint with reference data; 3: patient_paid column
+constexpr uint32_t kSnapshotVersion = 3;  // 2: 128-bit plan fingerprint with reference data; 3: patient_paid, settlement
 
 class Writer {
  public:
@@ -99,6 +99,13 @@ Status OnlineEngine::Snapshot(const std::string& path) const {
   w.Vec(s.status);
   w.Vec(s.deduction);
   w.Vec(s.primary);
+  w.Vec(s.patient);
+  for (const PayerState& ps : s.payers) {
+    w.Vec(ps.pay);
+    w.Vec(ps.deducted);
+    w.Vec(ps.eligible);
+    w.Vec(ps.in);
+  }
   w.Pod(s.next_seq);
   w.Pod(s.next_ord);
   w.Pod<uint8_t>(s.has_horizon);
@@ -166,11 +173,17 @@ Status OnlineEngine::Restore(const std::string& path) {
   }
   store.SetSize(rows);
   uint8_t has_horizon;
-  if (!r.Vec(&s.ord) || !r.Vec(&s.retracted) || !r.Vec(&s.rej_stage) || !r.Vec(&s.status) || !r.Vec(&s.deduction) ||
-      !r.Vec(&s.primary) || !r.Pod(&s.next_seq) || !r.Pod(&s.next_ord) || !r.Pod(&has_horizon) || !r.Pod(&s.horizon) || !r.done())
+  bool ok = r.Vec(&s.ord) && r.Vec(&s.retracted) && r.Vec(&s.rej_stage) && r.Vec(&s.status) && r.Vec(&s.deduction) &&
+            r.Vec(&s.primary) && r.Vec(&s.patient);
+  for (PayerState& ps : s.payers) ok = ok && r.Vec(&ps.pay) && r.Vec(&ps.deducted) && r.Vec(&ps.eligible) && r.Vec(&ps.in);
+  if (!ok || !r.Pod(&s.next_seq) || !r.Pod(&s.next_ord) || !r.Pod(&has_horizon) || !r.Pod(&s.horizon) || !r.done())
     return Status::Invalid(bad + "malformed line records");
   for (auto n : {s.ord.size(), s.retracted.size(), s.rej_stage.size(), s.status.size(), s.deduction.size(), s.primary.size()})
     if (n != rows) return Status::Invalid(bad + "line records do not match the line count");
+  if (!plan_.payers.empty() && s.patient.size() != rows) return Status::Invalid(bad + "settlement records do not match the line count");
+  for (const PayerState& ps : s.payers)
+    for (auto n : {ps.pay.size(), ps.deducted.size(), ps.eligible.size(), ps.in.size()})
+      if (n != rows) return Status::Invalid(bad + "settlement records do not match the line count");
   s.has_horizon = has_horizon != 0;
   s.store = std::move(store);
   for (RowIndex row = 0; row < rows; ++row)

@@ -235,6 +235,65 @@ rule lifetime
   EXPECT_EQ(v->lines[0].status, LineStatus::kAccepted);
 }
 
+// SETTLEMENT.md §5 online: a claim's lines come back with each payer's pay;
+// committing adds to the running totals, a retracted claim's lines leave
+// them (the totals are what the surviving lines took), compaction keeps an
+// all-time scope's sums, a snapshot keeps everything, and reconcile lists a
+// line whose settlement differs from the batch's.
+TEST(OnlineEngineTest, SettlementTotalsFollowCommitsRetractsCompactionAndSnapshots) {
+  auto rules = Rules::FromText("t.sanad", R"(ruleset "t"
+payer basic
+  per insured_id
+  deductible 1000
+  covers 100%
+payer top_up
+  on remaining
+  covers 50%
+)");
+  ASSERT_TRUE(rules->ok()) << rules->RenderDiagnostics();
+  OnlineEngine engine(*rules->plan());
+  auto claim = [&](const std::string& id, const std::string& date) {
+    return ReadNdjson(R"({"claim_id":")" + id + R"(","insured_id":"I1","fund":"f","provider_id":"P","provider_sector":"s","service_code":"X","service_date":")" +
+                          date + R"(","amount":800})",
+                      rules->plan()->schema, LoadOptions{})
+        ->batch;
+  };
+  auto pays = [](const Result<ClaimVerdict>& v) {
+    return std::to_string(v->lines[0].pay[0]) + "+" + std::to_string(v->lines[0].pay[1]) + " patient " +
+           std::to_string(v->lines[0].patient);
+  };
+  Result<ClaimVerdict> a = engine.CheckAndCommit(claim("A", "2024-01-01"));
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(pays(a), "0+400 patient 400");  // 800 of the deductible; top_up pays half of what is left
+  Result<ClaimVerdict> b = engine.CheckAndCommit(claim("B", "2024-02-01"));
+  EXPECT_EQ(pays(b), "600+100 patient 100");  // the last 200 of the deductible
+  EXPECT_EQ(pays(engine.Check(claim("C", "2024-03-01"))), "800+0 patient 0");  // a dry run: deductible met
+  ASSERT_TRUE(engine.Retract("A").ok());
+  // A's 800 leave the totals: the deductible taken is B's 200.
+  EXPECT_EQ(pays(engine.Check(claim("C", "2024-03-01"))), "0+400 patient 400");
+  ASSERT_TRUE(engine.Snapshot(::testing::TempDir() + "settle.snap").ok());
+  OnlineEngine restored(*rules->plan());
+  ASSERT_TRUE(restored.Restore(::testing::TempDir() + "settle.snap").ok());
+  EXPECT_EQ(pays(restored.Check(claim("C", "2024-03-01"))), "0+400 patient 400");
+  ASSERT_TRUE(restored.Compact(DaysFromCivil(2024, 2, 15)).ok());  // B is folded into the all-time sums
+  EXPECT_EQ(pays(restored.Check(claim("C", "2024-03-01"))), "0+400 patient 400");
+  ASSERT_TRUE(restored.CheckAndCommit(claim("D", "2024-03-01")).ok());
+  // The batch of B and D: B takes the whole deductible (800 of 1000) after A's retraction,
+  // so it differs from what B got online; reconcile lists B.
+  const ClaimBatch bd = ReadNdjson(
+      R"({"claim_id":"B","insured_id":"I1","fund":"f","provider_id":"P","provider_sector":"s","service_code":"X","service_date":"2024-02-01","amount":800})"
+      "\n"
+      R"({"claim_id":"D","insured_id":"I1","fund":"f","provider_id":"P","provider_sector":"s","service_code":"X","service_date":"2024-03-01","amount":800})",
+      rules->plan()->schema, LoadOptions{})->batch;
+  Result<std::vector<ReconcileDiff>> diffs = restored.Reconcile(bd, 1);
+  ASSERT_TRUE(diffs.ok());
+  ASSERT_EQ(diffs->size(), 2u);
+  EXPECT_EQ((*diffs)[0].claim_id, "B");
+  EXPECT_EQ((*diffs)[0].online_pay, (std::vector<int64_t>{600, 100}));
+  EXPECT_EQ((*diffs)[0].batch_pay, (std::vector<int64_t>{0, 400}));
+  EXPECT_EQ((*diffs)[0].online_status, (*diffs)[0].batch_status);  // the verdict is the same: only the settlement differs
+}
+
 constexpr const char* kCapRules = R"(ruleset "stress"
 rule gp_daily_cap "at most 40 visits per provider per day"
   when service_code == "V1"
