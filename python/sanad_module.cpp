@@ -626,6 +626,12 @@ py::list VerdictToPython(const Plan& plan, const ClaimVerdict& v) {
     for (const OnlineHit& h : l.hits)
       hits.append(HitDict(plan, h.rule, h.deduction, h.evidence, h.total, h.cap, h.other_claim_id, h.other_line_no));
     d["hits"] = hits;
+    if (!plan.payers.empty()) {  // SETTLEMENT.md §5: each payer's pay, the patient's share
+      py::dict pay;
+      for (size_t p = 0; p < plan.payers.size(); ++p) pay[py::str(plan.payers[p].name)] = l.pay[p];
+      d["settlement"] = pay;
+      d["patient"] = l.patient;
+    }
     lines.append(d);
   }
   return lines;
@@ -644,6 +650,11 @@ PYBIND11_MODULE(_sanad, m) {
       .def_property_readonly("fingerprint", [](const RuleSet& r) { return PlanFingerprint(*r.rules->plan()).ToString(); },
                              "Hash of the canonical rules and their bound reference data (as in the summary)")
       .def_property_readonly("rule_names", [](const RuleSet& r) { return RuleNames(*r.rules->plan()); })
+      .def_property_readonly("payer_names", [](const RuleSet& r) {
+        std::vector<std::string> n;
+        for (const PayerPlan& p : r.rules->plan()->payers) n.push_back(p.name);
+        return n;
+      })
       .def_property_readonly("rule_codes", [](const RuleSet& r) {
         std::vector<std::string> c;
         for (const RulePlan& rule : r.rules->plan()->rules) c.push_back(rule.code);
@@ -778,6 +789,17 @@ PYBIND11_MODULE(_sanad, m) {
           x["batch_deduction"] = d.batch_deduction;
           x["online_primary_rule"] = d.seen_online ? rule(d.online_primary) : py::object(py::none());
           x["batch_primary_rule"] = rule(d.batch_primary);
+          if (!p.payers.empty()) {
+            py::dict online, batch;
+            for (size_t k = 0; k < p.payers.size(); ++k) {
+              if (d.seen_online) online[py::str(p.payers[k].name)] = d.online_pay[k];
+              batch[py::str(p.payers[k].name)] = d.batch_pay[k];
+            }
+            x["online_settlement"] = d.seen_online ? py::object(online) : py::object(py::none());
+            x["batch_settlement"] = batch;
+            x["online_patient"] = d.seen_online ? py::object(py::int_(d.online_patient)) : py::object(py::none());
+            x["batch_patient"] = d.batch_patient;
+          }
           out.append(x);
         }
         return out;

@@ -240,6 +240,11 @@ class RuleSet:
         return self._core.rule_names
 
     @property
+    def payer_names(self) -> list:
+        """Payer names in payment (declaration) order; empty without settlement."""
+        return self._core.payer_names
+
+    @property
     def rule_codes(self) -> list:
         """Each rule's reason code (``code "..."``, else its name), in declaration order."""
         return self._core.rule_codes
@@ -881,9 +886,13 @@ class Engine:
         self._core.restore(os.fspath(path))
 
     def reconcile(self, claims: Claims) -> pd.DataFrame:
-        """Lines whose batch verdict (authoritative) differs from the verdict they got online."""
+        """Lines whose batch verdict (authoritative) differs from the verdict they got online;
+        with payers also lines whose settlement differs (online_settlement / batch_settlement:
+        each payer's pay, and online_patient / batch_patient)."""
         cols = ["claim_id", "line_no", "seen_online", "online_status", "batch_status", "online_deduction",
                 "batch_deduction", "online_primary_rule", "batch_primary_rule"]
+        if self.ruleset._core.payer_names:
+            cols += ["online_settlement", "batch_settlement", "online_patient", "batch_patient"]
         return pd.DataFrame(self._core.reconcile(claims._core), columns=cols)
 
     def set_key_budget(self, max_keys: int) -> None:

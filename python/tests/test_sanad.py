@@ -546,3 +546,25 @@ def test_settlement_and_balances_equal_the_cli_and_pandas_input(tmp_path):
     plain = sanad.compile(EX / "outpatient.sanad", refs=REFS)
     with pytest.raises(ValueError, match="declares no payers"):
         plain.evaluate(sanad.read_ndjson(EX / "claims.ndjson", ruleset=plain)).settlement
+
+
+def test_engine_returns_each_lines_settlement_and_reconciles_it():
+    """SETTLEMENT.md §5 from Python: check/check_and_commit give each line's
+    pay per payer and the patient share; claims in date order settle exactly
+    as the batch (reconcile is empty)."""
+    d = EX / "settlement"
+    rs = sanad.compile(d / "village-clinic.sanad")
+    assert rs.payer_names == ["basic", "critical_illness", "assistance"]
+    engine = sanad.Engine(rs)
+    claims = [json.loads(x) for x in (d / "claims.ndjson").read_text().splitlines()]
+    got = []
+    for c in sorted(claims, key=lambda c: c["service_date"]):
+        got += engine.check_and_commit(c)
+    want = pd.read_csv(d / "expected" / "settlement.csv", dtype={"claim_id": str})
+    by_line = {(l["claim_id"], l["line_no"]): l for l in got}
+    for row in want.itertuples(index=False):
+        line = by_line[(row.claim_id, row.line_no)]
+        assert line["settlement"] == {"basic": row.basic, "critical_illness": row.critical_illness, "assistance": row.assistance}
+        assert line["patient"] == row.patient
+    batch = sanad.read_ndjson(d / "claims.ndjson", ruleset=rs)
+    assert engine.reconcile(batch).empty
