@@ -21,10 +21,16 @@ const std::string& ClaimsText(int64_t lines, bool csv) {
   return *slot;
 }
 
-Rules& ExampleRules() {
-  static std::unique_ptr<Rules> rules = [] {
+namespace {
+
+std::unique_ptr<Rules> ExampleWith(const std::string& extra) {
+  {
     auto r = Rules::FromFile(SANAD_EXAMPLES_DIR "/outpatient.sanad");
     if (!r.ok() || !(*r)->ok()) std::abort();
+    if (!extra.empty()) {
+      r = Rules::FromText("outpatient+settlement.sanad", std::string((*r)->source().text()) + extra);
+      if (!(*r)->ok()) std::abort();
+    }
     const std::string dir = (std::filesystem::temp_directory_path() / "sanad_bench_refs").string();
     GeneratorOptions o;
     o.lines = 1;  // reference files only matter here
@@ -32,7 +38,38 @@ Rules& ExampleRules() {
     if (!(*r)->BindReferenceFiles({{"mri", dir + "/mri.csv"}, {"tariff", dir + "/tariff.csv"}, {"ptp", dir + "/ptp.csv"}}).ok())
       std::abort();
     return std::move(r).value();
-  }();
+  }
+}
+
+}  // namespace
+
+Rules& ExampleRules() {
+  static std::unique_ptr<Rules> rules = ExampleWith("");
+  return *rules;
+}
+
+const char* const kSettlementPayers = R"(
+payer basic "Basic medical insurance"
+  per insured_id per year
+  deductible 500_000
+  covers 50% up to 20_000_000, 70% up to 100_000_000, 85%
+  ceiling 300_000_000
+
+payer supplementary "Supplementary insurance on what basic left"
+  on remaining
+  per insured_id per year
+  deductible 1_000_000
+  covers 60%
+
+payer assistance "Medical assistance, rural fund"
+  when fund == "rural"
+  on remaining
+  covers 100%
+  line ceiling 2_000_000
+)";
+
+Rules& ExampleRulesWithSettlement() {
+  static std::unique_ptr<Rules> rules = ExampleWith(kSettlementPayers);
   return *rules;
 }
 

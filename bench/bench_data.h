@@ -18,6 +18,12 @@ const std::string& ClaimsText(int64_t lines, bool csv);
 /// generated like `sanad gen` (1M ptp pairs), cached.
 Rules& ExampleRules();
 
+/// The example rule set with three payers (kSettlementPayers): basic with a
+/// deductible and bands per insured and year, supplementary on what is left,
+/// assistance for the rural fund with a line ceiling.
+extern const char* const kSettlementPayers;
+Rules& ExampleRulesWithSettlement();
+
 /// `lines` generated claims loaded against the example's schema, cached.
 const LoadedClaims& ExampleClaims(int64_t lines);
 

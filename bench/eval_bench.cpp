@@ -47,6 +47,34 @@ BENCHMARK(BM_EvaluateExample)
     ->UseRealTime()
     ->MinTime(2.0);
 
+// Settlement's cost (SETTLEMENT.md; goal: at most 20% on top of the
+// example's evaluation at 5M lines): the example rule set without and with
+// three payers, on the same claims. Run with --benchmark_repetitions and
+// --benchmark_enable_random_interleaving so the two alternate.
+void BM_Settlement(benchmark::State& state) {
+  const LoadedClaims& claims = ExampleClaims(state.range(0));
+  EvalOptions eo;
+  eo.threads = static_cast<int>(state.range(1));
+  const bool payers = state.range(2) != 0;
+  Rules& rules = payers ? ExampleRulesWithSettlement() : ExampleRules();
+  Verdicts warm = std::move(Evaluate(rules, claims, eo).value().verdicts);  // untimed, as above
+  benchmark::DoNotOptimize(warm);
+  double settle = 0;
+  for (auto _ : state) {
+    Verdicts v = std::move(Evaluate(rules, claims, eo).value().verdicts);
+    settle += v.profile.settle;
+    benchmark::DoNotOptimize(v);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * claims.batch.size());
+  state.counters["settle_ms"] = 1000 * settle / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_Settlement)
+    ->ArgsProduct({{5000000}, {2}, {0, 1}})
+    ->ArgNames({"lines", "threads", "payers"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
+
 // End to end from CSV text in memory: ingest, bind, evaluate, write the
 // verdicts file (CSV) — lines/s, input MB/s and peak RSS, 1 and 2 threads.
 void BM_EndToEndCsv(benchmark::State& state) {

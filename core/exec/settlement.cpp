@@ -63,14 +63,7 @@ class Settler {
   void SettlePayer(size_t p) {
     const PayerPlan& payer = plan_.payers[p];
     const BoundPayer& bp = bound_.payers[p];
-    BigVector<uint8_t> when(n_);
-    {
-      IntColumn w(bound_, bp.when, n_);  // a bool condition: valid && value
-      for (RowIndex r = 0; r < n_; ++r) {
-        const OptInt v = w.At(r);
-        when[r] = bp.when.empty() ? 1 : static_cast<uint8_t>(v.valid && v.v != 0);
-      }
-    }
+    const BigVector<uint8_t> when = Condition(bp.when);
     const IntColumn ded(bound_, bp.deductible, n_), ratio(bound_, bp.ratio, n_), ceiling(bound_, bp.ceiling, n_),
         line_ceiling(bound_, bp.line_ceiling, n_);
     std::vector<IntColumn> limits;
@@ -108,20 +101,43 @@ class Settler {
       tbb::parallel_for(0, kp.parts, [&](int part) {
         std::vector<PayerTotals> totals(static_cast<size_t>(kp.groups[static_cast<size_t>(part)]));
         std::vector<OptInt> band_values(limits.size());
+        // A partition's lines come in date order: the bucket of the last day seen is reused.
+        Days last_day = INT32_MIN, last_bucket = INT32_MIN;
         for (RowIndex k = kp.begin[static_cast<size_t>(part)]; k < kp.begin[static_cast<size_t>(part) + 1]; ++k) {
           const RowIndex row = kp.row[k];
           if (!when[row]) continue;
           PayerTotals& t = totals[static_cast<size_t>(kp.group[k])];
-          const Days bucket = PayerSettle::BucketOf(payer, cal, kp.day[k]);
+          if (kp.day[k] != last_day || last_day == INT32_MIN) {
+            last_day = kp.day[k];
+            last_bucket = PayerSettle::BucketOf(payer, cal, last_day);
+          }
+          const Days bucket = last_bucket;
           if (t.bucket != bucket) t = PayerTotals{bucket};
           settle(row, t, band_values.data());
         }
       });
     }
-    for (RowIndex r = 0; r < n_; ++r) left[r] -= pay[r];
+    tbb::parallel_for(tbb::blocked_range<RowIndex>(0, n_, 1 << 16), [&](const tbb::blocked_range<RowIndex>& b) {
+      for (RowIndex r = b.begin(); r < b.end(); ++r) left[r] -= pay[r];
+    });
     out_.pay.push_back(std::move(pay));
     out_.deductible.push_back(std::move(deducted));
     out_.covered.push_back(std::move(covered));
+  }
+
+  // 1 where the payer's `when` holds (absent: every line), in parallel chunks.
+  BigVector<uint8_t> Condition(const BoundProgram& prog) const {
+    BigVector<uint8_t> out(n_, 1);
+    if (prog.empty()) return out;
+    tbb::enumerable_thread_specific<ExprEvaluator> evs([&] { return ExprEvaluator(bound_); });
+    tbb::parallel_for(RowIndex{0}, (n_ + kChunk - 1) / kChunk, [&](RowIndex c) {
+      const RowIndex begin = c * kChunk;
+      const int m = static_cast<int>(std::min<RowIndex>(kChunk, n_ - begin));
+      ExprEvaluator& ev = evs.local();
+      ev.Run(prog, bound_.source, begin, nullptr, m);
+      ev.Condition(m, out.data() + begin);
+    });
+    return out;
   }
 
   const BoundPlan& bound_;

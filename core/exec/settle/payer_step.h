@@ -69,12 +69,17 @@ struct PayerSettle {
     }
     // 4-5. Eligible and coverage.
     s.eligible = s.base - s.deductible;
+    // Products of an amount and a percentage fit 64 bits for any amount
+    // below 2^49 (5.6e14 minor units); larger ones take 128-bit arithmetic.
+    const bool small = s.eligible < (int64_t{1} << 49);
     __int128 cov = 0;
     switch (p.cover) {
-      case CoverKind::kFlat: cov = static_cast<__int128>(s.eligible) * p.band_hundredths[0] / 10000; break;
+      case CoverKind::kFlat:
+        cov = small ? s.eligible * p.band_hundredths[0] / 10000 : static_cast<__int128>(s.eligible) * p.band_hundredths[0] / 10000;
+        break;
       case CoverKind::kExprPercent: {
         const int64_t r = v.ratio.valid ? std::clamp<int64_t>(v.ratio.v, 0, 100) : 0;
-        cov = static_cast<__int128>(s.eligible) * r / 100;
+        cov = small ? s.eligible * r / 100 : static_cast<__int128>(s.eligible) * r / 100;
         break;
       }
       case CoverKind::kBands: {
@@ -91,7 +96,7 @@ struct PayerSettle {
           if (b > a) sum += (b - a) * p.band_hundredths[k];
           prev = t;
         }
-        cov = sum / 10000;
+        cov = sum <= INT64_MAX ? static_cast<int64_t>(sum) / 10000 : sum / 10000;
         break;
       }
     }
