@@ -21,6 +21,9 @@
 #include "core/exec/bound_plan.h"
 #include "core/exec/checks/population.h"
 #include "core/exec/expr_evaluator.h"
+#include "core/exec/key_partitions.h"
+#include "core/exec/line_order.h"
+#include "core/exec/settle/payer_step.h"
 #include "core/exec/plan_fingerprint.h"
 #include "core/exec/plan_printer.h"
 #include "core/ingest/chunk_builder.h"
@@ -602,6 +605,101 @@ py::list Explain(const EvalResult& r, const std::string& claim_id, int64_t line_
   return out;
 }
 
+// Each payer's step on one line (SETTLEMENT.md §2): the running totals of
+// its scope group and bucket before the line, rebuilt from the recorded
+// settlement of the lines before it, and the step itself recomputed by
+// settle/payer_step.h (so it shows the deductible, the band split and the
+// ceiling room the batch used).
+py::list ExplainSettlement(const EvalResult& r, const std::string& claim_id, int64_t line_no) {
+  const ClaimBatch& b = r.claims->loaded.batch;
+  const Plan& plan = *r.rules->rules->plan();
+  const Settlement& st = r.v.settlement;
+  if (st.empty()) throw py::value_error("the rule set declares no payers, so there is no settlement to explain");
+  const int32_t code = b.column(kClaimId).dict.Find(claim_id);
+  RowIndex row = b.size();
+  for (RowIndex k = 0; code >= 0 && k < b.size(); ++k)
+    if (b.column(kClaimId).codes[k] == code && b.Int(kLineNo, k) == line_no) { row = k; break; }
+  if (row == b.size()) throw py::key_error("no line " + claim_id + "/" + std::to_string(line_no));
+  const BigVector<RowIndex> rank = LineRanks(ComputeLineOrder(b));
+  ExprEvaluator ev(*r.bound);
+  auto value = [&](const BoundProgram& prog) {
+    if (prog.empty()) return OptInt{};
+    ev.Run(prog, r.bound->source, 0, &row, 1);
+    return OptInt{ev.valid()[0] != 0, ev.values()[0]};
+  };
+  auto num = [](bool present, __int128 v) { return present ? py::object(py::int_(static_cast<int64_t>(v))) : py::object(py::none()); };
+  py::list out;
+  int64_t left = st.allowed[row];
+  for (size_t p = 0; p < plan.payers.size(); ++p) {
+    const PayerPlan& payer = plan.payers[p];
+    py::dict d;
+    d["payer"] = payer.name;
+    d["in_population"] = st.covered[p][row] != 0;
+    d["left_before"] = left;
+    if (!st.covered[p][row]) {
+      d["pay"] = 0;
+      d["left_after"] = left;
+      out.append(d);
+      continue;
+    }
+    const Days day = b.Date(kServiceDate, row);
+    PayerTotals totals;
+    if (payer.has_per) {
+      totals.bucket = PayerSettle::BucketOf(payer, plan.calendar, day);
+      for (RowIndex j = 0; j < b.size(); ++j) {
+        if (j == row || rank[j] > rank[row] || !st.covered[p][j]) continue;
+        if (PayerSettle::BucketOf(payer, plan.calendar, b.Date(kServiceDate, j)) != totals.bucket) continue;
+        bool same = true;
+        for (int f : payer.keys) {
+          const Column& c = b.column(f);
+          same = same && (c.type == ValueType::kString ? c.codes[j] == c.codes[row]
+                          : c.type == ValueType::kInt ? c.ints[j] == c.ints[row]
+                          : c.type == ValueType::kBool ? c.bits.Get(j) == c.bits.Get(row) : c.codes[j] == c.codes[row]);
+        }
+        if (!same) continue;
+        int64_t left_j = st.allowed[j];
+        for (size_t q = 0; q < p; ++q) left_j -= st.pay[q][j];
+        const int64_t base_j = payer.on_remaining ? left_j : st.allowed[j];
+        totals.deducted += st.deductible[p][j];
+        totals.eligible += base_j - st.deductible[p][j];
+        totals.paid += st.pay[p][j];
+      }
+    }
+    const BoundPayer& bp = r.bound->payers[p];
+    std::vector<OptInt> limits;
+    for (const BoundProgram& l : bp.band_limits) limits.push_back(value(l));
+    const PayerValues v{value(bp.deductible), value(bp.ratio), value(bp.ceiling), value(bp.line_ceiling), {limits.data(), limits.size()}};
+    std::vector<int64_t> parts(payer.band_hundredths.size(), 0);
+    const PayerStep s = PayerSettle::Step(payer, totals, st.allowed[row], left, v, parts.data());
+    d["base"] = s.base;
+    d["deductible"] = num(!payer.deductible.empty() && v.deductible.valid, v.deductible.v);
+    d["deductible_used_before"] = num(!payer.deductible.empty(), totals.deducted);
+    d["deductible_taken"] = s.deductible;
+    d["eligible"] = s.eligible;
+    d["eligible_total_before"] = num(payer.cover == CoverKind::kBands, totals.eligible);
+    if (payer.cover == CoverKind::kBands) {
+      py::list bands;
+      for (size_t k = 0; k < parts.size(); ++k) {
+        py::dict band;
+        band["percent"] = static_cast<double>(payer.band_hundredths[k]) / 100.0;
+        band["up_to"] = k < limits.size() ? num(limits[k].valid, limits[k].v) : py::object(py::none());
+        band["amount"] = parts[k];
+        bands.append(band);
+      }
+      d["bands"] = bands;
+    }
+    d["covered"] = s.covered;
+    d["ceiling_left"] = num(!payer.ceiling.empty() && v.ceiling.valid,
+                            payer.has_per ? std::max<__int128>(static_cast<__int128>(v.ceiling.v) - totals.paid, 0) : std::max<int64_t>(v.ceiling.v, 0));
+    d["pay"] = st.pay[p][row];
+    if (s.pay != st.pay[p][row]) throw std::logic_error("explain: the recomputed step differs from the batch's settlement");
+    left -= st.pay[p][row];
+    d["left_after"] = left;
+    out.append(d);
+  }
+  return out;
+}
+
 // ---- online engine ----
 
 struct PyEngine {
@@ -712,6 +810,7 @@ PYBIND11_MODULE(_sanad, m) {
       .def("settlement_columns", &SettlementColumns)
       .def("summary_columns", &SummaryColumns)
       .def("explain", &Explain)
+      .def("explain_settlement", &ExplainSettlement)
       .def_property_readonly("seconds", [](const EvalResult& r) { return r.seconds; })
       .def("write", [](const EvalResult& r, const std::string& verdicts, const std::string& hits, const std::string& settlement) {
         const Plan& p = *r.rules->rules->plan();

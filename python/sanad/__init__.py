@@ -719,6 +719,22 @@ class Result:
         cols = ["rule", "stage", "decision", "action", "deduction", "total", "cap", "other_claim_id", "other_line_no", "reason"]
         return pd.DataFrame([{k: r.get(k) for k in cols} for r in rows], columns=cols)
 
+    def explain_settlement(self, claim_id: str, line_no: int = 1) -> pd.DataFrame:
+        """Each payer's step on one line (SETTLEMENT.md §2), in payment order:
+        base, the deductible (its value, what earlier lines of the scope used,
+        what this line took), the eligible amount, for tiered coverage the
+        running eligible total before the line and ``bands`` (each band's
+        percent, limit and share of this line), what the coverage gave, the
+        ceiling room left before the line, the pay, and what is left."""
+        rows = self._core.explain_settlement(str(claim_id), int(line_no))
+        cols = ["payer", "in_population", "left_before", "base", "deductible", "deductible_used_before", "deductible_taken",
+                "eligible", "eligible_total_before", "bands", "covered", "ceiling_left", "pay", "left_after"]
+        df = pd.DataFrame([{k: r.get(k) for k in cols} for r in rows], columns=cols, dtype=object)
+        for c in cols:  # money stays exact: nullable integers, never floats
+            if c not in ("payer", "in_population", "bands"):
+                df[c] = pd.array([None if v is None else int(v) for v in df[c]], dtype="Int64")
+        return df
+
     def write(self, verdicts: Optional[str] = None, hits: Optional[str] = None, settlement: Optional[str] = None) -> None:
         """Writes verdicts/hits/settlement files exactly as ``sanad check`` does (.csv or .ndjson)."""
         self._core.write(verdicts or "", hits or "", settlement or "")
@@ -781,6 +797,30 @@ class Comparison:
         self.totals = {"lines_changed": len(self.lines),
                        "old_deduction": old.totals["deduction"], "new_deduction": new.totals["deduction"],
                        "deduction_delta": new.totals["deduction"] - old.totals["deduction"]}
+        #: Settlement (SETTLEMENT.md) when either rule set declares payers: per
+        #: payer (by name; a payer in one set only counts 0 in the other) what
+        #: it paid, deducted and covered before and after — "what does raising
+        #: the deductible do to what we pay?" — plus a "patient" row for the
+        #: patients' share; None without payers on either side.
+        self.by_payer = None
+        if old.ruleset.payer_names or new.ruleset.payer_names:
+            def payers(r):
+                if not r.ruleset.payer_names:
+                    return pd.DataFrame(columns=["payer", "paid", "deductible", "lines_covered"])
+                t = r.payer_totals[["payer", "paid", "deductible", "lines_covered"]].copy()
+                patient = int(r.settlement["patient"].sum())
+                return pd.concat([t, pd.DataFrame([{"payer": "patient", "paid": patient, "deductible": 0,
+                                                    "lines_covered": len(r.settlement)}])], ignore_index=True)
+            a_, b_ = payers(old), payers(new)
+            m = a_.merge(b_, on="payer", how="outer", suffixes=("_old", "_new"), sort=False)
+            order = list(dict.fromkeys(list(a_["payer"]) + list(b_["payer"])))
+            m = m.set_index("payer").loc[order].reset_index()
+            out = pd.DataFrame({"payer": m["payer"]})
+            for col in ("paid", "deductible", "lines_covered"):
+                o = m[f"{col}_old"].fillna(0).astype("int64")
+                n = m[f"{col}_new"].fillna(0).astype("int64")
+                out[f"old_{col}"], out[f"new_{col}"], out[f"{col}_delta"] = o, n, n - o
+            self.by_payer = out
 
     def plot(self, ax=None):
         """A bar chart of the deduction change by rule (matplotlib); returns the Axes."""
@@ -819,6 +859,7 @@ class Comparison:
             f"({t['deduction_delta']:+d}).</p>"
             f"<img alt='deduction change by rule' src='data:image/png;base64,{png}'/>"
             "<h2>By rule</h2>" + self.by_rule.to_html(index=False) +
+            ("<h2>By payer</h2>" + self.by_payer.to_html(index=False) if self.by_payer is not None else "") +
             "<h2>By provider</h2>" + self.by_provider.to_html(index=False) +
             "<h2>Changed lines</h2>" + self.lines.to_html(index=False) + "</body></html>"
         )

@@ -568,3 +568,39 @@ def test_engine_returns_each_lines_settlement_and_reconciles_it():
         assert line["patient"] == row.patient
     batch = sanad.read_ndjson(d / "claims.ndjson", ruleset=rs)
     assert engine.reconcile(batch).empty
+
+
+def test_compare_reports_what_raising_the_deductible_does_to_each_payer():
+    """compare() by payer: raising basic's deductible shifts money from basic
+    to the next payers and the patients; totals balance."""
+    d = EX / "settlement"
+    text = (d / "village-clinic.sanad").read_text()
+    old = sanad.compile(text)
+    new = sanad.compile(text.replace('"rural": 500_000', '"rural": 2_000_000'))
+    claims = sanad.read_ndjson(d / "claims.ndjson", ruleset=old)
+    c = sanad.compare(old, new, claims)
+    bp = c.by_payer.set_index("payer")
+    assert list(bp.index) == ["basic", "critical_illness", "assistance", "patient"]
+    assert bp.loc["basic", "paid_delta"] < 0  # basic pays less...
+    assert bp.loc["basic", "deductible_delta"] > 0
+    assert bp["paid_delta"].sum() == 0  # ...and what it no longer pays moves to the others
+    assert c.totals["deduction_delta"] == 0  # the verdicts do not change
+
+
+def test_explain_settlement_shows_each_payers_step():
+    """explain_settlement: the deductible used before and taken, the band
+    split of the running total, the ceiling room, the pay (SETTLEMENT.md §2;
+    line V-102 of examples/settlement, computed by hand in its README)."""
+    d = EX / "settlement"
+    rs = sanad.compile(d / "village-clinic.sanad")
+    res = rs.evaluate(sanad.read_ndjson(d / "claims.ndjson", ruleset=rs))
+    e = res.explain_settlement("V-102").set_index("payer")
+    basic = e.loc["basic"]
+    assert basic["deductible_used_before"] == 500000 and basic["deductible_taken"] == 0
+    assert basic["eligible_total_before"] == 9500000
+    assert [(b["percent"], b["amount"]) for b in basic["bands"]] == [(50.0, 10500000), (70.0, 19500000), (85.0, 0)]
+    assert basic["pay"] == 18900000 and basic["ceiling_left"] == 300000000 - 4750000
+    crit = e.loc["critical_illness"]
+    assert crit["base"] == 11100000 and crit["deductible_taken"] == 9750000 and crit["pay"] == 810000
+    assert e.loc["assistance", "covered"] == 2000000 and e.loc["assistance", "left_after"] == 8290000
+    assert str(e["pay"].dtype) == "Int64"

@@ -56,7 +56,10 @@ struct PayerSettle {
   /// Steps 2-7 for a line in the payer's population. `totals` are the
   /// scope's totals for the line's bucket (zero for a new bucket); without
   /// `per` they are always zero. `left` is what earlier payers left.
-  static PayerStep Step(const PayerPlan& p, const PayerTotals& totals, int64_t allowed, int64_t left, const PayerValues& v) {
+  /// `band_parts` (kBands, optional): receives each band's share of the
+  /// line's eligible amount (explain shows the split).
+  static PayerStep Step(const PayerPlan& p, const PayerTotals& totals, int64_t allowed, int64_t left, const PayerValues& v,
+                        int64_t* band_parts = nullptr) {
     PayerStep s;
     s.in = true;
     s.before = totals;
@@ -94,6 +97,7 @@ struct PayerSettle {
           if (!last && v.band_limits[k].valid) t = std::max<__int128>(v.band_limits[k].v, prev);
           const __int128 a = std::max(lo, prev), b = last ? hi : std::min(hi, t);
           if (b > a) sum += (b - a) * p.band_hundredths[k];
+          if (band_parts) band_parts[k] = b > a ? static_cast<int64_t>(b - a) : 0;
           prev = t;
         }
         cov = sum <= INT64_MAX ? static_cast<int64_t>(sum) / 10000 : sum / 10000;
