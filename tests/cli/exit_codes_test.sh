@@ -38,6 +38,12 @@ expect 3 "unknown option" -- "$B" check --bogus
 expect 3 "missing argument" -- "$B" check "$RULES"
 expect 3 "no subcommand" -- "$B"
 expect 3 "bad --threads" -- "$B" check "$RULES" "$CLAIMS" --threads -2
+expect 3 "--settlement without payers" -- "$B" check "$RULES" "$CLAIMS" "${REFS[@]}" --settlement "$T/st.csv"
+[ -e "$T/st.csv" ] && { echo "FAIL: a refused --settlement left a file"; fails=$((fails + 1)); }
+expect 0 "--settlement of the settlement example" -- "$B" check "$EX/settlement/village-clinic.sanad" "$EX/settlement/claims.ndjson" \
+  --settlement "$T/st.ndjson"
+grep -q '"claim_id":"V-104","line_no":1,"allowed":0,"basic":0,"critical_illness":0,"assistance":0,"patient":0,"patient_paid":200000,"balance":-200000' "$T/st.ndjson" \
+  || { echo "FAIL: settlement NDJSON"; head -4 "$T/st.ndjson"; fails=$((fails + 1)); }
 expect 3 "gen with a negative line count" -- "$B" gen --lines -5 --out "$T/g"
 expect 3 "gen with a non-number" -- "$B" gen --lines lots --out "$T/g"
 expect 3 "unknown output extension" -- "$B" check "$RULES" "$CLAIMS" "${REFS[@]}" --verdicts "$T/v.txt"
