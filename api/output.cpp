@@ -395,6 +395,18 @@ std::string SummaryTable(const Plan& plan, const ClaimBatch& batch, const Verdic
     o += fmt::format("{:<{}}  {:>5}  {:>6}  {:>12}  {:>10}  {:>18}\n", r.name, w, r.stage, r.reject ? "reject" : "warn",
                      Grouped(s.population), Grouped(s.hits), Grouped(s.deduction));
   }
+  if (!plan.payers.empty()) {
+    const SettlementSummary& st = t.settlement;
+    size_t pw = std::string_view("patient").size();
+    for (const PayerStats& p : st.payers) pw = std::max(pw, p.payer.size());
+    o += fmt::format("\n{:<{}}  {:>14}  {:>18}  {:>18}\n", "payer", pw, "lines covered", "deductible", "paid");
+    for (const PayerStats& p : st.payers)
+      o += fmt::format("{:<{}}  {:>14}  {:>18}  {:>18}\n", p.payer, pw, Grouped(p.lines_covered), Grouped(p.deductible), Grouped(p.paid));
+    o += fmt::format("{:<{}}  {:>14}  {:>18}  {:>18}\n", "patient", pw, "", "", Grouped(st.patient));
+    if (st.with_paid)
+      o += fmt::format("hand-settled: patients paid {}, balance {} (positive: top-ups owed; negative: refunds)\n",
+                       Grouped(st.patient_paid), Grouped(st.balance));
+  }
   return o;
 }
 
