@@ -73,6 +73,12 @@ Rules& ExampleRulesWithSettlement() {
   return *rules;
 }
 
+Rules& ExampleRulesWithOnePayer() {
+  // kSettlementPayers' first payer alone: deductible, three bands, ceiling, per insured and year.
+  static std::unique_ptr<Rules> rules = ExampleWith(std::string(kSettlementPayers).substr(0, std::string(kSettlementPayers).find("\npayer supplementary")));
+  return *rules;
+}
+
 const LoadedClaims& ExampleClaims(int64_t lines) {
   static std::map<int64_t, std::unique_ptr<LoadedClaims>> cache;
   auto& slot = cache[lines];

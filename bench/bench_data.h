@@ -23,6 +23,7 @@ Rules& ExampleRules();
 /// assistance for the rural fund with a line ceiling.
 extern const char* const kSettlementPayers;
 Rules& ExampleRulesWithSettlement();
+Rules& ExampleRulesWithOnePayer();  // the first of those payers only
 
 /// `lines` generated claims loaded against the example's schema, cached.
 const LoadedClaims& ExampleClaims(int64_t lines);

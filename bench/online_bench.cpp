@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 
 #include "bench/bench_data.h"
@@ -142,6 +143,76 @@ void BM_OnlineCheckDryRun(benchmark::State& state) {
   Report(state, lat);
 }
 BENCHMARK(BM_OnlineCheckDryRun)->Threads(1)->Iterations(100000)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// Settlement's online cost (SETTLEMENT.md §5; goal: one payer adds at most
+// 1 µs a claim): the example rule set without payers, with one payer
+// (deductible, three bands and a ceiling per insured and year) and with
+// three, each engine preloaded with the same 1M lines and committing the
+// same 3-line claims. Compare the medians of the per-call latencies.
+struct SettleFixture {
+  std::unique_ptr<OnlineEngine> engine;
+  std::vector<ClaimBatch> claims;
+  size_t next = 0;
+};
+
+SettleFixture& SettleFixtureFor(int payers) {
+  static std::map<int, std::unique_ptr<SettleFixture>> cache;
+  auto& slot = cache[payers];
+  if (slot) return *slot;
+  slot = std::make_unique<SettleFixture>();
+  Rules& rules = payers == 0 ? ExampleRules() : payers == 1 ? ExampleRulesWithOnePayer() : ExampleRulesWithSettlement();
+  const Plan& plan = *rules.plan();
+  const LoadedClaims& history = ExampleClaims(1000000);
+  slot->engine = std::make_unique<OnlineEngine>(plan);
+  if (!slot->engine->Preload(history.batch, 2).ok()) std::abort();
+  Days last = INT32_MIN;
+  for (Days d : history.batch.column(kServiceDate).codes) last = std::max(last, d);
+  GeneratorOptions go;
+  go.seed = 3;
+  go.lines = 3 * 120000 + 1000;
+  go.ptp_pairs = 0;
+  Result<LoadedClaims> fresh = ReadNdjson(GenerateClaimsText(go), plan.schema, LoadOptions{});
+  if (!fresh.ok()) std::abort();
+  for (size_t k = 0; k < 120000; ++k) {
+    ClaimBatch c(plan.schema);
+    AppendRows(fresh->batch, static_cast<RowIndex>(3 * k), static_cast<RowIndex>(3 * k + 3), c);
+    Column& id = c.column(kClaimId);
+    const int32_t code = id.dict.Intern("S" + std::to_string(k));
+    for (RowIndex i = 0; i < 3; ++i) {
+      id.codes[i] = code;
+      c.column(kLineNo).ints[i] = i + 1;
+      c.column(kServiceDate).codes[i] = static_cast<Days>(last + 1 + static_cast<int64_t>(k) / 7000);
+    }
+    slot->claims.push_back(std::move(c));
+  }
+  return *slot;
+}
+
+void BM_OnlineSettlement(benchmark::State& state) {
+  SettleFixture& fx = SettleFixtureFor(static_cast<int>(state.range(0)));
+  std::vector<double> lat;
+  lat.reserve(1 << 17);
+  for (auto _ : state) {
+    if (fx.next >= fx.claims.size()) {
+      state.SkipWithError("out of prepared claims");
+      break;
+    }
+    const auto t = std::chrono::steady_clock::now();
+    Result<ClaimVerdict> v = fx.engine->CheckAndCommit(fx.claims[fx.next++]);
+    lat.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t).count());
+    if (!v.ok()) {
+      state.SkipWithError(v.status().message().c_str());
+      break;
+    }
+  }
+  std::sort(lat.begin(), lat.end());
+  if (!lat.empty()) {
+    state.counters["p50_us"] = lat[lat.size() / 2];
+    state.counters["p99_us"] = lat[lat.size() * 99 / 100];
+  }
+}
+BENCHMARK(BM_OnlineSettlement)->Arg(0)->Arg(1)->Arg(3)->ArgName("payers")->Iterations(100000)->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace sanad::bench

@@ -16,6 +16,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <type_traits>
 
 #include <absl/container/flat_hash_map.h>
 #define XXH_INLINE_ALL
@@ -312,11 +313,18 @@ struct EngineState {
       };
       renumber(ks.packed_ids);
       renumber(ks.tuple_ids);
+      // A log vector may be shorter than the key set (logs grow lazily), so
+      // a slot can be handed to a kept group whose log lies beyond its end:
+      // every slot is rebuilt, never left holding a released group's log.
       auto compact = [&](auto& logs) {
-        for (size_t g = 0; g < logs.size() && g < n; ++g)
-          if (remap[g] >= 0 && static_cast<size_t>(remap[g]) != g) logs[static_cast<size_t>(remap[g])] = std::move(logs[g]);
-        logs.resize(std::min(logs.size(), static_cast<size_t>(kept)));
-        logs.shrink_to_fit();
+        std::decay_t<decltype(logs)> out;
+        for (size_t g = 0; g < logs.size() && g < n; ++g) {
+          if (remap[g] < 0) continue;
+          const size_t to = static_cast<size_t>(remap[g]);
+          if (out.size() <= to) out.resize(to + 1);
+          out[to] = std::move(logs[g]);
+        }
+        logs = std::move(out);
       };
       for (RuleState& rs : rules) {
         if (rs.key_set != static_cast<int>(ksi)) continue;
