@@ -72,16 +72,14 @@ void* Acquire(size_t bytes) {
   Cache& c = TheCache();
   {
     std::lock_guard<std::mutex> lock(c.mu);
-    // Best fit among cached buffers (resident already) of at most twice the
-    // request, lent whole and back whole on Release. A far larger buffer is
-    // left for a request of its own size: an evaluation repeats the same
-    // requests, and cutting a big buffer for a small one made every later
-    // big request fault its pages in again (settlement's columns did). The
-    // small request maps its own, so it never pins a huge mapping either.
+    // Best fit among cached buffers (resident already). One at most twice
+    // the request is lent whole and comes back whole on Release; a larger
+    // one gives its tail back to the OS first, so a small long-lived vector
+    // never pins a huge mapping.
     size_t best = c.free.size();
     for (size_t i = 0; i < c.free.size(); ++i) {
       const size_t have = c.free[i].first;
-      if (have >= len && have <= 2 * len && (best == c.free.size() || have < c.free[best].first)) best = i;
+      if (have >= len && (best == c.free.size() || have < c.free[best].first)) best = i;
     }
     if (best != c.free.size()) {
       auto [have, p] = c.free[best];
@@ -89,7 +87,8 @@ void* Acquire(size_t bytes) {
       c.free.pop_back();
       c.bytes -= have;
       ++c.reused;
-      if (have != len) c.lent[p] = have;
+      if (have > 2 * len) munmap(static_cast<char*>(p) + len, have - len);
+      else if (have != len) c.lent[p] = have;
       return p;
     }
     ++c.mapped;

@@ -7,8 +7,8 @@
 /// where transparent huge pages are off.
 ///
 /// Released large buffers go to a bounded process-wide cache and are handed
-/// out again to the next request they fit (best fit among buffers of at most
-/// twice the request; a far larger one waits for a request its size), so a second evaluation of the
+/// out again to the next request they fit (best fit; a buffer over twice the
+/// request first returns its tail to the OS), so a second evaluation of the
 /// same size does not pay the kernel's page faults and page zeroing again:
 /// on a 2-core VM that was 0.3-1.5 s of a 10M-line
 /// run. The cache holds at most BigBufferCacheLimit() bytes (default 4 GiB;
