@@ -85,6 +85,8 @@ struct PayerState {
   std::vector<SettleLog> logs;    // by group id
   std::vector<int64_t> pay, deducted, eligible;  // per history row
   std::vector<uint8_t> in;        // per history row: in the payer's population
+  bool has_last_day = false;      // the bucket of the last day settled (a cache)
+  Days last_day = 0, last_bucket = 0;
 };
 
 // Per-line values of a payer's expressions, for one chunk of rows.
@@ -130,6 +132,7 @@ struct EngineState {
   std::vector<PayerState> payers;  // declaration order
   std::vector<PayerValues_> payer_vals;
   std::vector<int64_t> patient;    // per history row: what no payer paid (with payers)
+  std::vector<OptInt> limit_scratch;  // one line's band limits (SettleLine)
   std::vector<std::pair<int64_t, std::vector<int>>> stages;  // ascending
   bool multi_stage_visibility = false;  // a reject rule precedes a later stage
 
@@ -414,6 +417,11 @@ struct EngineState {
       else { ev->Run(bp.when, src, 0, rows, n); ev->Condition(n, v.when.data()); }
       auto ints = [&](const BoundProgram& prog, std::vector<OptInt>& out) {
         if (prog.empty()) return;
+        const ExprNode& root = prog.nodes[static_cast<size_t>(prog.root)];
+        if (root.op == ExprOp::kConst) {  // most deductibles, limits and ceilings: no evaluator run
+          std::fill(out.begin(), out.begin() + n, OptInt{!root.is_null, root.int_value});
+          return;
+        }
         ev->Run(prog, src, 0, rows, n);
         for (int k = 0; k < n; ++k) out[static_cast<size_t>(k)] = OptInt{ev->valid()[k] != 0, ev->values()[k]};
       };
@@ -448,7 +456,10 @@ struct EngineState {
       int32_t g = -1;
       bool member = judge ? v.when[static_cast<size_t>(k)] != 0 : ps.in[row] != 0;
       if (member && ps.key_set >= 0) {
-        g = GroupOf(ps.key_set, row);
+        // ProcessLine looked this row's groups up (group_cache) if a rule shares the keys.
+        int32_t& cached = group_cache[static_cast<size_t>(ps.key_set)];
+        if (cached == kUnknownGroup) cached = GroupOf(ps.key_set, row);
+        g = cached;
         member = g >= 0;
       }
       if (!judge) {
@@ -459,11 +470,18 @@ struct EngineState {
       ps.pay[row] = ps.deducted[row] = ps.eligible[row] = 0;
       if (!member) continue;
       PayerTotals totals;
-      if (g >= 0) totals = SettleLogOf(p, g).Totals(PayerSettle::BucketOf(payer, plan.calendar, day), day);
-      std::vector<OptInt> limits(v.limits.size());
-      for (size_t b = 0; b < limits.size(); ++b) limits[b] = v.limits[b][static_cast<size_t>(k)];
+      if (g >= 0) {
+        if (ps.last_day != day || !ps.has_last_day) {  // claims come mostly in date order: one calendar lookup a day
+          ps.last_day = day;
+          ps.last_bucket = PayerSettle::BucketOf(payer, plan.calendar, day);
+          ps.has_last_day = true;
+        }
+        totals = SettleLogOf(p, g).Totals(ps.last_bucket, day);
+      }
+      limit_scratch.resize(v.limits.size());
+      for (size_t b = 0; b < v.limits.size(); ++b) limit_scratch[b] = v.limits[b][static_cast<size_t>(k)];
       const PayerValues pv{v.ded[static_cast<size_t>(k)], v.ratio[static_cast<size_t>(k)], v.ceiling[static_cast<size_t>(k)],
-                           v.line_ceiling[static_cast<size_t>(k)], {limits.data(), limits.size()}};
+                           v.line_ceiling[static_cast<size_t>(k)], {limit_scratch.data(), limit_scratch.size()}};
       const PayerStep st = PayerSettle::Step(payer, totals, allowed, left, pv);
       ps.pay[row] = st.pay;
       ps.deducted[row] = st.deductible;
