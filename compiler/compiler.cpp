@@ -589,9 +589,10 @@ class Compiler {
     }
   }
 
-  // `per KEYS`: fields, each once.
-  void CompileKeys(const dsl::Check& c, RulePlan& rp) {
-    for (const dsl::Ident& k : c.keys) {
+  // `per KEYS` of a rule or a payer: fields, each once (E0307, W0107).
+  void CompileKeys(const dsl::Check& c, RulePlan& rp) { ResolveKeys(c.keys, rp.keys); }
+  void ResolveKeys(const std::vector<dsl::Ident>& keys, std::vector<int>& out) {
+    for (const dsl::Ident& k : keys) {
       auto it = syms_.find(k.name);
       if (it == syms_.end() || it->second.kind != SymKind::kField) {
         dsl::Diagnostic d;
@@ -603,11 +604,11 @@ class Compiler {
         diags_.Add(std::move(d));
         continue;
       }
-      if (std::find(rp.keys.begin(), rp.keys.end(), it->second.index) != rp.keys.end()) {
+      if (std::find(out.begin(), out.end(), it->second.index) != out.end()) {
         diags_.Warning("W0107", k.span, "key '" + k.name + "' is listed twice");
         continue;
       }
-      rp.keys.push_back(it->second.index);
+      out.push_back(it->second.index);
     }
   }
 
@@ -704,24 +705,7 @@ class Compiler {
     if (first && p.on_remaining)
       diags_.Error("E0507", p.on_span, "'on remaining' on the first payer: nothing is paid before it, so its base is the payable amount");
     pp.has_per = p.has_per;
-    for (const dsl::Ident& k : p.keys) {
-      auto it = syms_.find(k.name);
-      if (it == syms_.end() || it->second.kind != SymKind::kField) {
-        dsl::Diagnostic d;
-        d.code = "E0307";
-        d.span = k.span;
-        d.message = "key '" + k.name + "' is not a field";
-        std::string s = Suggest(k.name, SymKind::kField);
-        if (!s.empty()) d.notes.push_back("did you mean '" + s + "'?");
-        diags_.Add(std::move(d));
-        continue;
-      }
-      if (std::find(pp.keys.begin(), pp.keys.end(), it->second.index) != pp.keys.end()) {
-        diags_.Warning("W0107", k.span, "key '" + k.name + "' is listed twice");
-        continue;
-      }
-      pp.keys.push_back(it->second.index);
-    }
+    ResolveKeys(p.keys, pp.keys);
     pp.period = p.period == dsl::PeriodKind::kDay ? Period::kDay : p.period == dsl::PeriodKind::kMonth ? Period::kMonth
               : p.period == dsl::PeriodKind::kYear ? Period::kYear : Period::kNone;
     auto needs_per = [&](Span at, const std::string& what) {

@@ -614,10 +614,7 @@ class Result:
         for name, pay in c["payers"]:
             df[name] = pay
         df["patient"] = c["patient"]
-        paid, has = c["patient_paid"]
-        mask = has == 0
-        df["patient_paid"] = pd.arrays.IntegerArray(paid, mask)
-        df["balance"] = pd.arrays.IntegerArray(c["patient"] - paid, mask.copy())
+        df["patient_paid"], df["balance"] = _paid_and_balance(c["patient_paid"], c["patient"] - c["patient_paid"][0])
         return df
 
     @property
@@ -631,10 +628,7 @@ class Result:
         for name, paid in c["payers"]:
             df[name] = paid
         df["patient"] = c["patient"]
-        paid, has = c["patient_paid"]
-        mask = has == 0
-        df["patient_paid"] = pd.arrays.IntegerArray(paid, mask)
-        df["balance"] = pd.arrays.IntegerArray(c["balance"], mask.copy())
+        df["patient_paid"], df["balance"] = _paid_and_balance(c["patient_paid"], c["balance"])
         return df
 
     @property
@@ -742,6 +736,13 @@ class Result:
     def __repr__(self):
         t = self.totals
         return f"<sanad.Result: {t['lines']} lines, {t['rejected']} rejected, {t['warned']} warned, deduction {t['deduction']}>"
+
+
+def _paid_and_balance(paid_and_has, balance):
+    """patient_paid and balance as nullable Int64 (<NA> where nothing was paid by hand)."""
+    paid, has = paid_and_has
+    mask = has == 0
+    return pd.arrays.IntegerArray(paid, mask), pd.arrays.IntegerArray(np.asarray(balance, dtype=np.int64), mask.copy())
 
 
 def _side_by_side(old: pd.DataFrame, new: pd.DataFrame, key: str) -> pd.DataFrame:
