@@ -440,7 +440,8 @@ def test_reason_codes_in_verdicts_hits_summary_and_compare(claims):
     assert rs.rule_codes.count("K-203") == 2 and "gp_daily_cap" in rs.rule_codes
     res = rs.evaluate(sanad.read_ndjson(EX / "claims.ndjson", ruleset=rs))
     v, h, c = res.verdicts, res.hits, res.by_code
-    assert list(v.columns[:8]) == ["claim_id", "line_no", "status", "amount", "deduction", "payable", "primary_rule", "primary_code"]
+    assert list(v.columns) == ["claim_id", "line_no", "status", "deduction", "payable", "primary_rule", "primary_code", "rules",
+                               "amount", "provider_id"]
     has_primary = v["primary_rule"].notna()
     assert (v.loc[has_primary, "primary_code"].astype(str) ==
             v.loc[has_primary, "primary_rule"].astype(str).map(dict(zip(rs.rule_names, rs.rule_codes)))).all()
