@@ -1,12 +1,12 @@
-#include "api/evaluation.h"
+#include "sanad/api/evaluation.h"
 
-#include "compiler/reference_data.h"
+#include "sanad/compiler/reference_data.h"
 
 namespace sanad {
 
 Result<Evaluation> Evaluate(const Rules& rules, const LoadedClaims& claims, const EvalOptions& options) {
   if (!rules.ok()) return Status::Invalid("the rules did not compile:\n" + rules.RenderDiagnostics());
-  SANAD_RETURN_IF_ERROR(compiler::CheckReferencesBound(*rules.plan()));
+  SANAD_RETURN_IF_ERROR(CheckReferencesBound(*rules.plan()));
   if (!(claims.batch.schema() == rules.plan()->schema))
     return Status::Invalid("the claims were loaded with other fields than these rules declare (load them with this rule set's schema)");
   Evaluation e;

@@ -15,12 +15,12 @@
 
 #include <memory>
 
-#include "api/output.h"
-#include "api/rules.h"
-#include "api/summary.h"
-#include "core/exec/batch_evaluator.h"
-#include "core/exec/bound_plan.h"
-#include "core/ingest/load_options.h"
+#include "sanad/api/output.h"
+#include "sanad/api/rules.h"
+#include "sanad/api/summary.h"
+#include "sanad/core/exec/batch_evaluator.h"
+#include "sanad/core/exec/bound_plan.h"
+#include "sanad/core/ingest/load_options.h"
 
 namespace sanad {
 

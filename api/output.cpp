@@ -1,7 +1,7 @@
-#include "api/output.h"
+#include "sanad/api/output.h"
 
-#include "api/summary.h"
-#include "core/exec/plan_fingerprint.h"
+#include "sanad/api/summary.h"
+#include "sanad/core/exec/plan_fingerprint.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -156,7 +156,10 @@ Status WriteSettlement(OutputFile& out, const Plan& plan, const ClaimBatch& batc
 Status WriteVerdicts(OutputFile& out, const Plan& plan, const ClaimBatch& batch, const Verdicts& v) {
   const bool json = IsNdjsonPath(out.path());
   const int64_t* amount = batch.column(kAmount).ints.data();
-  return WriteRows(out, json ? "" : "claim_id,line_no,status,deduction,payable,primary_rule,primary_code,rules\n", batch.size(),
+  // One schema with Python's result.verdicts: the spec's columns, then the
+  // claimed amount and the provider (docs/DATA.md §4).
+  return WriteRows(out, json ? "" : "claim_id,line_no,status,deduction,payable,primary_rule,primary_code,rules,amount,provider_id\n",
+                   batch.size(),
                    [&](std::string& o, size_t i) {
     const RowIndex r = static_cast<RowIndex>(i);
     const int32_t primary = v.primary_rule[r];
@@ -182,7 +185,11 @@ Status WriteVerdicts(OutputFile& out, const Plan& plan, const ClaimBatch& batch,
         if (k > v.hit_begin[r]) o += ',';
         AppendJsonString(o, plan.rules[static_cast<size_t>(v.hits[k].rule)].name);
       }
-      o += "]}\n";
+      o += "],\"amount\":";
+      AppendInt(o, amount[r]);
+      o += ",\"provider_id\":";
+      AppendJsonString(o, batch.String(kProviderId, r));
+      o += "}\n";
     } else {
       AppendCsvField(o, batch.String(kClaimId, r));
       o += ',';
@@ -202,6 +209,10 @@ Status WriteVerdicts(OutputFile& out, const Plan& plan, const ClaimBatch& batch,
         if (k > v.hit_begin[r]) o += ';';
         o += plan.rules[static_cast<size_t>(v.hits[k].rule)].name;
       }
+      o += ',';
+      AppendInt(o, amount[r]);
+      o += ',';
+      AppendCsvField(o, batch.String(kProviderId, r));
       o += '\n';
     }
   });

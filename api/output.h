@@ -7,11 +7,11 @@
 #include <cstdio>
 #include <string>
 
-#include "core/claim_batch.h"
-#include "core/exec/plan.h"
-#include "core/exec/verdicts.h"
-#include "core/status.h"
-#include "core/output_file.h"
+#include "sanad/core/claim_batch.h"
+#include "sanad/core/exec/plan.h"
+#include "sanad/core/exec/verdicts.h"
+#include "sanad/core/status.h"
+#include "sanad/core/output_file.h"
 
 namespace sanad {
 

@@ -1,8 +1,9 @@
-#include "api/rules.h"
+#include "sanad/api/rules.h"
 
-#include "compiler/compiler.h"
-#include "compiler/reference_data.h"
-#include "core/read_file.h"
+#include "sanad/compiler/compiler.h"
+#include "sanad/compiler/reference_data.h"
+#include "sanad/core/exec/bound_plan.h"
+#include "sanad/core/read_file.h"
 
 namespace sanad {
 
@@ -21,12 +22,33 @@ Result<std::unique_ptr<Rules>> Rules::FromFile(const std::string& path) {
   return FromText(path, std::move(text).value());
 }
 
+Result<std::unique_ptr<Rules>> Rules::Load(const std::string& path, const std::map<std::string, std::string>& refs) {
+  Result<std::unique_ptr<Rules>> r = FromFile(path);
+  if (!r.ok()) return r.status();
+  std::unique_ptr<Rules> rules = std::move(r).value();
+  if (!rules->ok()) return Status::Invalid(path + ": the rules did not compile:\n" + rules->RenderDiagnostics());
+  SANAD_RETURN_IF_ERROR(rules->BindReferenceFiles(refs));
+  return rules;
+}
+
+const Schema& Rules::schema() const {
+  static const Schema kStandard = Schema::Standard();
+  return plan_ ? plan_->schema : kStandard;
+}
+
+std::vector<std::string> Rules::RuleNames() const {
+  std::vector<std::string> names;
+  if (plan_)
+    for (const RulePlan& r : plan_->rules) names.push_back(r.name);
+  return names;
+}
+
 std::string Rules::RenderDiagnostics() const { return dsl::RenderAll(diags_, *source_); }
 
 Status Rules::BindReferenceFiles(const std::map<std::string, std::string>& refs) {
   if (!plan_) return Status::Invalid("the rule set did not compile");
   for (const auto& [name, path] : refs) SANAD_RETURN_IF_ERROR(compiler::BindReferenceFile(*plan_, name, path));
-  return compiler::CheckReferencesBound(*plan_);
+  return CheckReferencesBound(*plan_);
 }
 
 Status Rules::BindReferenceRows(const std::string& name, const std::vector<std::vector<std::string>>& rows) {

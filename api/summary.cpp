@@ -1,4 +1,4 @@
-#include "api/summary.h"
+#include "sanad/api/summary.h"
 
 #include <algorithm>
 

@@ -6,9 +6,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/claim_batch.h"
-#include "core/exec/plan.h"
-#include "core/exec/verdicts.h"
+#include "sanad/core/claim_batch.h"
+#include "sanad/core/exec/plan.h"
+#include "sanad/core/exec/verdicts.h"
 
 namespace sanad {
 

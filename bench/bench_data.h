@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "core/ingest/claims_reader.h"
-#include "api/rules.h"
+#include "sanad/core/ingest/claims_reader.h"
+#include "sanad/api/rules.h"
 
 namespace sanad::bench {
 

@@ -19,8 +19,8 @@
 #include <string>
 
 #include "bench/bench_data.h"
-#include "api/evaluation.h"
-#include "compiler/reference_data.h"
+#include "sanad/api/evaluation.h"
+#include "sanad/compiler/reference_data.h"
 
 namespace sanad::bench {
 namespace {

@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "compiler/compiler.h"
-#include "rules_dsl/parser.h"
+#include "sanad/compiler/compiler.h"
+#include "sanad/rules_dsl/parser.h"
 
 namespace sanad::bench {
 namespace {

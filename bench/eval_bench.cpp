@@ -4,10 +4,10 @@
 #include <benchmark/benchmark.h>
 
 #include "bench/bench_data.h"
-#include "api/evaluation.h"
-#include "core/exec/batch_evaluator.h"
-#include "core/exec/bound_plan.h"
-#include "api/output.h"
+#include "sanad/api/evaluation.h"
+#include "sanad/core/exec/batch_evaluator.h"
+#include "sanad/core/exec/bound_plan.h"
+#include "sanad/api/output.h"
 
 #include <chrono>
 #include <filesystem>

@@ -12,9 +12,9 @@
 #include <string>
 
 #include "bench/bench_data.h"
-#include "api/evaluation.h"
-#include "core/exec/batch_evaluator.h"
-#include "core/exec/bound_plan.h"
+#include "sanad/api/evaluation.h"
+#include "sanad/core/exec/batch_evaluator.h"
+#include "sanad/core/exec/bound_plan.h"
 
 namespace sanad::bench {
 namespace {

@@ -17,7 +17,7 @@
 #include <mutex>
 
 #include "bench/bench_data.h"
-#include "online/online_engine.h"
+#include "sanad/online/online_engine.h"
 #include "tools/claims_generator/claims_generator.h"
 
 namespace sanad::bench {

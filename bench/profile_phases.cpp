@@ -1,10 +1,10 @@
 #include <cstdio>
 #include "bench/bench_data.h"
-#include "core/exec/batch_evaluator.h"
-#include "core/exec/bound_plan.h"
+#include "sanad/core/exec/batch_evaluator.h"
+#include "sanad/core/exec/bound_plan.h"
 #include <chrono>
 #include <sys/resource.h>
-#include "core/big_vector.h"
+#include "sanad/core/big_vector.h"
 using namespace sanad;
 int main(int argc, char** argv) {
   int64_t n = argc > 1 ? atoll(argv[1]) : 1000000;

@@ -13,18 +13,19 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "core/exec/batch_evaluator.h"
-#include "core/read_file.h"
-#include "core/exec/bound_plan.h"
-#include "core/exec/plan_printer.h"
-#include "core/ingest/claims_reader.h"
+#include "sanad/core/exec/batch_evaluator.h"
+#include "sanad/core/read_file.h"
+#include "sanad/core/exec/bound_plan.h"
+#include "sanad/core/exec/plan_printer.h"
+#include "sanad/core/ingest/claims_reader.h"
 #include "tools/claims_generator/claims_generator.h"
-#include "api/evaluation.h"
-#include "api/output.h"
-#include "core/output_file.h"
-#include "api/rules.h"
-#include "rules_dsl/formatter.h"
-#include "rules_dsl/parser.h"
+#include "sanad/api/evaluation.h"
+#include "sanad/api/output.h"
+#include "sanad/core/output_file.h"
+#include "sanad/api/rules.h"
+#include "sanad/rules_dsl/formatter.h"
+#include "sanad/rules_dsl/parser.h"
+#include "sanad/version.h"
 
 namespace sanad {
 namespace {
@@ -120,7 +121,7 @@ int RunCheck(const CheckArgs& a) {
     refs[r.substr(0, eq)] = r.substr(eq + 1);
   }
   if (!a.settlement.empty() && rules->plan()->payers.empty())
-    return Fail(a.rules + ": --settlement needs payers, and the rule set declares none (SETTLEMENT.md §1)", kExitUsage);
+    return Fail(a.rules + ": --settlement needs payers, and the rule set declares none (docs/LANGUAGE.md §8)", kExitUsage);
   Progress("loading reference data");
   if (Status s = rules->BindReferenceFiles(refs); !s.ok()) return Fail(s.message());
   const auto t1 = Clock::now();

@@ -1,13 +1,13 @@
-#include "compiler/compiler.h"
+#include "sanad/compiler/compiler.h"
 
 #include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "core/exec/bound_plan.h"
-#include "core/exec/expr_evaluator.h"
-#include "rules_dsl/formatter.h"
-#include "rules_dsl/parser.h"
+#include "sanad/core/exec/bound_plan.h"
+#include "sanad/core/exec/expr_evaluator.h"
+#include "sanad/rules_dsl/formatter.h"
+#include "sanad/rules_dsl/parser.h"
 
 namespace sanad::compiler {
 namespace {

@@ -14,9 +14,9 @@
 
 #include <memory>
 
-#include "core/exec/plan.h"
-#include "rules_dsl/ast.h"
-#include "rules_dsl/diagnostic.h"
+#include "sanad/core/exec/plan.h"
+#include "sanad/rules_dsl/ast.h"
+#include "sanad/rules_dsl/diagnostic.h"
 
 namespace sanad::compiler {
 

@@ -1,4 +1,4 @@
-#include "compiler/reference_data.h"
+#include "sanad/compiler/reference_data.h"
 
 #include <charconv>
 #include <algorithm>
@@ -6,10 +6,10 @@
 
 #include <absl/container/flat_hash_map.h>
 
-#include "core/calendar.h"
-#include "core/read_file.h"
-#include "core/string_dictionary.h"
-#include "core/ingest/csv_tokenizer.h"
+#include "sanad/core/calendar.h"
+#include "sanad/core/read_file.h"
+#include "sanad/core/string_dictionary.h"
+#include "sanad/core/ingest/csv_tokenizer.h"
 
 namespace sanad::compiler {
 namespace {
@@ -337,16 +337,6 @@ Status BindReferenceRows(Plan& plan, const std::string& name, const std::vector<
     SANAD_RETURN_IF_ERROR(sink.Row(static_cast<int64_t>(i + 1), texts));
   }
   return sink.Done();
-}
-
-Status CheckReferencesBound(const Plan& plan) {
-  for (const PlanSet& s : plan.sets)
-    if (!s.bound) return Status::NotFound("missing reference data for external set '" + s.name + "' (pass --ref " + s.name + "=PATH)");
-  for (const PlanTable& t : plan.tables)
-    if (!t.bound) return Status::NotFound("missing reference data for external table '" + t.name + "' (pass --ref " + t.name + "=PATH)");
-  for (const PlanPairs& p : plan.pairs)
-    if (!p.bound) return Status::NotFound("missing reference data for external pairs '" + p.name + "' (pass --ref " + p.name + "=PATH)");
-  return Status::Ok();
 }
 
 }  // namespace sanad::compiler

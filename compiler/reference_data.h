@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/exec/plan.h"
-#include "core/status.h"
+#include "sanad/core/exec/plan.h"
+#include "sanad/core/status.h"
 
 namespace sanad::compiler {
 
@@ -22,7 +22,5 @@ Status BindReferenceFile(Plan& plan, const std::string& name, const std::string&
 Status BindReferenceRows(Plan& plan, const std::string& name, const std::vector<std::vector<std::string>>& rows,
                          const std::string& origin);
 
-/// Fails naming the first `external` object still without data.
-Status CheckReferencesBound(const Plan& plan);
 
 }  // namespace sanad::compiler

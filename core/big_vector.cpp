@@ -1,4 +1,4 @@
-#include "core/big_vector.h"
+#include "sanad/core/big_vector.h"
 
 #include <sys/mman.h>
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/types.h"
+#include "sanad/core/types.h"
 
 namespace sanad {
 

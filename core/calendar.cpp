@@ -1,4 +1,4 @@
-#include "core/calendar.h"
+#include "sanad/core/calendar.h"
 
 namespace sanad {
 namespace {

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/types.h"
+#include "sanad/core/types.h"
 
 namespace sanad {
 

@@ -1,4 +1,4 @@
-#include "core/claim_batch.h"
+#include "sanad/core/claim_batch.h"
 
 namespace sanad {
 

@@ -13,10 +13,10 @@
 #include <string_view>
 #include <vector>
 
-#include "core/bitmap.h"
-#include "core/schema.h"
-#include "core/string_dictionary.h"
-#include "core/types.h"
+#include "sanad/core/bitmap.h"
+#include "sanad/core/schema.h"
+#include "sanad/core/string_dictionary.h"
+#include "sanad/core/types.h"
 
 namespace sanad {
 

@@ -1,4 +1,4 @@
-#include "core/output_file.h"
+#include "sanad/core/output_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

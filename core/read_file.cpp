@@ -1,4 +1,4 @@
-#include "core/read_file.h"
+#include "sanad/core/read_file.h"
 
 #include <cerrno>
 #include <cstdio>

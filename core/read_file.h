@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "core/status.h"
+#include "sanad/core/status.h"
 
 namespace sanad {
 

@@ -1,4 +1,4 @@
-#include "core/schema.h"
+#include "sanad/core/schema.h"
 
 namespace sanad {
 

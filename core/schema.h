@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/status.h"
-#include "core/types.h"
+#include "sanad/core/status.h"
+#include "sanad/core/types.h"
 
 namespace sanad {
 

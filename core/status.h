@@ -1,7 +1,11 @@
 #pragma once
 /// Status and Result<T>: the error channel for calls that can fail on bad
-/// input, I/O or reference data. Exceptions never cross a library boundary.
+/// input, I/O or reference data. Library calls return them and do not
+/// throw; the one exception is BadResultAccess, for reading the value of a
+/// failed Result (a bug in the caller, reported with the error's text).
 
+#include <ostream>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <variant>
@@ -9,6 +13,19 @@
 namespace sanad {
 
 enum class StatusCode { kOk, kInvalidInput, kIoError, kLimitExceeded, kNotFound, kInternal };
+
+/// "ok", "invalid input", "I/O error", "limit exceeded", "not found", "internal error".
+inline const char* StatusCodeName(StatusCode c) {
+  switch (c) {
+    case StatusCode::kOk: return "ok";
+    case StatusCode::kInvalidInput: return "invalid input";
+    case StatusCode::kIoError: return "I/O error";
+    case StatusCode::kLimitExceeded: return "limit exceeded";
+    case StatusCode::kNotFound: return "not found";
+    case StatusCode::kInternal: return "internal error";
+  }
+  return "unknown";
+}
 
 class [[nodiscard]] Status {
  public:
@@ -24,10 +41,25 @@ class [[nodiscard]] Status {
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
+  /// "ok", or the code's name and the message: "not found: missing reference data ...".
+  std::string ToString() const { return ok() ? "ok" : std::string(StatusCodeName(code_)) + ": " + message_; }
 
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+};
+
+inline std::ostream& operator<<(std::ostream& os, const Status& s) { return os << s.ToString(); }
+
+/// Thrown by Result::value() on a Result that holds an error: a caller that
+/// did not check ok() gets the error's text (what()), not bad_variant_access.
+class BadResultAccess : public std::logic_error {
+ public:
+  explicit BadResultAccess(const Status& s) : std::logic_error("sanad: value() of a failed Result: " + s.ToString()), status_(s) {}
+  const Status& status() const { return status_; }
+
+ private:
+  Status status_;
 };
 
 /// A value or the Status explaining why there is none.
@@ -41,14 +73,17 @@ class [[nodiscard]] Result {
     static const Status kOk;
     return ok() ? kOk : std::get<Status>(v_);
   }
-  T& value() & { return std::get<T>(v_); }
-  const T& value() const& { return std::get<T>(v_); }
-  T&& value() && { return std::get<T>(std::move(v_)); }
+  T& value() & { return Checked(), std::get<T>(v_); }
+  const T& value() const& { return Checked(), std::get<T>(v_); }
+  T&& value() && { return Checked(), std::get<T>(std::move(v_)); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
 
  private:
+  void Checked() const {
+    if (!ok()) throw BadResultAccess(std::get<Status>(v_));
+  }
   std::variant<T, Status> v_;
 };
 

@@ -1,4 +1,4 @@
-#include "core/string_dictionary.h"
+#include "sanad/core/string_dictionary.h"
 
 #include <cstring>
 

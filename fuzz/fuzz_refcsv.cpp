@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "compiler/reference_data.h"
-#include "api/rules.h"
+#include "sanad/compiler/reference_data.h"
+#include "sanad/api/rules.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > (1 << 16)) return 0;

@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "compiler/compiler.h"
-#include "rules_dsl/formatter.h"
-#include "rules_dsl/parser.h"
+#include "sanad/compiler/compiler.h"
+#include "sanad/rules_dsl/formatter.h"
+#include "sanad/rules_dsl/parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > (1 << 16)) return 0;

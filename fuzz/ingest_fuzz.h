@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/ingest/claims_reader.h"
+#include "sanad/core/ingest/claims_reader.h"
 #include "tests/support/load_equality.h"
 
 namespace sanad::fuzz {

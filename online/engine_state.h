@@ -7,7 +7,7 @@
 /// core/exec/checks/. Undo records let a dry run or a refused claim leave no
 /// trace. Included by online_engine.cpp, reconcile.cpp and snapshot.cpp.
 
-#include "online/online_engine.h"
+#include "sanad/online/online_engine.h"
 
 
 #include <algorithm>
@@ -22,23 +22,23 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "core/exec/batch_evaluator.h"
-#include "core/exec/checks/conflict_check.h"
-#include "core/exec/checks/population.h"
-#include "core/exec/checks/limit_check.h"
-#include "core/exec/checks/repeat_check.h"
-#include "core/exec/bound_plan.h"
-#include "core/exec/deduction.h"
-#include "core/exec/expr_evaluator.h"
-#include "core/exec/line_order.h"
-#include "core/exec/plan_fingerprint.h"
-#include "core/output_file.h"
-#include "core/exec/window_log.h"
-#include "core/exec/settle/payer_step.h"
-#include "core/exec/settle/settle_log.h"
-#include "core/ingest/claims_reader.h"
+#include "sanad/core/exec/batch_evaluator.h"
+#include "sanad/core/exec/checks/conflict_check.h"
+#include "sanad/core/exec/checks/population.h"
+#include "sanad/core/exec/checks/limit_check.h"
+#include "sanad/core/exec/checks/repeat_check.h"
+#include "sanad/core/exec/bound_plan.h"
+#include "sanad/core/exec/deduction.h"
+#include "sanad/core/exec/expr_evaluator.h"
+#include "sanad/core/exec/line_order.h"
+#include "sanad/core/exec/plan_fingerprint.h"
+#include "sanad/core/output_file.h"
+#include "sanad/core/exec/window_log.h"
+#include "sanad/core/exec/settle/payer_step.h"
+#include "sanad/core/exec/settle/settle_log.h"
+#include "sanad/core/ingest/claims_reader.h"
 
-#include "online/spin_mutex.h"
+#include "sanad/online/spin_mutex.h"
 
 namespace sanad {
 namespace online_internal {

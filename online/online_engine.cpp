@@ -1,18 +1,22 @@
 // The online engine's calls: each takes the lock, then works on the
 // EngineState (engine_state.h). Reconcile and snapshots live beside it
 // (reconcile.cpp, snapshot.cpp).
-#include "online/online_engine.h"
+#include "sanad/online/online_engine.h"
 
-#include "online/engine_state.h"
+#include "sanad/online/engine_state.h"
 
 namespace sanad {
 
 using namespace online_internal;  // EngineState and its records
 
-OnlineEngine::OnlineEngine(const Plan& plan) : plan_(plan), g_(std::make_unique<Guarded>(plan)) { g_->state->Rebind(); }
+OnlineEngine::OnlineEngine(const Plan& plan)
+    : plan_(plan), ready_(CheckReferencesBound(plan)), g_(std::make_unique<Guarded>(plan)) {
+  if (ready_.ok()) g_->state->Rebind();
+}
 OnlineEngine::~OnlineEngine() = default;
 
 Status OnlineEngine::Preload(const ClaimBatch& history, int threads) {
+  SANAD_RETURN_IF_ERROR(ready_);
   std::lock_guard<SpinMutex> lock(g_->mu);
   EngineState& s = *g_->state;
   if (s.store.size() != 0) return Status::Invalid("preload: the engine already holds history");
@@ -157,6 +161,7 @@ OnlineLine VerdictOf(EngineState& s, const Plan& plan, RowIndex row, int k, cons
 // Appends the claim to history, judges its lines in adjudication order, then
 // keeps it (commit) or undoes every trace (dry run, key budget exceeded).
 Result<ClaimVerdict> OnlineEngine::Judge(const ClaimBatch& claim, bool commit) {
+  if (!ready_.ok()) return ready_;
   EngineState& s = *g_->state;
   SANAD_RETURN_IF_ERROR(CheckClaim(s, plan_, claim));
   const std::string_view id = claim.String(kClaimId, 0);

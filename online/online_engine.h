@@ -36,10 +36,10 @@
 #include <string_view>
 #include <vector>
 
-#include "core/claim_batch.h"
-#include "core/exec/plan.h"
-#include "core/exec/verdicts.h"
-#include "core/status.h"
+#include "sanad/core/claim_batch.h"
+#include "sanad/core/exec/plan.h"
+#include "sanad/core/exec/verdicts.h"
+#include "sanad/core/status.h"
 
 namespace sanad {
 
@@ -101,8 +101,12 @@ struct OnlineMemory {
 
 class OnlineEngine {
  public:
-  /// `plan` must have all external data bound and outlive the engine.
+  /// `plan` must outlive the engine. A plan with an `external` object
+  /// still unbound makes every call (Preload, Check..., Restore, Reconcile)
+  /// return that NotFound status: ready() tells at once.
   explicit OnlineEngine(const Plan& plan);
+  /// Ok, or why the engine cannot judge claims (unbound reference data).
+  const Status& ready() const { return ready_; }
   ~OnlineEngine();
   OnlineEngine(const OnlineEngine&) = delete;
   OnlineEngine& operator=(const OnlineEngine&) = delete;
@@ -145,6 +149,7 @@ class OnlineEngine {
   struct Guarded;  // the engine's state and the lock that serialises calls (online_engine.cpp)
   Result<ClaimVerdict> Judge(const ClaimBatch& claim, bool commit);
   const Plan& plan_;
+  Status ready_;
   std::unique_ptr<Guarded> g_;
 };
 

@@ -1,12 +1,13 @@
 // OnlineEngine::Reconcile: lines whose authoritative batch verdict differs
 // from the verdict they got online.
-#include "online/engine_state.h"
+#include "sanad/online/engine_state.h"
 
 namespace sanad {
 
 using namespace online_internal;  // EngineState and its records
 
 Result<std::vector<ReconcileDiff>> OnlineEngine::Reconcile(const ClaimBatch& batch, int threads) const {
+  if (!ready_.ok()) return ready_;
   if (!(batch.schema() == plan_.schema)) return Status::Invalid("reconcile: the batch's fields differ from the rule set's");
   std::unique_ptr<BoundPlan> bound = Bind(plan_, batch);
   EvalOptions opt;

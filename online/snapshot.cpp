@@ -1,8 +1,8 @@
 // Snapshots of the online engine: a versioned, checksummed file of the
 // history and per-line records, carrying the plan fingerprint; logs are
 // rebuilt on restore. Written whole or not at all (core/output_file.h).
-#include "core/read_file.h"
-#include "online/engine_state.h"
+#include "sanad/core/read_file.h"
+#include "sanad/online/engine_state.h"
 
 namespace sanad {
 namespace {
@@ -125,6 +125,7 @@ Status OnlineEngine::Snapshot(const std::string& path) const {
 }
 
 Status OnlineEngine::Restore(const std::string& path) {
+  SANAD_RETURN_IF_ERROR(ready_);
   Result<std::string> file = ReadFileToString(path);
   if (!file.ok()) return file.status();
   const std::string& data = file.value();

@@ -15,24 +15,25 @@
 #include <string>
 #include <vector>
 
-#include "compiler/reference_data.h"
-#include "core/big_vector.h"
-#include "core/exec/batch_evaluator.h"
-#include "core/exec/bound_plan.h"
-#include "core/exec/checks/population.h"
-#include "core/exec/expr_evaluator.h"
-#include "core/exec/key_partitions.h"
-#include "core/exec/line_order.h"
-#include "core/exec/settle/payer_step.h"
-#include "core/exec/plan_fingerprint.h"
-#include "core/exec/plan_printer.h"
-#include "core/ingest/chunk_builder.h"
-#include "core/ingest/claims_reader.h"
-#include "online/online_engine.h"
-#include "api/evaluation.h"
-#include "api/output.h"
-#include "api/summary.h"
-#include "api/rules.h"
+#include "sanad/version.h"
+#include "sanad/compiler/reference_data.h"
+#include "sanad/core/big_vector.h"
+#include "sanad/core/exec/batch_evaluator.h"
+#include "sanad/core/exec/bound_plan.h"
+#include "sanad/core/exec/checks/population.h"
+#include "sanad/core/exec/expr_evaluator.h"
+#include "sanad/core/exec/key_partitions.h"
+#include "sanad/core/exec/line_order.h"
+#include "sanad/core/exec/settle/payer_step.h"
+#include "sanad/core/exec/plan_fingerprint.h"
+#include "sanad/core/exec/plan_printer.h"
+#include "sanad/core/ingest/chunk_builder.h"
+#include "sanad/core/ingest/claims_reader.h"
+#include "sanad/online/online_engine.h"
+#include "sanad/api/evaluation.h"
+#include "sanad/api/output.h"
+#include "sanad/api/summary.h"
+#include "sanad/api/rules.h"
 
 namespace py = pybind11;
 
@@ -742,6 +743,7 @@ PYBIND11_MODULE(_sanad, m) {
   using namespace sanad;
   using namespace sanad::python;
   m.doc() = "Core of the sanad package (use `import sanad`).";
+  m.attr("__version__") = SANAD_VERSION;
 
   py::class_<RuleSet, std::shared_ptr<RuleSet>>(m, "RuleSet")
       .def_property_readonly("name", [](const RuleSet& r) { return r.rules->plan()->ruleset_name; })
@@ -777,7 +779,7 @@ PYBIND11_MODULE(_sanad, m) {
         if (!st.ok()) Throw(st);
       })
       .def("check_bound", [](const RuleSet& r) {
-        Status st = compiler::CheckReferencesBound(*r.rules->plan());
+        Status st = CheckReferencesBound(*r.rules->plan());
         if (!st.ok()) throw py::value_error(st.message());
       })
       .def("fields", [](const RuleSet& r) {

@@ -1,4 +1,4 @@
-#include "rules_dsl/diagnostic.h"
+#include "sanad/rules_dsl/diagnostic.h"
 
 #include <algorithm>
 

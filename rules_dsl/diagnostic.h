@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "rules_dsl/source.h"
+#include "sanad/rules_dsl/source.h"
 
 namespace sanad::dsl {
 

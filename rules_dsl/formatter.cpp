@@ -1,4 +1,4 @@
-#include "rules_dsl/formatter.h"
+#include "sanad/rules_dsl/formatter.h"
 
 #include <algorithm>
 #include <cstdio>

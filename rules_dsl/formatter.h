@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "rules_dsl/ast.h"
-#include "rules_dsl/lexer.h"
+#include "sanad/rules_dsl/ast.h"
+#include "sanad/rules_dsl/lexer.h"
 
 namespace sanad::dsl {
 

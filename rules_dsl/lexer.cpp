@@ -1,4 +1,4 @@
-#include "rules_dsl/lexer.h"
+#include "sanad/rules_dsl/lexer.h"
 
 #include <cstring>
 

@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "rules_dsl/diagnostic.h"
-#include "rules_dsl/token.h"
+#include "sanad/rules_dsl/diagnostic.h"
+#include "sanad/rules_dsl/token.h"
 
 namespace sanad::dsl {
 

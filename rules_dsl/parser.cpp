@@ -1,4 +1,4 @@
-#include "rules_dsl/parser.h"
+#include "sanad/rules_dsl/parser.h"
 
 #include <algorithm>
 

@@ -8,9 +8,9 @@
 
 #include <vector>
 
-#include "rules_dsl/ast.h"
-#include "rules_dsl/diagnostic.h"
-#include "rules_dsl/lexer.h"
+#include "sanad/rules_dsl/ast.h"
+#include "sanad/rules_dsl/diagnostic.h"
+#include "sanad/rules_dsl/lexer.h"
 
 namespace sanad::dsl {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "rules_dsl/source.h"
+#include "sanad/rules_dsl/source.h"
 
 namespace sanad::dsl {
 

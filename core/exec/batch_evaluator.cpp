@@ -1,9 +1,9 @@
-#include "core/exec/batch_evaluator.h"
+#include "sanad/core/exec/batch_evaluator.h"
 
-#include "core/exec/checks/conflict_check.h"
-#include "core/exec/checks/limit_check.h"
-#include "core/exec/checks/population.h"
-#include "core/exec/checks/repeat_check.h"
+#include "sanad/core/exec/checks/conflict_check.h"
+#include "sanad/core/exec/checks/limit_check.h"
+#include "sanad/core/exec/checks/population.h"
+#include "sanad/core/exec/checks/repeat_check.h"
 
 #include <algorithm>
 #include <chrono>
@@ -14,14 +14,14 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
-#include "core/big_vector.h"
-#include "core/check.h"
-#include "core/exec/deduction.h"
-#include "core/exec/expr_evaluator.h"
-#include "core/exec/key_partitions.h"
-#include "core/exec/line_order.h"
-#include "core/exec/settlement.h"
-#include "core/exec/window_log.h"
+#include "sanad/core/big_vector.h"
+#include "sanad/core/check.h"
+#include "sanad/core/exec/deduction.h"
+#include "sanad/core/exec/expr_evaluator.h"
+#include "sanad/core/exec/key_partitions.h"
+#include "sanad/core/exec/line_order.h"
+#include "sanad/core/exec/settlement.h"
+#include "sanad/core/exec/window_log.h"
 
 namespace sanad {
 namespace {

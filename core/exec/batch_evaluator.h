@@ -12,9 +12,9 @@
 ///  5. verdicts are assembled per line in input order.
 /// Deterministic: the same result for any thread count.
 
-#include "core/claim_batch.h"
-#include "core/exec/bound_plan.h"
-#include "core/exec/verdicts.h"
+#include "sanad/core/claim_batch.h"
+#include "sanad/core/exec/bound_plan.h"
+#include "sanad/core/exec/verdicts.h"
 
 namespace sanad {
 

@@ -1,10 +1,10 @@
-#include "core/exec/bound_plan.h"
+#include "sanad/core/exec/bound_plan.h"
 
 #include <algorithm>
 #include <numeric>
 
-#include "core/check.h"
-#include "core/exec/expr_evaluator.h"
+#include "sanad/core/check.h"
+#include "sanad/core/exec/expr_evaluator.h"
 
 namespace sanad {
 
@@ -401,6 +401,20 @@ class Binder {
 
 void ExtendCodeTables(BoundPlan& bound, const ClaimBatch& batch) {
   for (CodeTable& t : bound.code_tables) TabulateCodes(bound, batch, t);
+}
+
+Status CheckReferencesBound(const Plan& plan) {
+  auto missing = [](const char* kind, const std::string& name) {
+    return Status::NotFound(std::string("missing reference data for external ") + kind + " '" + name +
+                            "' (bind it: --ref " + name + "=PATH on the command line, Rules::BindReferenceFiles in C++)");
+  };
+  for (const PlanSet& s : plan.sets)
+    if (!s.bound) return missing("set", s.name);
+  for (const PlanTable& t : plan.tables)
+    if (!t.bound) return missing("table", t.name);
+  for (const PlanPairs& p : plan.pairs)
+    if (!p.bound) return missing("pairs", p.name);
+  return Status::Ok();
 }
 
 std::unique_ptr<BoundPlan> Bind(const Plan& plan, const ClaimBatch& batch) {

@@ -21,9 +21,10 @@
 #include <span>
 #include <vector>
 
-#include "core/claim_batch.h"
-#include "core/exec/plan.h"
-#include "core/exec/row_source.h"
+#include "sanad/core/claim_batch.h"
+#include "sanad/core/exec/plan.h"
+#include "sanad/core/exec/row_source.h"
+#include "sanad/core/status.h"
 
 namespace sanad {
 
@@ -222,6 +223,12 @@ struct BoundPlan {
   std::vector<BoundRule> rules;
   std::vector<BoundPayer> payers;
 };
+
+/// Every `external` set, table and pairs of `plan` has its data; else
+/// NotFound naming the first one without. Evaluate, the online engine and
+/// the Python module refuse to start on such a plan (an unbound object
+/// would otherwise read as empty).
+Status CheckReferencesBound(const Plan& plan);
 
 /// Binds `plan` to `batch` (whose schema must equal the plan's).
 std::unique_ptr<BoundPlan> Bind(const Plan& plan, const ClaimBatch& batch);

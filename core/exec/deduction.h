@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "core/exec/plan.h"
-#include "core/exec/verdicts.h"
+#include "sanad/core/exec/plan.h"
+#include "sanad/core/exec/verdicts.h"
 
 namespace sanad {
 

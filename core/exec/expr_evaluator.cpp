@@ -1,7 +1,7 @@
-#include "core/exec/expr_evaluator.h"
+#include "sanad/core/exec/expr_evaluator.h"
 
-#include "core/calendar.h"
-#include "core/check.h"
+#include "sanad/core/calendar.h"
+#include "sanad/core/check.h"
 
 namespace sanad {
 

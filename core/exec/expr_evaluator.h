@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/exec/bound_plan.h"
+#include "sanad/core/exec/bound_plan.h"
 
 namespace sanad {
 

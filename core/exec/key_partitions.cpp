@@ -1,4 +1,4 @@
-#include "core/exec/key_partitions.h"
+#include "sanad/core/exec/key_partitions.h"
 
 #include <algorithm>
 

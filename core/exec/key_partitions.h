@@ -16,8 +16,8 @@
 
 #include <vector>
 
-#include "core/big_vector.h"
-#include "core/claim_batch.h"
+#include "sanad/core/big_vector.h"
+#include "sanad/core/claim_batch.h"
 
 namespace sanad {
 

@@ -1,4 +1,4 @@
-#include "core/exec/line_order.h"
+#include "sanad/core/exec/line_order.h"
 
 #include <algorithm>
 

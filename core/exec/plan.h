@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "core/calendar.h"
-#include "core/schema.h"
-#include "core/types.h"
+#include "sanad/core/calendar.h"
+#include "sanad/core/schema.h"
+#include "sanad/core/types.h"
 
 namespace sanad {
 

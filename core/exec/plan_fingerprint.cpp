@@ -1,4 +1,4 @@
-#include "core/exec/plan_fingerprint.h"
+#include "sanad/core/exec/plan_fingerprint.h"
 
 #include <algorithm>
 #include <cstdio>

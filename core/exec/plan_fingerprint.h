@@ -16,7 +16,7 @@
 
 #include <string>
 
-#include "core/exec/plan.h"
+#include "sanad/core/exec/plan.h"
 
 namespace sanad {
 

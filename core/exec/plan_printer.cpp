@@ -1,4 +1,4 @@
-#include "core/exec/plan_printer.h"
+#include "sanad/core/exec/plan_printer.h"
 
 #include <map>
 

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "core/exec/plan.h"
+#include "sanad/core/exec/plan.h"
 
 namespace sanad {
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/claim_batch.h"
+#include "sanad/core/claim_batch.h"
 
 namespace sanad {
 

@@ -1,10 +1,10 @@
-#include "core/exec/settlement.h"
+#include "sanad/core/exec/settlement.h"
 
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 
-#include "core/exec/expr_evaluator.h"
-#include "core/exec/settle/payer_step.h"
+#include "sanad/core/exec/expr_evaluator.h"
+#include "sanad/core/exec/settle/payer_step.h"
 
 namespace sanad {
 namespace {

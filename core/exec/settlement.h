@@ -11,11 +11,11 @@
 #include <functional>
 #include <vector>
 
-#include "core/big_vector.h"
-#include "core/claim_batch.h"
-#include "core/exec/bound_plan.h"
-#include "core/exec/key_partitions.h"
-#include "core/exec/verdicts.h"
+#include "sanad/core/big_vector.h"
+#include "sanad/core/claim_batch.h"
+#include "sanad/core/exec/bound_plan.h"
+#include "sanad/core/exec/key_partitions.h"
+#include "sanad/core/exec/verdicts.h"
 
 namespace sanad {
 

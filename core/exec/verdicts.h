@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/big_vector.h"
-#include "core/types.h"
+#include "sanad/core/big_vector.h"
+#include "sanad/core/types.h"
 
 namespace sanad {
 

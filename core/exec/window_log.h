@@ -24,9 +24,9 @@
 
 #include <absl/container/inlined_vector.h>
 
-#include "core/calendar.h"
-#include "core/exec/plan.h"
-#include "core/types.h"
+#include "sanad/core/calendar.h"
+#include "sanad/core/exec/plan.h"
+#include "sanad/core/types.h"
 
 namespace sanad {
 

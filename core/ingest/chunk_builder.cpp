@@ -1,4 +1,4 @@
-#include "core/ingest/chunk_builder.h"
+#include "sanad/core/ingest/chunk_builder.h"
 
 #include <algorithm>
 

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/claim_batch.h"
-#include "core/ingest/load_options.h"
+#include "sanad/core/claim_batch.h"
+#include "sanad/core/ingest/load_options.h"
 
 namespace sanad {
 

@@ -1,4 +1,4 @@
-#include "core/ingest/chunking.h"
+#include "sanad/core/ingest/chunking.h"
 
 #include <algorithm>
 #include <cstring>

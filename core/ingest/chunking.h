@@ -24,8 +24,8 @@ int ArenaThreads(int threads);
 
 }  // namespace sanad::internal
 
-#include "core/ingest/load_options.h"
-#include "core/status.h"
+#include "sanad/core/ingest/load_options.h"
+#include "sanad/core/status.h"
 
 namespace sanad::internal {
 /// NDJSON from a buffer followed by at least SIMDJSON_PADDING readable bytes.

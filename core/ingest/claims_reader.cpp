@@ -1,6 +1,6 @@
-#include "core/ingest/claims_reader.h"
+#include "sanad/core/ingest/claims_reader.h"
 
-#include "core/read_file.h"
+#include "sanad/core/read_file.h"
 
 #include <cstdio>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 
 #include <simdjson.h>
 
-#include "core/ingest/chunking.h"
+#include "sanad/core/ingest/chunking.h"
 
 namespace sanad {
 namespace {

@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/ingest/load_options.h"
-#include "core/status.h"
+#include "sanad/core/ingest/load_options.h"
+#include "sanad/core/status.h"
 
 namespace sanad {
 

@@ -1,4 +1,4 @@
-#include "core/ingest/csv_tokenizer.h"
+#include "sanad/core/ingest/csv_tokenizer.h"
 
 #include <cstring>
 

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/schema.h"
+#include "sanad/core/schema.h"
 
 namespace sanad::internal {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/claim_batch.h"
+#include "sanad/core/claim_batch.h"
 
 namespace sanad {
 

@@ -9,11 +9,11 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
-#include "core/calendar.h"
-#include "core/ingest/chunk_builder.h"
-#include "core/ingest/chunking.h"
-#include "core/ingest/claims_reader.h"
-#include "core/ingest/field_lookup.h"
+#include "sanad/core/calendar.h"
+#include "sanad/core/ingest/chunk_builder.h"
+#include "sanad/core/ingest/chunking.h"
+#include "sanad/core/ingest/claims_reader.h"
+#include "sanad/core/ingest/field_lookup.h"
 
 namespace sanad {
 namespace {

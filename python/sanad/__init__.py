@@ -36,6 +36,8 @@ import pandas as pd
 
 from . import _sanad
 
+__version__ = _sanad.__version__
+
 __all__ = [
     "CompileError", "Diagnostic", "RuleSet", "Claims", "Result", "Comparison", "Engine",
     "compile", "read_ndjson", "read_csv", "compare", "release_cached_memory",
@@ -273,7 +275,7 @@ class RuleSet:
         try:
             self._core.check_bound()
         except ValueError as e:
-            msg = str(e).split(" (pass --ref")[0]
+            msg = str(e).split(" (bind it:")[0]
             raise ValueError(f"{msg}: pass it in refs= to sanad.compile") from None
 
     def evaluate(self, claims, threads: Optional[int] = None) -> "Result":
@@ -471,7 +473,7 @@ class Claims:
 
     @classmethod
     def from_pandas(cls, df: pd.DataFrame, ruleset: Optional[RuleSet] = None, on_error: str = "fail") -> "Claims":
-        """Claims from a DataFrame with one column per field (DATA.md names).
+        """Claims from a DataFrame with one column per field (docs/DATA.md names).
 
         Strings may be object or Categorical columns (categoricals are read
         through their codes: each distinct string is converted once); ints
@@ -558,7 +560,7 @@ def _categorical(codes, categories):
 
 
 class Result:
-    """The outcome of :meth:`RuleSet.evaluate` (DATA.md §4), lines in input order."""
+    """The outcome of :meth:`RuleSet.evaluate` (docs/DATA.md §4), lines in input order."""
 
     def __init__(self, ruleset, claims, core):
         self.ruleset, self.claims, self._core = ruleset, claims, core
@@ -572,9 +574,10 @@ class Result:
 
     @property
     def verdicts(self) -> pd.DataFrame:
-        """claim_id, line_no, status, amount, deduction, payable, primary_rule,
+        """claim_id, line_no, status, deduction, payable, primary_rule,
         primary_code (the primary rule's reason code), rules (hit rule names
-        joined by ';'), provider_id — one row per line."""
+        joined by ';'), amount, provider_id — one row per line, the columns
+        of the CLI's verdicts file (docs/DATA.md §4)."""
         if self._verdicts is None:
             cache = self.claims._dictionaries
             c = self._core.verdict_columns(with_dictionaries=not cache)
@@ -590,6 +593,7 @@ class Result:
             df["primary_rule"] = _categorical(c["primary_rule"], names)
             df["primary_code"] = _codes_of_rules(self.ruleset.rule_codes, c["primary_rule"])
             df["rules"] = _categorical(*c["rules"])
+            df["amount"] = df.pop("amount")
             df["provider_id"] = _categorical(c["provider_id"][0], cache["provider_id"])
             self._verdicts = df
         return self._verdicts
@@ -598,12 +602,12 @@ class Result:
         if getattr(self, "_settle", None) is None:
             self._settle = self._core.settlement_columns()
             if not self._settle:
-                raise ValueError("the rule set declares no payers, so there is no settlement (SETTLEMENT.md §1)")
+                raise ValueError("the rule set declares no payers, so there is no settlement (docs/LANGUAGE.md §8)")
         return self._settle
 
     @property
     def settlement(self) -> pd.DataFrame:
-        """Who pays each line (SETTLEMENT.md §4): claim_id, line_no, allowed,
+        """Who pays each line (docs/LANGUAGE.md §8): claim_id, line_no, allowed,
         one column per payer (its pay), patient, patient_paid and balance
         (patient - patient_paid; nullable Int64, <NA> where the line was not
         settled by hand). One row per line, in input order."""
@@ -714,7 +718,7 @@ class Result:
         return pd.DataFrame([{k: r.get(k) for k in cols} for r in rows], columns=cols)
 
     def explain_settlement(self, claim_id: str, line_no: int = 1) -> pd.DataFrame:
-        """Each payer's step on one line (SETTLEMENT.md §2), in payment order:
+        """Each payer's step on one line (docs/LANGUAGE.md §8), in payment order:
         base, the deductible (its value, what earlier lines of the scope used,
         what this line took), the eligible amount, for tiered coverage the
         running eligible total before the line and ``bands`` (each band's
@@ -798,7 +802,7 @@ class Comparison:
         self.totals = {"lines_changed": len(self.lines),
                        "old_deduction": old.totals["deduction"], "new_deduction": new.totals["deduction"],
                        "deduction_delta": new.totals["deduction"] - old.totals["deduction"]}
-        #: Settlement (SETTLEMENT.md) when either rule set declares payers: per
+        #: Settlement (docs/LANGUAGE.md §8) when either rule set declares payers: per
         #: payer (by name; a payer in one set only counts 0 in the other) what
         #: it paid, deducted and covered before and after — "what does raising
         #: the deductible do to what we pay?" — plus a "patient" row for the
@@ -880,9 +884,9 @@ def compare(old: RuleSet, new: RuleSet, claims, threads: Optional[int] = None) -
 
 
 class Engine:
-    """The online engine (LANGUAGE.md §5): judges one claim at a time
+    """The online engine (docs/LANGUAGE.md §5): judges one claim at a time
     against history, in-process, thread-safe. A claim is a dict in the
-    DATA.md form (flat line, or claim fields plus a ``lines`` list) or its
+    docs/DATA.md form (flat line, or claim fields plus a ``lines`` list) or its
     JSON text. Verdicts come back as a list of dicts, one per line."""
 
     def __init__(self, ruleset: RuleSet):

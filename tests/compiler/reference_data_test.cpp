@@ -3,8 +3,9 @@
 
 #include <gtest/gtest.h>
 
-#include "compiler/reference_data.h"
-#include "api/rules.h"
+#include "sanad/core/exec/bound_plan.h"
+#include "sanad/compiler/reference_data.h"
+#include "sanad/api/rules.h"
 
 namespace sanad {
 namespace {
@@ -53,7 +54,7 @@ TEST(ReferenceDataTest, UnboundExternalObjectIsAnErrorNamingIt) {
   std::unique_ptr<Rules> rules = Rules::FromText("refs.sanad", kRules);
   ASSERT_TRUE(rules->ok());
   ASSERT_TRUE(compiler::BindReferenceCsv(*rules->mutable_plan(), "codes", "A\n", "codes.csv").ok());
-  Status st = compiler::CheckReferencesBound(*rules->plan());
+  Status st = CheckReferencesBound(*rules->plan());
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("price"), std::string::npos) << st.message();
   Status unknown = compiler::BindReferenceCsv(*rules->mutable_plan(), "nope", "A\n", "nope.csv");

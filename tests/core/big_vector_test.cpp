@@ -1,6 +1,6 @@
 // BigVector's buffer cache: a released large buffer serves the next request
 // it fits, contents are still value-initialised, and the limit is honoured.
-#include "core/big_vector.h"
+#include "sanad/core/big_vector.h"
 
 #include <gtest/gtest.h>
 

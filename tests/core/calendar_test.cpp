@@ -1,4 +1,4 @@
-#include "core/calendar.h"
+#include "sanad/core/calendar.h"
 
 #include <gtest/gtest.h>
 #include <unicode/ucal.h>

@@ -3,8 +3,8 @@
 #include <random>
 #include <string>
 
-#include "core/calendar.h"
-#include "core/ingest/claims_reader.h"
+#include "sanad/core/calendar.h"
+#include "sanad/core/ingest/claims_reader.h"
 #include "tests/support/load_equality.h"
 
 namespace sanad {

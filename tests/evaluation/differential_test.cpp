@@ -10,13 +10,13 @@
 #include <random>
 #include <set>
 
-#include "compiler/reference_data.h"
-#include "core/exec/batch_evaluator.h"
-#include "core/exec/bound_plan.h"
-#include "core/ingest/claims_reader.h"
-#include "api/evaluation.h"
-#include "api/rules.h"
-#include "rules_dsl/parser.h"
+#include "sanad/compiler/reference_data.h"
+#include "sanad/core/exec/batch_evaluator.h"
+#include "sanad/core/exec/bound_plan.h"
+#include "sanad/core/ingest/claims_reader.h"
+#include "sanad/api/evaluation.h"
+#include "sanad/api/rules.h"
+#include "sanad/rules_dsl/parser.h"
 #include "tests/evaluation/reference_lines.h"
 #include "tests/property/random_case.h"
 #include "tests/reference/reference_evaluator.h"

@@ -4,9 +4,9 @@
 
 #include <gtest/gtest.h>
 
-#include "compiler/reference_data.h"
-#include "core/exec/plan_fingerprint.h"
-#include "api/rules.h"
+#include "sanad/compiler/reference_data.h"
+#include "sanad/core/exec/plan_fingerprint.h"
+#include "sanad/api/rules.h"
 
 namespace sanad {
 namespace {

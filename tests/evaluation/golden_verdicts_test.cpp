@@ -9,17 +9,17 @@
 #include <fstream>
 #include <sstream>
 
-#include "compiler/reference_data.h"
-#include "core/exec/batch_evaluator.h"
-#include "core/exec/bound_plan.h"
-#include "core/ingest/claims_reader.h"
-#include "api/output.h"
-#include "api/evaluation.h"
-#include "api/rules.h"
-#include "api/summary.h"
-#include "core/exec/plan_fingerprint.h"
-#include "rules_dsl/formatter.h"
-#include "rules_dsl/parser.h"
+#include "sanad/compiler/reference_data.h"
+#include "sanad/core/exec/batch_evaluator.h"
+#include "sanad/core/exec/bound_plan.h"
+#include "sanad/core/ingest/claims_reader.h"
+#include "sanad/api/output.h"
+#include "sanad/api/evaluation.h"
+#include "sanad/api/rules.h"
+#include "sanad/api/summary.h"
+#include "sanad/core/exec/plan_fingerprint.h"
+#include "sanad/rules_dsl/formatter.h"
+#include "sanad/rules_dsl/parser.h"
 
 namespace sanad {
 namespace {

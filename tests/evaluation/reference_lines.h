@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "core/claim_batch.h"
-#include "core/exec/verdicts.h"
+#include "sanad/core/claim_batch.h"
+#include "sanad/core/exec/verdicts.h"
 #include "tests/reference/reference_evaluator.h"
 
 namespace sanad {

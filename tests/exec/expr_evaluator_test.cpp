@@ -5,11 +5,11 @@
 
 #include <gtest/gtest.h>
 
-#include "compiler/compiler.h"
-#include "core/exec/bound_plan.h"
-#include "core/exec/expr_evaluator.h"
-#include "core/ingest/claims_reader.h"
-#include "rules_dsl/source.h"
+#include "sanad/compiler/compiler.h"
+#include "sanad/core/exec/bound_plan.h"
+#include "sanad/core/exec/expr_evaluator.h"
+#include "sanad/core/ingest/claims_reader.h"
+#include "sanad/rules_dsl/source.h"
 
 namespace sanad {
 namespace {

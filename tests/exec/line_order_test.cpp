@@ -6,9 +6,9 @@
 #include <map>
 #include <random>
 
-#include "core/exec/key_partitions.h"
-#include "core/exec/line_order.h"
-#include "core/ingest/claims_reader.h"
+#include "sanad/core/exec/key_partitions.h"
+#include "sanad/core/exec/line_order.h"
+#include "sanad/core/ingest/claims_reader.h"
 
 namespace sanad {
 namespace {

@@ -7,11 +7,11 @@
 #include <random>
 #include <set>
 
-#include "core/exec/checks/conflict_check.h"
-#include "core/exec/checks/limit_check.h"
-#include "core/exec/checks/population.h"
-#include "core/exec/checks/repeat_check.h"
-#include "core/exec/window_log.h"
+#include "sanad/core/exec/checks/conflict_check.h"
+#include "sanad/core/exec/checks/limit_check.h"
+#include "sanad/core/exec/checks/population.h"
+#include "sanad/core/exec/checks/repeat_check.h"
+#include "sanad/core/exec/window_log.h"
 
 namespace sanad {
 namespace {

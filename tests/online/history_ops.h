@@ -18,12 +18,12 @@
 #include <string>
 #include <vector>
 
-#include "compiler/reference_data.h"
-#include "core/exec/line_order.h"
-#include "core/ingest/claims_reader.h"
-#include "online/online_engine.h"
-#include "api/rules.h"
-#include "rules_dsl/parser.h"
+#include "sanad/compiler/reference_data.h"
+#include "sanad/core/exec/line_order.h"
+#include "sanad/core/ingest/claims_reader.h"
+#include "sanad/online/online_engine.h"
+#include "sanad/api/rules.h"
+#include "sanad/rules_dsl/parser.h"
 #include "tests/evaluation/reference_lines.h"
 #include "tests/property/random_case.h"
 

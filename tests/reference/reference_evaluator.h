@@ -11,7 +11,7 @@
 #include <variant>
 #include <vector>
 
-#include "rules_dsl/ast.h"
+#include "sanad/rules_dsl/ast.h"
 
 namespace sanad::reference {
 

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "rules_dsl/formatter.h"
-#include "rules_dsl/parser.h"
+#include "sanad/rules_dsl/formatter.h"
+#include "sanad/rules_dsl/parser.h"
 #include "tests/property/random_case.h"
 
 namespace sanad::dsl {

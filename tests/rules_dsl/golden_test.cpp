@@ -10,8 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "compiler/compiler.h"
-#include "rules_dsl/source.h"
+#include "sanad/compiler/compiler.h"
+#include "sanad/rules_dsl/source.h"
 
 namespace sanad {
 namespace {

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "rules_dsl/formatter.h"
-#include "rules_dsl/parser.h"
+#include "sanad/rules_dsl/formatter.h"
+#include "sanad/rules_dsl/parser.h"
 
 namespace sanad::dsl {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "core/ingest/load_options.h"
+#include "sanad/core/ingest/load_options.h"
 
 namespace sanad::testing {
 

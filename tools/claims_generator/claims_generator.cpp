@@ -10,7 +10,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
-#include "core/calendar.h"
+#include "sanad/core/calendar.h"
 
 namespace sanad {
 namespace {

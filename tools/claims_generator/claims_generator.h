@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/status.h"
+#include "sanad/core/status.h"
 
 namespace sanad {
 

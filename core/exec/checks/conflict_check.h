@@ -3,8 +3,8 @@
 /// implementation, called by the batch driver and the online engine for
 /// each line in adjudication order.
 
-#include "core/exec/bound_plan.h"
-#include "core/exec/window_log.h"
+#include "sanad/core/exec/bound_plan.h"
+#include "sanad/core/exec/window_log.h"
 
 namespace sanad {
 

@@ -6,7 +6,7 @@
 /// rule's population (population.h), hits included: "the first L pass, the
 /// rest are flagged".
 
-#include "core/exec/window_log.h"
+#include "sanad/core/exec/window_log.h"
 
 namespace sanad {
 

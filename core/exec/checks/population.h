@@ -10,7 +10,7 @@
 /// and `when` as bit planes, key partitions holding only lines whose keys
 /// are present, the summed field's validity).
 
-#include "core/exec/plan.h"
+#include "sanad/core/exec/plan.h"
 
 namespace sanad {
 

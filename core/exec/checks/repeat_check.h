@@ -3,7 +3,7 @@
 /// driver and the online engine for each population line in adjudication
 /// order: Judge, then Log.
 
-#include "core/exec/window_log.h"
+#include "sanad/core/exec/window_log.h"
 
 namespace sanad {
 

@@ -12,9 +12,9 @@
 #include <cstdint>
 #include <span>
 
-#include "core/calendar.h"
-#include "core/exec/plan.h"
-#include "core/exec/window_log.h"
+#include "sanad/core/calendar.h"
+#include "sanad/core/exec/plan.h"
+#include "sanad/core/exec/window_log.h"
 
 namespace sanad {
 

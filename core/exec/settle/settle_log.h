@@ -12,8 +12,8 @@
 
 #include <absl/container/inlined_vector.h>
 
-#include "core/exec/settle/payer_step.h"
-#include "core/exec/window_log.h"
+#include "sanad/core/exec/settle/payer_step.h"
+#include "sanad/core/exec/window_log.h"
 
 namespace sanad {
 
