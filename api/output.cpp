@@ -422,6 +422,7 @@ std::string SummaryTable(const Plan& plan, const ClaimBatch& batch, const Verdic
 }
 
 Status CheckOutputPath(const std::string& path, bool summary) {
+  if (path == "-") return Status::Ok();  // standard output: CSV (the summary: JSON)
   if (summary ? EndsWith(path, ".json") : (IsNdjsonPath(path) || IsCsvPath(path))) return Status::Ok();
   return Status::Invalid(path + ": unknown output format (use " + (summary ? ".json" : ".csv, .ndjson, .jsonl or .json") + ")");
 }

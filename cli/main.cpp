@@ -23,6 +23,7 @@
 #include "sanad/api/output.h"
 #include "sanad/core/output_file.h"
 #include "sanad/api/rules.h"
+#include "sanad/compiler/reference_data.h"
 #include "sanad/rules_dsl/formatter.h"
 #include "sanad/rules_dsl/parser.h"
 #include "sanad/version.h"
@@ -45,11 +46,25 @@ int Fail(const std::string& msg, int code = kExitBadInput) {
   return code;
 }
 
+// Progress of a long run on stderr, only when it is a terminal and not --quiet.
+bool g_quiet = false;
 void Progress(const char* what) {
-  if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K%s...", what);
+  if (!g_quiet && isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K%s...", what);
 }
 void ProgressDone() {
-  if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
+  if (!g_quiet && isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
+}
+
+// Claims from a path, or from standard input for "-" (NDJSON unless
+// --input-format csv): stdin has no extension to tell the format by.
+Result<LoadedClaims> ReadClaims(const std::string& path, const std::string& input_format, const Schema& schema,
+                                const LoadOptions& lo) {
+  if (path != "-") return ReadClaimsFile(path, schema, lo);
+  Result<std::string> text = ReadFileToString("/dev/stdin");
+  if (!text.ok()) return Status::Io("stdin: " + text.status().message());
+  Result<LoadedClaims> r = input_format == "csv" ? ReadCsv(*text, schema, lo) : ReadNdjson(*text, schema, lo);
+  if (!r.ok()) return Status(r.status().code(), "stdin: " + r.status().message());
+  return r;
 }
 
 std::unique_ptr<Rules> CompileOrReport(const std::string& path, int* exit_code) {
@@ -96,7 +111,7 @@ Status WriteLoadErrors(OutputFile& out, const LoadedClaims& c) {
 }
 
 struct CheckArgs {
-  std::string rules, data, verdicts, hits, summary, settlement, errors, on_error = "fail";
+  std::string rules, data, verdicts, hits, summary, settlement, errors, on_error = "fail", input_format = "ndjson";
   std::vector<std::string> refs;
   int threads = 0;
   bool timings = false;
@@ -109,7 +124,11 @@ int RunCheck(const CheckArgs& a) {
   for (const auto& [path, summary] : {std::pair{a.verdicts, false}, {a.hits, false}, {a.settlement, false}, {a.summary, true}})
     if (!path.empty())
       if (Status st = CheckOutputPath(path, summary); !st.ok()) return Fail(st.message(), kExitUsage);
-  if (!a.errors.empty() && (a.errors.size() < 4 || a.errors.compare(a.errors.size() - 4, 4, ".csv") != 0))
+  // "-" is standard output for one of them; the human table then stays off stdout.
+  int to_stdout = 0;
+  for (const std::string* p : {&a.verdicts, &a.hits, &a.settlement, &a.summary, &a.errors}) to_stdout += *p == "-";
+  if (to_stdout > 1) return Fail("only one output can be written to stdout ('-')", kExitUsage);
+  if (!a.errors.empty() && a.errors != "-" && (a.errors.size() < 4 || a.errors.compare(a.errors.size() - 4, 4, ".csv") != 0))
     return Fail(a.errors + ": unknown output format (the errors file is .csv)", kExitUsage);
   Progress("compiling rules");
   std::unique_ptr<Rules> rules = CompileOrReport(a.rules, &code);
@@ -129,7 +148,7 @@ int RunCheck(const CheckArgs& a) {
   lo.threads = a.threads;
   lo.on_error = a.on_error == "skip" ? OnError::kSkip : OnError::kFail;
   Progress("loading claims");
-  Result<LoadedClaims> claims = ReadClaimsFile(a.data, rules->plan()->schema, lo);
+  Result<LoadedClaims> claims = ReadClaims(a.data, a.input_format, rules->plan()->schema, lo);
   if (!claims.ok()) { ProgressDone(); return Fail(claims.status().message()); }
   ProgressDone();
   ReportLoadErrors(*claims);
@@ -164,7 +183,7 @@ int RunCheck(const CheckArgs& a) {
   if (Status st = CommitAll(outputs); !st.ok()) { ProgressDone(); return Fail(st.message()); }
   const auto t5 = Clock::now();
   ProgressDone();
-  std::fputs(SummaryTable(plan, claims->batch, v, counts).c_str(), stdout);
+  if (to_stdout == 0 && !g_quiet) std::fputs(SummaryTable(plan, claims->batch, v, counts).c_str(), stdout);
   if (a.timings) {
     std::fprintf(stderr, "timings: compile+refs %.3fs, load %.3fs, evaluate %.3fs, write %.3fs, total %.3fs\n",
                  Seconds(t0, t1), Seconds(t1, t2), Seconds(t2, t4), Seconds(t4, t5), Seconds(t0, t5));
@@ -177,13 +196,13 @@ int RunCheck(const CheckArgs& a) {
   return kExitOk;
 }
 
-int RunStats(const std::string& path, int threads) {
+int RunStats(const std::string& path, const std::string& input_format, int threads) {
   LoadOptions lo;
   lo.threads = threads;
   lo.on_error = OnError::kSkip;
   const auto t0 = Clock::now();
   Progress("loading claims");
-  Result<LoadedClaims> r = ReadClaimsFile(path, Schema::Standard(), lo);
+  Result<LoadedClaims> r = ReadClaims(path, input_format, Schema::Standard(), lo);
   ProgressDone();
   if (!r.ok()) return Fail(r.status().message());
   const auto t1 = Clock::now();
@@ -261,10 +280,18 @@ int RunFmt(const std::string& path, bool check, bool write) {
   return kExitOk;
 }
 
-int RunExplain(const std::string& path) {
+int RunExplain(const std::string& path, const std::vector<std::string>& ref_args) {
   int code = 0;
   std::unique_ptr<Rules> rules = CompileOrReport(path, &code);
   if (!rules) return code;
+  // With --ref the plan shows the sizes of the data bound; without, the
+  // external objects are listed as not loaded.
+  for (const std::string& r : ref_args) {
+    const size_t eq = r.find('=');
+    if (eq == std::string::npos || eq == 0) return Fail("--ref expects NAME=PATH, got '" + r + "'", kExitUsage);
+    if (Status st = compiler::BindReferenceFile(*rules->mutable_plan(), r.substr(0, eq), r.substr(eq + 1)); !st.ok())
+      return Fail(st.message());
+  }
   std::fputs(ExplainPlan(*rules->plan()).c_str(), stdout);
   if (Status st = CheckStdout(); !st.ok()) return Fail(st.message());
   return kExitOk;
@@ -276,12 +303,13 @@ int RunExplain(const std::string& path) {
 int main(int argc, char** argv) {
   using namespace sanad;
   CLI::App app{"sanad: a rules engine for health-insurance claim adjudication"};
+  RemoveTemporaryOutputsOnInterrupt();  // Ctrl-C stops at once and leaves no temporary files
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("sanad ") + SANAD_VERSION);
   CheckArgs ca;
   auto* check = app.add_subcommand("check", "evaluate a rule set over claim lines");
   check->add_option("RULES", ca.rules, "rules file (.sanad)")->required();
-  check->add_option("DATA", ca.data, "claims (.ndjson, .jsonl or .csv)")->required();
+  check->add_option("DATA", ca.data, "claims (.ndjson, .jsonl or .csv; - reads stdin)")->required();
   check->add_option("--ref", ca.refs, "reference data for an external object: NAME=PATH.csv");
   check->add_option("--verdicts", ca.verdicts, "write verdicts (.csv or .ndjson)");
   check->add_option("--hits", ca.hits, "write hits (.csv or .ndjson)");
@@ -292,12 +320,19 @@ int main(int argc, char** argv) {
   check->add_option("--on-error", ca.on_error, "bad records: fail (stop at the first) or skip (report all)")
       ->check(CLI::IsMember({"fail", "skip"}));
   check->add_flag("--timings", ca.timings, "print phase timings on stderr");
+  check->add_option("--input-format", ca.input_format, "format of DATA when it is '-' (stdin): ndjson or csv")
+      ->check(CLI::IsMember({"ndjson", "csv"}));
+  check->add_flag("-q,--quiet", g_quiet, "no progress and no summary table (outputs and errors only)");
 
   std::string stats_path;
   int stats_threads = 0;
   auto* stats = app.add_subcommand("stats", "load claims and print what they hold");
   stats->add_option("DATA", stats_path, "claims (.ndjson, .jsonl or .csv)")->required();
   stats->add_option("--threads", stats_threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  std::string stats_format = "ndjson";
+  stats->add_option("--input-format", stats_format, "format of DATA when it is '-' (stdin): ndjson or csv")
+      ->check(CLI::IsMember({"ndjson", "csv"}));
+  stats->add_flag("-q,--quiet", g_quiet, "no progress on stderr");
 
   std::string lint_path, fmt_path, explain_path;
   bool fmt_check = false;
@@ -309,7 +344,9 @@ int main(int argc, char** argv) {
   fmtc->add_flag("--check", fmt_check, "exit non-zero if the file is not formatted");
   fmtc->add_flag("--write", fmt_write, "rewrite the file in the canonical layout (whole or not at all)")->excludes("--check");
   auto* explain = app.add_subcommand("explain-plan", "print the execution plan of a rule set");
-  explain->add_option("RULES", explain_path)->required();
+  explain->add_option("RULES", explain_path, "rules file (.sanad)")->required();
+  std::vector<std::string> explain_refs;
+  explain->add_option("--ref", explain_refs, "reference data to show the sizes of: NAME=PATH.csv");
 
   GeneratorOptions go;
   std::string gen_format = "ndjson", gen_out;
@@ -346,9 +383,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (check->parsed()) return RunCheck(ca);
-  if (stats->parsed()) return RunStats(stats_path, stats_threads);
+  if (stats->parsed()) return RunStats(stats_path, stats_format, stats_threads);
   if (lint->parsed()) return RunLint(lint_path);
   if (fmtc->parsed()) return RunFmt(fmt_path, fmt_check, fmt_write);
-  if (explain->parsed()) return RunExplain(explain_path);
+  if (explain->parsed()) return RunExplain(explain_path, explain_refs);
   return kExitUsage;
 }

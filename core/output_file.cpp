@@ -4,14 +4,62 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 
 namespace sanad {
+namespace {
+
+// Temporary paths of live OutputFiles, readable from a signal handler
+// (fixed storage, atomic flags: no allocation or locks there).
+constexpr int kMaxLive = 32;
+struct LiveTemp {
+  std::atomic<bool> used{false};   // slot taken
+  std::atomic<bool> ready{false};  // path written: the handler may unlink it
+  char path[4096];
+};
+LiveTemp g_live[kMaxLive];
+
+int Register(const std::string& temp) {
+  if (temp.size() >= sizeof(g_live[0].path)) return -1;
+  for (int i = 0; i < kMaxLive; ++i) {
+    bool expected = false;
+    if (g_live[i].used.load() || !g_live[i].used.compare_exchange_strong(expected, true)) continue;
+    std::memcpy(g_live[i].path, temp.c_str(), temp.size() + 1);
+    g_live[i].ready.store(true);
+    return i;
+  }
+  return -1;  // more than kMaxLive at once: still correct, only not cleaned on a signal
+}
+void Unregister(int slot) {
+  if (slot < 0) return;
+  g_live[slot].ready.store(false);
+  g_live[slot].used.store(false);
+}
+
+extern "C" void OnInterrupt(int sig) {
+  for (LiveTemp& t : g_live)
+    if (t.ready.load()) ::unlink(t.path);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+}  // namespace
+
+void RemoveTemporaryOutputsOnInterrupt() {
+  struct sigaction sa {};
+  sa.sa_handler = OnInterrupt;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
 
 Result<std::unique_ptr<OutputFile>> OutputFile::Create(const std::string& path) {
   if (path.empty()) return Status::Invalid("empty output path");
+  if (path == "-") return std::unique_ptr<OutputFile>(new OutputFile(path, "", nullptr));
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -29,12 +77,15 @@ Result<std::unique_ptr<OutputFile>> OutputFile::Create(const std::string& path) 
     ::unlink(temp.c_str());
     return Status::Io(path + ": " + std::strerror(err));
   }
-  return std::unique_ptr<OutputFile>(new OutputFile(path, std::move(temp), f));
+  auto out = std::unique_ptr<OutputFile>(new OutputFile(path, std::move(temp), f));
+  out->live_slot_ = Register(out->temp_);
+  return out;
 }
 
 OutputFile::~OutputFile() {
   if (f_ != nullptr) std::fclose(f_);
-  if (!committed_) ::unlink(temp_.c_str());
+  if (!committed_ && !is_stdout()) ::unlink(temp_.c_str());
+  Unregister(live_slot_);
 }
 
 Status OutputFile::Error(const std::string& what, int err) {
@@ -44,6 +95,11 @@ Status OutputFile::Error(const std::string& what, int err) {
 
 Status OutputFile::Write(std::string_view bytes) {
   if (!status_.ok()) return status_;
+  if (is_stdout()) {
+    if (committed_) return Status::Invalid("stdout: write after commit");
+    held_.append(bytes);
+    return status_;
+  }
   if (f_ == nullptr) return Status::Invalid(path_ + ": write after finish");
   if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), f_) != bytes.size()) return Error("write failed", errno);
   return status_;
@@ -70,8 +126,17 @@ Status OutputFile::Finish() {
 Status OutputFile::Commit() {
   if (Status s = Finish(); !s.ok()) return s;
   if (committed_) return Status::Ok();
+  if (is_stdout()) {
+    committed_ = true;
+    if (!held_.empty() && std::fwrite(held_.data(), 1, held_.size(), stdout) != held_.size())
+      return Status::Io(std::string("stdout: write failed: ") + std::strerror(errno));
+    std::string().swap(held_);
+    return CheckStdout();
+  }
   if (std::rename(temp_.c_str(), path_.c_str()) != 0) return Error("cannot replace it", errno);
   committed_ = true;
+  Unregister(live_slot_);
+  live_slot_ = -1;
   return Status::Ok();
 }
 

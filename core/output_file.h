@@ -20,6 +20,8 @@ namespace sanad {
 
 class OutputFile {
  public:
+  /// `path` "-" is standard output: the bytes are held until Commit and
+  /// written then (checked), so stdout too gets all of an output or nothing.
   static Result<std::unique_ptr<OutputFile>> Create(const std::string& path);
   ~OutputFile();
   OutputFile(const OutputFile&) = delete;
@@ -36,11 +38,20 @@ class OutputFile {
  private:
   OutputFile(std::string path, std::string temp, std::FILE* f) : path_(std::move(path)), temp_(std::move(temp)), f_(f) {}
   Status Error(const std::string& what, int err);
+  bool is_stdout() const { return path_ == "-"; }
   std::string path_, temp_;
   std::FILE* f_;
+  std::string held_;  // stdout: everything written, until Commit
+  int live_slot_ = -1;  // where the signal handler finds temp_ (RemoveTemporaryOutputsOnInterrupt)
   Status status_ = Status::Ok();
   bool committed_ = false;
 };
+
+/// Ctrl-C (SIGINT) and SIGTERM stop the process at once and remove the
+/// temporary files of outputs not yet committed, so an interrupted run
+/// leaves every output as it was and nothing beside it. The CLI calls this
+/// once at start; the signal is then re-raised with its default action.
+void RemoveTemporaryOutputsOnInterrupt();
 
 /// Commits every file, in order, after all were written: a run's outputs
 /// appear together (a failure before this point leaves all as they were).

@@ -19,6 +19,7 @@ struct Literal {
   enum Kind : uint8_t { kInt, kString, kDate, kBool } kind = kInt;
   int64_t value = 0;  // int, bool (0/1), date (yyyymmdd)
   std::string text;   // string
+  std::string spelling;  // an int written with '_' digit groups, as written ("-1_000"); only fmt reads it
   Span span;
   bool operator==(const Literal& o) const { return kind == o.kind && value == o.value && text == o.text; }
 };

@@ -28,7 +28,7 @@ std::string QuoteString(const std::string& s) {
 
 std::string FormatLiteral(const Literal& l) {
   switch (l.kind) {
-    case Literal::kInt: return std::to_string(l.value);
+    case Literal::kInt: return l.spelling.empty() ? std::to_string(l.value) : l.spelling;
     case Literal::kString: return QuoteString(l.text);
     case Literal::kBool: return l.value ? "true" : "false";
     case Literal::kDate: {

@@ -327,6 +327,8 @@ class Lexer {
       v = next;
     }
     t.u64 = v;
+    if (s_.substr(b, pos_ - b).find('_') != std::string_view::npos)
+      t.text = std::string(s_.substr(b, pos_ - b));  // digit groups as written: fmt keeps them
     return t;
   }
 

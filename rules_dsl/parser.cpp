@@ -289,6 +289,7 @@ class Parser {
         const Token& n = Expect(Tok::kIntLit, "an integer after '-'");
         l.kind = Literal::kInt;
         l.value = n.u64 == (uint64_t{1} << 63) ? INT64_MIN : -static_cast<int64_t>(n.u64);
+        if (!n.text.empty()) l.spelling = "-" + n.text;
         l.span = Join(t.span, n.span);
         return l;
       }
@@ -297,6 +298,7 @@ class Parser {
         if (t.u64 > static_cast<uint64_t>(INT64_MAX)) Fail("E0104", t.span, "integer literal out of the 64-bit range");
         l.kind = Literal::kInt;
         l.value = static_cast<int64_t>(t.u64);
+        l.spelling = t.text;
         return l;
       case Tok::kStringLit: Advance(); l.kind = Literal::kString; l.text = t.text; return l;
       case Tok::kDateLit: Advance(); l.kind = Literal::kDate; l.value = t.i64; return l;
@@ -809,6 +811,7 @@ class Parser {
         e->kind = ExprKind::kLiteral;
         e->lit.kind = Literal::kInt;
         e->lit.value = n.u64 == (uint64_t{1} << 63) ? INT64_MIN : -static_cast<int64_t>(n.u64);
+        if (!n.text.empty()) e->lit.spelling = "-" + n.text;
         e->span = e->lit.span = Join(m.span, n.span);
         return e;
       }

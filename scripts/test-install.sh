@@ -47,10 +47,10 @@ check_embed "$WORK/embed-prefix/sanad_embed" "$WORK/run-prefix"
 
 echo "-- 2. pip install into a virtual environment"
 /usr/bin/python3 -m venv --system-site-packages "$WORK/venv"
-SANAD_PIP_BUILD_DIR="$WORK/pip-build" "$WORK/venv/bin/pip" install --no-build-isolation --no-index --quiet "$ROOT"
+SANAD_PIP_BUILD_DIR="${SANAD_PIP_BUILD_DIR:-$WORK/pip-build}" "$WORK/venv/bin/pip" install --no-build-isolation --no-index --quiet "$ROOT"
 (cd "$WORK" && "$WORK/venv/bin/python" -c \
   "import sanad, sys; assert sanad.__file__.startswith(sys.argv[1]), sanad.__file__; print('pip', sanad.__version__)" "$WORK/venv")
-(cd "$ROOT" && env -u PYTHONPATH "$WORK/venv/bin/python" -m pytest -q -p no:cacheprovider python/tests)
+(cd "$ROOT" && env -u PYTHONPATH SANAD_CLI="$BUILD/cli/sanad" "$WORK/venv/bin/python" -m pytest -q -p no:cacheprovider python/tests)
 
 echo "-- 3. the .deb"
 (cd "$BUILD" && rm -f sanad_*.deb && cpack -G DEB > /dev/null)

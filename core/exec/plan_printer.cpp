@@ -39,7 +39,18 @@ std::string Node(const Plan& plan, const ExprProgram& p, int32_t i) {
           FormatIsoDate(static_cast<Days>(n.int_value), buf);
           return std::string(buf, 10);
         }
-        case ValueType::kInt: return std::to_string(n.int_value);
+        case ValueType::kInt: {  // 500000000 -> 500_000_000, as an analyst writes it
+          const int64_t v = n.int_value;
+          std::string d = std::to_string(v), out;
+          const size_t sign = v < 0 ? 1 : 0, len = d.size() - sign;
+          if (len < 5) return d;
+          out = d.substr(0, sign);
+          for (size_t i = 0; i < len; ++i) {
+            if (i && (len - i) % 3 == 0) out += '_';
+            out += d[sign + i];
+          }
+          return out;
+        }
       }
       return "?";
     }
@@ -51,13 +62,11 @@ std::string Node(const Plan& plan, const ExprProgram& p, int32_t i) {
     case ExprOp::kInSet:
     case ExprOp::kNotInSet: {
       const PlanSet& s = plan.sets[static_cast<size_t>(n.ref)];
-      const size_t size = s.type == ValueType::kString ? s.strings.size() : s.ints.size();
-      return "(" + sub(n.left) + (n.op == ExprOp::kInSet ? " in " : " not in ") + s.name + "[" + std::to_string(size) +
-             (s.dated ? " dated entries] on " + sub(n.right) + ")" : " members])");
+      return "(" + sub(n.left) + (n.op == ExprOp::kInSet ? " in " : " not in ") + s.name + ")";
     }
     case ExprOp::kLookup: {
       const PlanTable& t = plan.tables[static_cast<size_t>(n.ref)];
-      return t.name + "[" + sub(n.left) + "]" + (t.dated ? " on " + sub(n.right) : std::string());
+      return t.name + "[" + sub(n.left) + "]";
     }
     case ExprOp::kStartsWith: return "starts_with(" + sub(n.left) + ", " + sub(n.right) + ")";
     case ExprOp::kYear: return "year(" + sub(n.left) + ")";
@@ -75,6 +84,61 @@ std::string Keys(const Plan& plan, const std::vector<int>& keys) {
   return s;
 }
 
+// 1234567 -> "1,234,567": counts and sizes in running text.
+std::string Grouped(int64_t v) {
+  std::string d = std::to_string(v < 0 ? -v : v), out;
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (i && (d.size() - i) % 3 == 0) out += ',';
+    out += d[i];
+  }
+  return (v < 0 ? "-" : "") + out;
+}
+
+std::string Plural(int64_t n, const char* one, const char* many) { return Grouped(n) + " " + (n == 1 ? one : many); }
+
+// 5000 hundredths -> "50%", 1250 -> "12.5%".
+std::string Percent(int64_t hundredths) {
+  std::string s = std::to_string(hundredths / 100);
+  if (int64_t f = hundredths % 100) s += "." + std::string(f % 10 ? (f < 10 ? "0" : "") + std::to_string(f) : std::to_string(f / 10));
+  return s + "%";
+}
+
+// An expression without its outermost parentheses.
+std::string Text(const Plan& plan, const ExprProgram& prog) {
+  std::string s = ExprToString(plan, prog);
+  if (s.size() >= 2 && s.front() == '(' && s.back() == ')') {
+    int depth = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      depth += s[i] == '(' ? 1 : s[i] == ')' ? -1 : 0;
+      if (depth == 0 && i + 1 < s.size()) return s;  // "(a) and (b)": not one group
+    }
+    return s.substr(1, s.size() - 2);
+  }
+  return s;
+}
+
+std::string Window(int64_t days) { return days == 1 ? "on the same day" : "within " + std::to_string(days) + " days"; }
+
+std::string PeriodText(Period p, int64_t days) {
+  switch (p) {
+    case Period::kNone: return "over all time";
+    case Period::kDay: return "per day";
+    case Period::kMonth: return "per month";
+    case Period::kYear: return "per year";
+    case Period::kRolling: return "in any " + std::to_string(days) + " days";
+  }
+  return "?";
+}
+
+std::string ReferenceLine(const char* kind, const std::string& name, bool external, bool bound, bool dated, size_t n,
+                          const char* one, const char* many) {
+  std::string o = std::string("  ") + kind + " " + name + ": ";
+  if (external && !bound) return o + "external, not loaded yet (--ref " + name + "=PATH)\n";
+  o += Plural(static_cast<int64_t>(n), one, many);
+  if (dated) o += ", each with its period in force";
+  return o + (external ? " (external)" : " (inline)") + "\n";
+}
+
 }  // namespace
 
 std::string ExprToString(const Plan& plan, const ExprProgram& prog) {
@@ -82,91 +146,119 @@ std::string ExprToString(const Plan& plan, const ExprProgram& prog) {
 }
 
 std::string ExplainPlan(const Plan& plan) {
-  std::string o = "plan";
+  std::string o = "Rule set";
   if (!plan.ruleset_name.empty()) o += " \"" + plan.ruleset_name + "\"";
-  o += std::string(" (calendar ") + (plan.calendar == Calendar::kJalali ? "jalali" : "gregorian") + ")\n";
-  o += "order: lines sorted once by (service_date, seq, input position)\n";
-  std::map<std::vector<int>, std::vector<std::string>> groups;
-  for (const RulePlan& r : plan.rules)
-    if (r.check != CheckKind::kNone) groups[r.keys].push_back(r.name);
-  o += "grouping passes: " + std::to_string(groups.size()) + "\n";
-  for (const auto& [keys, rules] : groups) {
-    o += "  per " + Keys(plan, keys) + ":";
-    for (const std::string& r : rules) o += " " + r;
-    o += "\n";
+  o += std::string(", ") + (plan.calendar == Calendar::kJalali ? "Jalali" : "Gregorian") + " calendar: " +
+       Plural(static_cast<int64_t>(plan.rules.size()), "rule", "rules");
+  if (!plan.payers.empty()) o += ", " + Plural(static_cast<int64_t>(plan.payers.size()), "payer", "payers");
+  o += ".\nLines are judged in order of service date, then arrival (seq), then position in the input.\n";
+
+  if (!plan.sets.empty() || !plan.tables.empty() || !plan.pairs.empty()) {
+    o += "\nReference data\n";
+    for (const PlanSet& t : plan.sets)
+      o += ReferenceLine("set", t.name, t.external, t.bound, t.dated,
+                         t.type == ValueType::kString ? t.strings.size() : t.ints.size(), "member", "members");
+    for (const PlanTable& t : plan.tables)
+      o += ReferenceLine("table", t.name, t.external, t.bound, t.dated, t.size(), "entry", "entries");
+    for (const PlanPairs& t : plan.pairs) {
+      o += ReferenceLine("pairs", t.name, t.external, t.bound, t.dated, t.pairs.size(), "pair", "pairs");
+      if (t.dated && t.bound) {
+        int64_t bypassable = 0;
+        for (uint8_t b : t.bypass) bypassable += b;
+        if (bypassable) o += "    " + Plural(bypassable, "pair", "pairs") + " may be bypassed by a rule's `unless`\n";
+      }
+    }
   }
+
   std::map<int64_t, std::vector<size_t>> stages;
   for (size_t i = 0; i < plan.rules.size(); ++i) stages[plan.rules[i].stage].push_back(i);
   for (const auto& [stage, idx] : stages) {
-    o += "stage " + std::to_string(stage) + " (" + std::to_string(idx.size()) + " rules, run in parallel; lines they reject leave later stages)\n";
+    o += "\nStage " + std::to_string(stage) + ": " + Plural(static_cast<int64_t>(idx.size()), "rule", "rules") +
+         ", judged independently";
+    o += stages.rbegin()->first == stage ? "\n" : "; lines they reject are invisible to later stages\n";
     for (size_t i : idx) {
       const RulePlan& r = plan.rules[i];
-      o += "  rule " + r.name + " [#" + std::to_string(i) + "]\n";
-      o += "    population: " + ExprToString(plan, r.when) + " and visible";
-      if (!r.keys.empty()) o += " and keys (" + Keys(plan, r.keys) + ") not null";
-      if (r.is_sum) o += " and " + plan.schema.field(r.sum_field).name + " not null";
-      o += "\n";
+      o += "  " + r.name;
+      if (!r.title.empty()) o += " \"" + r.title + "\"";
+      if (r.code != r.name) o += " [code " + r.code + "]";
+      o += "\n    applies to: ";
+      o += r.when.empty() ? std::string("every line") : "lines where " + Text(plan, r.when);
+      if (!r.keys.empty()) o += ", with " + Keys(plan, r.keys) + " present";
+      if (r.is_sum) o += (r.keys.empty() ? ", with " : " and ") + plan.schema.field(r.sum_field).name + " present";
+      o += "\n    hits: ";
+      const std::string group = "the same " + Keys(plan, r.keys);
       switch (r.check) {
-        case CheckKind::kNone: o += "    check: every population line hits\n"; break;
-        case CheckKind::kLimit: {
-          static const char* kPeriod[] = {"all time", "day", "month", "year", "rolling"};
-          o += "    check: limit " + (r.is_sum ? "sum(" + plan.schema.field(r.sum_field).name + ")" : std::string("count")) +
-               " per " + Keys(plan, r.keys) + ", bucket " + kPeriod[static_cast<int>(r.period)];
-          if (r.period == Period::kRolling) o += " " + std::to_string(r.days) + " days";
-          o += ", cap " + ExprToString(plan, r.cap) + " (scan in line order)\n";
+        case CheckKind::kNone: o += "every line it applies to\n"; break;
+        case CheckKind::kLimit:
+          o += std::string("when the ") +
+               (r.is_sum ? "sum of " + plan.schema.field(r.sum_field).name : std::string("number of such lines")) + " per " +
+               Keys(plan, r.keys) + " " + PeriodText(r.period, r.days) + ", this line included, is above " +
+               Text(plan, r.cap) + "\n";
           break;
-        }
         case CheckKind::kRepeat:
-          o += "    check: repeat per " + Keys(plan, r.keys) + " within " + std::to_string(r.days) + " days (scan)\n";
+          o += "when an earlier line it applies to, of " + group + ", is " + Window(r.days) + "\n";
           break;
         case CheckKind::kConflictWith:
-          o += "    check: conflict with " + ExprToString(plan, r.conflict) + " per " + Keys(plan, r.keys) + " within " +
-               std::to_string(r.days) + " days (scan)\n";
+          o += "when an earlier line of " + group + " " + Window(r.days) + " has " + Text(plan, r.conflict) + "\n";
           break;
-        case CheckKind::kConflictPairs:
-          o += "    check: conflict pairs " + plan.pairs[static_cast<size_t>(r.pairs)].name + " per " + Keys(plan, r.keys) +
-               " within " + std::to_string(r.days) + " days (code-pair hash set" +
-               (plan.pairs[static_cast<size_t>(r.pairs)].dated ? ", pairs in force on the later line's service_date" : "") +
-               ", scan)\n";
-          if (!r.unless.empty()) o += "    unless: " + ExprToString(plan, r.unless) + " on line i or j exempts bypassable pairs\n";
+        case CheckKind::kConflictPairs: {
+          const PlanPairs& pp = plan.pairs[static_cast<size_t>(r.pairs)];
+          o += "when an earlier line of " + group + " " + Window(r.days) + " has a code that pairs " + pp.name +
+               " says this line's code may not follow" + (pp.dated ? " (pairs in force on this line's date)" : "") + "\n";
+          if (!r.unless.empty())
+            o += "    except: a bypassable pair, when " + Text(plan, r.unless) + " on either line\n";
           break;
+        }
       }
-      o += std::string("    action: ") + (r.reject ? "reject" : "warn");
+      o += std::string("    then: ") + (r.reject ? "reject" : "warn") + ", deducting ";
       switch (r.deduct) {
-        case DeductKind::kNone: o += r.reject ? " deduct amount" : " deduct 0"; break;
-        case DeductKind::kPercent: o += " deduct " + std::to_string(r.percent_hundredths) + "/10000 of amount"; break;
-        case DeductKind::kExcess: o += " deduct excess"; break;
-        case DeductKind::kExpr: o += " deduct clamp(" + ExprToString(plan, r.deduct_expr) + ", 0, amount)"; break;
+        case DeductKind::kNone: o += r.reject ? "the whole amount" : "nothing"; break;
+        case DeductKind::kPercent: o += Percent(r.percent_hundredths) + " of the amount"; break;
+        case DeductKind::kExcess: o += "the part of the line above the cap"; break;
+        case DeductKind::kExpr: o += Text(plan, r.deduct_expr) + " (between 0 and the amount; nothing if null)"; break;
       }
       o += "\n";
     }
   }
+
   if (!plan.payers.empty()) {
-    o += "settlement: " + std::to_string(plan.payers.size()) +
-         " payers in order, after the verdicts, each in line order per scope group (key partitions)\n";
-    static const char* kPeriod[] = {"all time", "day", "month", "year", "rolling"};
-    for (const PayerPlan& p : plan.payers) {
-      o += "  payer " + p.name + "\n    population: " + ExprToString(plan, p.when);
-      if (!p.keys.empty()) o += " and keys (" + Keys(plan, p.keys) + ") not null";
-      o += std::string("\n    base: ") + (p.on_remaining ? "what earlier payers left" : "the payable amount") + "\n";
-      if (p.has_per) o += "    scope: per " + Keys(plan, p.keys) + ", bucket " + kPeriod[static_cast<int>(p.period)] + "\n";
-      if (!p.deductible.empty()) o += "    deductible: " + ExprToString(plan, p.deductible) + " less what earlier lines took\n";
-      o += "    covers: ";
+    o += "\nSettlement, after the verdicts: the payers in this order, then the patient pays what is left\n";
+    for (size_t k = 0; k < plan.payers.size(); ++k) {
+      const PayerPlan& p = plan.payers[k];
+      o += "  " + std::to_string(k + 1) + ". " + p.name;
+      if (!p.title.empty()) o += " \"" + p.title + "\"";
+      o += "\n    covers: " + (p.when.empty() ? std::string("every line") : "lines where " + Text(plan, p.when));
+      if (!p.keys.empty()) o += ", with " + Keys(plan, p.keys) + " present";
+      o += std::string("\n    base: ") + (p.on_remaining ? "what the payers before it left" : "the payable amount") + "\n";
+      const std::string scope = p.has_per ? " per " + Keys(plan, p.keys) + " " + PeriodText(p.period, 0) : "";
+      if (!p.deductible.empty()) o += "    deductible: " + Text(plan, p.deductible) + scope + "\n";
+      o += "    pays: ";
       switch (p.cover) {
-        case CoverKind::kFlat: o += std::to_string(p.band_hundredths[0]) + "/10000 of the eligible amount"; break;
-        case CoverKind::kExprPercent: o += "clamp(" + ExprToString(plan, p.ratio) + ", 0, 100)/100 of the eligible amount"; break;
+        case CoverKind::kFlat: o += Percent(p.band_hundredths[0]) + " of the rest"; break;
+        case CoverKind::kExprPercent: o += Text(plan, p.ratio) + " percent of the rest (0 to 100; 0 if null)"; break;
         case CoverKind::kBands:
-          for (size_t k = 0; k < p.band_hundredths.size(); ++k) {
-            o += (k ? ", " : "") + std::to_string(p.band_hundredths[k]) + "/10000";
-            if (k < p.band_limits.size()) o += " up to " + ExprToString(plan, p.band_limits[k]);
+          for (size_t b = 0; b < p.band_hundredths.size(); ++b) {
+            o += (b ? ", " : "") + Percent(p.band_hundredths[b]);
+            o += b < p.band_limits.size() ? " up to " + Text(plan, p.band_limits[b]) : " above";
           }
-          o += " of the running eligible total";
+          o += " of the running total" + scope;
           break;
       }
       o += "\n";
-      if (!p.line_ceiling.empty()) o += "    line ceiling: " + ExprToString(plan, p.line_ceiling) + "\n";
-      if (!p.ceiling.empty())
-        o += std::string("    ceiling: ") + ExprToString(plan, p.ceiling) + (p.has_per ? " less what it paid the scope" : " per line") + "\n";
+      if (!p.line_ceiling.empty()) o += "    at most " + Text(plan, p.line_ceiling) + " a line\n";
+      if (!p.ceiling.empty()) o += "    at most " + Text(plan, p.ceiling) + (p.has_per ? scope : std::string(" a line")) + "\n";
+    }
+  }
+
+  std::map<std::vector<int>, std::vector<std::string>> groups;
+  for (const RulePlan& r : plan.rules)
+    if (r.check != CheckKind::kNone) groups[r.keys].push_back(r.name);
+  if (!groups.empty()) {
+    o += "\nHow it runs: rules with the same keys share one grouping pass (" + Plural(static_cast<int64_t>(groups.size()), "pass", "passes") + ")\n";
+    for (const auto& [keys, rules] : groups) {
+      o += "  per " + Keys(plan, keys) + ":";
+      for (const std::string& r : rules) o += " " + r;
+      o += "\n";
     }
   }
   return o;

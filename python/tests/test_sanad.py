@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import threading
 import time
@@ -16,7 +17,11 @@ import sanad
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EX = ROOT / "examples"
 REFS = {"mri": str(EX / "mri.csv"), "tariff": str(EX / "tariff.csv"), "ptp": str(EX / "ptp.csv")}
-CLI = pathlib.Path(sanad.__file__).resolve().parents[2] / "cli" / "sanad"
+# The CLI whose outputs Python's must equal: $SANAD_CLI, else the one built
+# beside the package (build/<config>/cli/sanad), else `sanad` on PATH.
+CLI = pathlib.Path(os.environ.get("SANAD_CLI") or pathlib.Path(sanad.__file__).resolve().parents[2] / "cli" / "sanad")
+if not CLI.exists() and shutil.which("sanad"):
+    CLI = pathlib.Path(shutil.which("sanad"))
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +41,12 @@ def test_compile_from_path_and_text_agree(rules):
     again = sanad.compile(text, refs=REFS)
     assert again.rule_names == rules.rule_names
     assert rules.name == "outpatient-example"
-    assert "gp_daily_cap" in rules.explain_plan()
+    plan = rules.explain_plan()
+    assert "gp_daily_cap" in plan
+    # in an analyst's words, with the sizes of the reference data bound
+    assert "  set mri: 3 members (external)\n" in plan and "  pairs ptp: 3 pairs (external)\n" in plan
+    assert "then: reject, deducting 50% of the amount" in plan
+    assert "is above 500_000_000" in plan and "[0 members]" not in plan
 
 
 def test_compile_error_lists_every_diagnostic_with_position_and_caret():

@@ -79,6 +79,16 @@ expect 0 "fmt --write rewrites it" -- "$B" fmt --write "$T/messy.sanad"
 expect 0 "then fmt --check passes" -- "$B" fmt --check "$T/messy.sanad"
 expect 3 "fmt --write with --check" -- "$B" fmt --write --check "$T/messy.sanad"
 
+# `-` is stdin for the claims and stdout for one output; --quiet prints nothing else.
+"$B" check "$RULES" - "${REFS[@]}" --verdicts - <"$CLAIMS" >"$T/stdout.csv" 2>"$T/err"
+cmp -s "$T/stdout.csv" "$T/v.good" && echo "ok: claims from stdin, verdicts to stdout" && passes=$((passes + 1)) \
+  || { echo "FAIL: '-' for stdin/stdout"; head -3 "$T/stdout.csv" "$T/err"; fails=$((fails + 1)); }
+expect 3 "two outputs to stdout" -- "$B" check "$RULES" "$CLAIMS" "${REFS[@]}" --verdicts - --hits -
+"$B" check -q "$RULES" "$CLAIMS" "${REFS[@]}" --verdicts "$T/q.csv" >"$T/q.out" 2>&1
+[ ! -s "$T/q.out" ] && cmp -s "$T/q.csv" "$T/v.good" && echo "ok: --quiet prints nothing" && passes=$((passes + 1)) \
+  || { echo "FAIL: --quiet printed"; head -3 "$T/q.out"; fails=$((fails + 1)); }
+expect 3 "unknown --input-format" -- "$B" check "$RULES" - --input-format xml
+
 # A run killed at any moment leaves the verdicts either as they were or
 # complete, never truncated (whatever the moment, both outcomes are fine).
 "$B" gen --lines 200000 --out "$T/gen" --seed 7 >/dev/null 2>&1
@@ -100,6 +110,29 @@ for delay in 0.05 0.2 0.4 0.8; do
     passes=$((passes + 1))
   else
     echo "FAIL: killed after ${delay}s: an output is truncated"
+    fails=$((fails + 1))
+  fi
+done
+
+# Ctrl-C (SIGINT) stops a long run at once: exit by the signal, previous
+# outputs untouched, no temporary file left beside them.
+for delay in 0.1 0.5; do
+  cp "$T/old.csv" "$T/v.csv"
+  "$B" check "$T/strict.sanad" "$T/gen/claims.ndjson" "${GREFS[@]}" --verdicts "$T/v.csv" --hits "$T/h.csv" >/dev/null 2>&1 &
+  pid=$!
+  sleep "$delay"
+  kill -INT "$pid" 2>/dev/null
+  start=$(date +%s%N)
+  wait "$pid" 2>/dev/null
+  rc=$?
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  leftovers=$(ls -a "$T" | grep -c 'sanad-tmp' || true)
+  if [ "$leftovers" -eq 0 ] && { [ "$rc" -eq 130 ] || [ "$rc" -eq 0 ]; } && [ "$ms" -lt 5000 ] &&
+     { cmp -s "$T/v.csv" "$T/old.csv" || cmp -s "$T/v.csv" "$T/new.csv"; }; then
+    echo "ok: Ctrl-C after ${delay}s: stopped (exit $rc) in ${ms} ms, no temporary files"
+    passes=$((passes + 1))
+  else
+    echo "FAIL: Ctrl-C after ${delay}s: exit $rc after ${ms} ms, $leftovers temporary files"
     fails=$((fails + 1))
   fi
 done

@@ -98,6 +98,16 @@ TEST(FormatterTest, CanonicalLayout) {
   EXPECT_EQ(Fmt("rule a\n  when (a - (b - c)) * -(d) > 1\n  warn\n"), "rule a\n  when (a - (b - c)) * -d > 1\n  warn\n");
 }
 
+// An analyst's digit groups are part of how the rules read: fmt keeps an
+// integer as written when it has `_` groups, and prints others plainly.
+TEST(FormatterTest, DigitGroupsAreKeptAsWritten) {
+  EXPECT_EQ(Fmt("rule a when amount > 500_000_000 and amount < 1000 and age != -1_0 warn deduct amount - 12_500\n"),
+            "rule a\n  when amount > 500_000_000 and amount < 1000 and age != -1_0\n  warn deduct amount - 12_500\n");
+  EXPECT_EQ(Fmt("table t : string -> int = { \"a\": 1_000 }\nrule a when t[service_code] > 0 warn\n"),
+            "table t : string -> int = { \"a\": 1_000 }\n\nrule a\n  when t[service_code] > 0\n  warn\n");
+  CheckRoundTrip("payer basic per insured_id per year deductible 1_000_000 covers 50% up to 20_000_000, 70%\n");
+}
+
 TEST(FormatterTest, RandomProgramsRoundTrip) {
   for (uint64_t seed = 1; seed <= 500; ++seed) {
     SCOPED_TRACE(seed);

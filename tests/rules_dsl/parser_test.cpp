@@ -56,7 +56,7 @@ rule e
   EXPECT_EQ(a.check.period_days, 30);
   EXPECT_EQ(a.check.keys.size(), 2u);
   EXPECT_EQ(a.action.deduct, DeductKind::kExcess);
-  EXPECT_EQ(FormatExpr(*a.check.cap), "5000");
+  EXPECT_EQ(FormatExpr(*a.check.cap), "5_000");
   EXPECT_EQ(r.program.rules[1].action.percent_hundredths, 1250);
   EXPECT_EQ(r.program.rules[1].check.window_days, 1);
   EXPECT_TRUE(r.program.rules[2].check.same_day);
