@@ -12,6 +12,7 @@ Result<Evaluation> Evaluate(const Rules& rules, const LoadedClaims& claims, cons
   Evaluation e;
   e.bound = Bind(*rules.plan(), claims.batch);
   e.verdicts = EvaluateBatch(*e.bound, claims.batch, options);
+  if (e.verdicts.stopped) return Status::Cancelled("interrupted while evaluating");
   e.counts = LoadCounts{claims.records_read, claims.records_loaded, static_cast<int64_t>(claims.errors.size())};
   return e;
 }

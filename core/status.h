@@ -12,7 +12,7 @@
 
 namespace sanad {
 
-enum class StatusCode { kOk, kInvalidInput, kIoError, kLimitExceeded, kNotFound, kInternal };
+enum class StatusCode { kOk, kInvalidInput, kIoError, kLimitExceeded, kNotFound, kInternal, kCancelled };
 
 /// "ok", "invalid input", "I/O error", "limit exceeded", "not found", "internal error".
 inline const char* StatusCodeName(StatusCode c) {
@@ -23,6 +23,7 @@ inline const char* StatusCodeName(StatusCode c) {
     case StatusCode::kLimitExceeded: return "limit exceeded";
     case StatusCode::kNotFound: return "not found";
     case StatusCode::kInternal: return "internal error";
+    case StatusCode::kCancelled: return "cancelled";
   }
   return "unknown";
 }
@@ -37,6 +38,7 @@ class [[nodiscard]] Status {
   static Status Io(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
   static Status Limit(std::string m) { return {StatusCode::kLimitExceeded, std::move(m)}; }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
+  static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -8,6 +8,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <signal.h>
+
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -41,10 +43,49 @@ namespace sanad::python {
 namespace {
 
 [[noreturn]] void Throw(const Status& st) {
+  if (st.code() == StatusCode::kCancelled) {
+    PyErr_SetNone(PyExc_KeyboardInterrupt);
+    throw py::error_already_set();
+  }
   if (st.code() == StatusCode::kIoError) throw std::runtime_error(st.message());
   if (st.code() == StatusCode::kNotFound) throw py::key_error(st.message());
   throw py::value_error(st.message());
 }
+
+// Ctrl-C during long work without the GIL: Python's own SIGINT handler
+// would run only after the work returned, so for its duration (on the main
+// thread, where Python takes signals) a C handler sets a StopFlag the
+// loaders and the evaluator poll; they return kCancelled, which Throw turns
+// into KeyboardInterrupt. The previous handler is restored after.
+StopFlag g_interrupted{false};
+extern "C" void OnSigint(int) { g_interrupted.store(true); }
+
+class InterruptGuard {
+ public:
+  InterruptGuard() {  // with the GIL held
+    const py::object main = py::module_::import("threading").attr("main_thread")();
+    if (py::cast<unsigned long>(main.attr("ident")) != PyThread_get_thread_ident()) return;
+    g_interrupted.store(false);
+    struct sigaction sa {};
+    sa.sa_handler = OnSigint;
+    sigemptyset(&sa.sa_mask);
+    on_ = ::sigaction(SIGINT, &sa, &old_) == 0;
+  }
+  ~InterruptGuard() {
+    if (on_) ::sigaction(SIGINT, &old_, nullptr);
+  }
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+  const StopFlag* flag() const { return on_ ? &g_interrupted : nullptr; }
+  // Ctrl-C that came after the last poll still interrupts the Python code.
+  void ThrowIfInterrupted() const {
+    if (on_ && g_interrupted.load()) Throw(Status::Cancelled("interrupted"));
+  }
+
+ private:
+  bool on_ = false;
+  struct sigaction old_ {};
+};
 
 template <typename T>
 py::array_t<T> ToArray(const T* data, size_t n) {
@@ -91,10 +132,13 @@ std::shared_ptr<Claims> ReadFile(const std::string& path, const RuleSet* rs, boo
   opt.on_error = skip_errors ? OnError::kSkip : OnError::kFail;
   opt.threads = threads;
   const Schema schema = rs ? rs->rules->plan()->schema : Schema::Standard();
+  InterruptGuard interrupt;
+  opt.stop = interrupt.flag();
   Result<LoadedClaims> r = [&] {
     py::gil_scoped_release nogil;
     return ReadClaimsFile(path, schema, opt);
   }();
+  interrupt.ThrowIfInterrupted();
   if (!r.ok()) Throw(r.status());
   auto c = std::make_shared<Claims>();
   c->loaded = std::move(r.value());
@@ -278,14 +322,17 @@ std::shared_ptr<EvalResult> EvaluateClaims(const std::shared_ptr<RuleSet>& rs, c
   r->rules = rs;
   r->claims = claims;
   Result<Evaluation> e = Status::Ok();
+  InterruptGuard interrupt;
   {
     py::gil_scoped_release nogil;
     const auto t = std::chrono::steady_clock::now();
     EvalOptions opt;
     opt.threads = threads;
+    opt.stop = interrupt.flag();
     e = Evaluate(*rs->rules, claims->loaded, opt);
     r->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   }
+  interrupt.ThrowIfInterrupted();
   if (!e.ok()) {
     if (e.status().message().find("other fields") != std::string::npos)
       throw py::value_error("the claims were loaded for other fields than this rule set declares; load them with ruleset=<this rule set>");

@@ -12,6 +12,8 @@ PACKAGES=(
   libabsl-dev                         # absl::flat_hash_map: online engine key state
   libicu-dev                          # tests only: Jalali calendar cross-check against ICU
   pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest python3-matplotlib
+  python3-venv python3-pip python3-setuptools   # the pip install route (scripts/test-install.sh)
+  chromium                            # tests only: the compare() report rendered in a real browser
 )
 
 missing=()

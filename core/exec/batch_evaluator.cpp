@@ -142,6 +142,7 @@ class Evaluator {
       if (rule.check == CheckKind::kConflictPairs) c.service_code = true;
     }
     tbb::parallel_for(size_t{0}, key_list.size(), [&](size_t i) {
+      if (Stopped()) return;
       KeySetData& ks = parts_[i];
       ks.kp = BuildKeyPartitions(batch_, *key_list[i], rank_, options_.groups_per_partition, carry[i]);
       for (int f : carry[i].int_fields) {
@@ -153,6 +154,7 @@ class Evaluator {
       }
     });
     prof.grouping = Since(t);
+    if (Stopped()) return StoppedVerdicts();
     prof.rule_seconds.assign(plan_.rules.size(), 0);
 
     std::map<int64_t, std::vector<int>> stages;
@@ -161,6 +163,7 @@ class Evaluator {
     for (auto& stage_rules : stages) {
       t = Clock::now();
       RunStage(stage_rules.second, outputs, prof);
+      if (Stopped()) return StoppedVerdicts();  // a stage's outputs may be partial: use none of them
       for (int r : stage_rules.second)
         if (plan_.rules[static_cast<size_t>(r)].reject)
           for (const Hit& h : outputs[static_cast<size_t>(r)].hits) alive_[h.row] = 0;
@@ -169,6 +172,7 @@ class Evaluator {
     t = Clock::now();
     Verdicts v = Assemble(outputs);
     prof.assemble = Since(t);
+    if (Stopped()) return StoppedVerdicts();
     t = Clock::now();
     // Settlement (SETTLEMENT.md §2), sharing the rules' key partitions where the keys match.
     v.settlement = SettleBatch(bound_, batch_, v.deduction, rank_, options_.groups_per_partition,
@@ -177,11 +181,19 @@ class Evaluator {
                                  return it == key_sets.end() ? nullptr : &parts_[it->second].kp;
                                });
     prof.settle = Since(t);
+    if (Stopped()) return StoppedVerdicts();
     v.profile = std::move(prof);
     return v;
   }
 
  private:
+  bool Stopped() const { return StopRequested(options_.stop); }
+  static Verdicts StoppedVerdicts() {
+    Verdicts v;
+    v.stopped = true;
+    return v;
+  }
+
   using Clock = std::chrono::steady_clock;
   static double Since(Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); }
 
@@ -243,6 +255,7 @@ class Evaluator {
     std::vector<StatefulInput> inputs(plan_.rules.size());
     std::vector<std::vector<BigVector<uint8_t>>> planes(parts_.size());
     tbb::parallel_for(size_t{0}, stateless.size() + key_list.size(), [&](size_t i) {
+      if (Stopped()) return;
       const auto rt = Clock::now();
       if (i < stateless.size()) {
         const int r = stateless[i];
@@ -255,7 +268,7 @@ class Evaluator {
       const double secs = Since(rt) / static_cast<double>(by_keys.at(ks).size());
       for (int r : by_keys.at(ks)) prof.rule_seconds[static_cast<size_t>(r)] += secs;
     });
-    if (by_keys.empty()) return;
+    if (by_keys.empty() || Stopped()) return;  // stopped: the inputs may be partial, scan none
     // Tasks: (key tuple, partition); each writes its own slots.
     std::vector<std::pair<int, int>> tasks;
     for (int ks : key_list)
@@ -272,6 +285,7 @@ class Evaluator {
       }
     tbb::enumerable_thread_specific<ScanScratch> scratch([&] { return ScanScratch(bound_); });
     tbb::parallel_for(size_t{0}, tasks.size(), [&](size_t t) {
+      if (Stopped()) return;
       const auto [ks, p] = tasks[t];
       ScanScratch& s = scratch.local();
       for (int r : by_keys.at(ks)) {

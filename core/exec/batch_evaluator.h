@@ -12,6 +12,7 @@
 ///  5. verdicts are assembled per line in input order.
 /// Deterministic: the same result for any thread count.
 
+#include "sanad/core/stop.h"
 #include "sanad/core/claim_batch.h"
 #include "sanad/core/exec/bound_plan.h"
 #include "sanad/core/exec/verdicts.h"
@@ -24,6 +25,9 @@ struct EvalOptions {
   /// most 1024): small enough that a partition's logs stay in cache. Results
   /// do not depend on it; tests set it small to exercise many partitions.
   int groups_per_partition = 4096;
+  /// Set from another thread or a signal handler to stop early: the
+  /// Verdicts are then empty with `stopped` true (core/stop.h).
+  const StopFlag* stop = nullptr;
 };
 
 Verdicts EvaluateBatch(const BoundPlan& bound, const ClaimBatch& batch, const EvalOptions& options = {});

@@ -59,6 +59,7 @@ struct Verdicts {
   std::vector<RuleStats> rules;
   Settlement settlement;  // empty without payers
   EvalProfile profile;
+  bool stopped = false;   // EvalOptions::stop was set: everything above is empty
 };
 
 }  // namespace sanad

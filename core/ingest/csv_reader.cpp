@@ -228,10 +228,12 @@ Result<LoadedClaims> ReadCsv(std::string_view d, const Schema& schema, const Loa
   tbb::task_arena arena(internal::ArenaThreads(options.threads));
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, n, [&](size_t c) {
+      if (StopRequested(options.stop)) return;
       CsvChunkParser parser(schema, column_field, chunks[c]);
       stop[c] = parser.ParseChunk(d, bounds[c], bounds[c + 1]);
     });
   });
+  if (StopRequested(options.stop)) return Status::Cancelled("interrupted while reading claims");
   for (size_t c = 1; c < n; ++c) {
     if (stop[c - 1] == bounds[c]) continue;
     bounds[c] = stop[c - 1];  // may lie past bounds[c + 1]: then chunk c has no records

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "sanad/core/stop.h"
 #include "sanad/core/claim_batch.h"
 
 namespace sanad {
@@ -23,6 +24,9 @@ struct LoadOptions {
   /// Smallest chunk parsed in parallel. Results never depend on it (nor on
   /// `threads`); tests lower it to put chunk boundaries everywhere.
   size_t min_chunk_bytes = 1 << 20;
+  /// Set from another thread or a signal handler to stop: the read then
+  /// fails with StatusCode::kCancelled (core/stop.h).
+  const StopFlag* stop = nullptr;
 };
 
 /// One bad record: its 1-based input line, the field at fault ("" when the

@@ -363,6 +363,7 @@ Result<LoadedClaims> ReadNdjsonPadded(std::string_view data, const Schema& schem
   std::vector<ChunkBuilder> chunks(n, ChunkBuilder(schema, options));
   const size_t capacity_end = data.size() + simdjson::SIMDJSON_PADDING;
   auto parse = [&](size_t c) {
+    if (StopRequested(options.stop)) return;
     NdjsonChunkParser parser(schema, chunks[c]);
     parser.ParseChunk(data, bounds[c], bounds[c + 1], capacity_end);
   };
@@ -374,7 +375,8 @@ Result<LoadedClaims> ReadNdjsonPadded(std::string_view data, const Schema& schem
   tbb::task_arena arena(internal::ArenaThreads(options.threads));
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, n, parse);
-    out = AssembleChunks(chunks, schema, options);
+    out = StopRequested(options.stop) ? Result<LoadedClaims>(Status::Cancelled("interrupted while reading claims"))
+                                      : AssembleChunks(chunks, schema, options);
   });
   return out;
 }

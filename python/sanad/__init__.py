@@ -29,6 +29,7 @@ import datetime
 import io
 import json
 import os
+import re
 from typing import Any, Iterable, Mapping, Optional, Union
 
 import numpy as np
@@ -82,6 +83,10 @@ class CompileError(Exception):
 
     def __str__(self):
         return self.rendered
+
+    def _repr_html_(self) -> str:
+        import html as _html
+        return f"<pre style='color:#a02020'>{_html.escape(self.rendered)}</pre>"
 
 
 def _looks_like_path(text: str) -> bool:
@@ -467,9 +472,14 @@ def _normalise_column(name: str, ftype: str, values):
 class Claims:
     """Claim lines loaded into Sanad's columnar store."""
 
-    def __init__(self, core):
+    def __init__(self, core, index: Optional[pd.Index] = None):
         self._core = core
         self._dictionaries = {}  # claim_id / provider_id categories, shared by every Result
+        self._input_index = index  # from_pandas: the frame's index (labels name rows in errors)
+        self._index = None         # the index of the loaded lines (results keep it)
+        if index is not None:
+            refused = sorted({int(x) - 1 for x in self._core.errors().get("line", [])})
+            self._index = index.delete(refused) if refused else index
 
     @classmethod
     def from_pandas(cls, df: pd.DataFrame, ruleset: Optional[RuleSet] = None, on_error: str = "fail") -> "Claims":
@@ -480,8 +490,18 @@ class Claims:
         int64 (copied once, no per-row work) or nullable Int64; dates
         datetime64 or ``YYYY-MM-DD`` strings; bools bool or object with None.
         Rows are validated like file records (row k is "line k").
+
+        Results keep the frame's index (the loaded rows' labels), and errors
+        name each refused row by its index label as well as its position.
         """
-        return cls.from_arrays({c: df[c] for c in df.columns}, ruleset=ruleset, on_error=on_error, _rows=len(df))
+        try:
+            core = cls.from_arrays({c: df[c] for c in df.columns}, ruleset=ruleset, on_error=on_error, _rows=len(df))._core
+        except ValueError as e:
+            m = re.match(r"line (\d+): ", str(e))
+            if m and 1 <= int(m.group(1)) <= len(df):
+                raise ValueError(f"row {df.index[int(m.group(1)) - 1]!r} (line {m.group(1)}): {str(e)[m.end():]}") from None
+            raise
+        return cls(core, index=df.index)
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, Any], ruleset: Optional[RuleSet] = None, on_error: str = "fail",
@@ -505,8 +525,13 @@ class Claims:
 
     @property
     def errors(self) -> pd.DataFrame:
-        """Refused records (``on_error="skip"``): line, field, message."""
-        return pd.DataFrame(self._core.errors())
+        """Refused records (``on_error="skip"``): line, field, message; from a
+        DataFrame also ``index``, the refused row's index label."""
+        e = pd.DataFrame(self._core.errors())
+        if self._input_index is not None:
+            labels = [self._input_index[int(x) - 1] for x in e.get("line", [])]
+            e.insert(0, "index", pd.Series(labels, dtype=object if not labels else None))
+        return e
 
     def to_pandas(self) -> pd.DataFrame:
         """The loaded lines (with defaults applied) as a DataFrame."""
@@ -528,6 +553,14 @@ class Claims:
 
     def __repr__(self):
         return f"<sanad.Claims: {len(self)} lines>"
+
+
+def _money(values) -> pd.array:
+    """Sums of money as int64 when they fit (always, in practice), else exact Python ints."""
+    vals = [int(v) for v in values]
+    if all(_INT64_MIN <= v <= _INT64_MAX for v in vals):
+        return pd.array(vals, dtype=np.int64)
+    return pd.array(vals, dtype=object)
 
 
 def _codes_of_rules(rule_codes, rules):
@@ -595,6 +628,8 @@ class Result:
             df["rules"] = _categorical(*c["rules"])
             df["amount"] = df.pop("amount")
             df["provider_id"] = _categorical(c["provider_id"][0], cache["provider_id"])
+            if self.claims._index is not None:  # from a DataFrame: keep its index
+                df.index = self.claims._index
             self._verdicts = df
         return self._verdicts
 
@@ -619,6 +654,8 @@ class Result:
             df[name] = pay
         df["patient"] = c["patient"]
         df["patient_paid"], df["balance"] = _paid_and_balance(c["patient_paid"], c["patient"] - c["patient_paid"][0])
+        if self.claims._index is not None:
+            df.index = self.claims._index
         return df
 
     @property
@@ -681,8 +718,8 @@ class Result:
     def summary(self) -> pd.DataFrame:
         """Per rule, in declaration order: population, hits, deduction."""
         s = self._summary_columns()
-        return pd.DataFrame({"rule": s["rule"], "population": s["population"], "hits": s["hits"],
-                             "deduction": pd.array(s["deduction"], dtype=object)})
+        return pd.DataFrame({"rule": s["rule"], "population": pd.array(s["population"], dtype=np.int64),
+                             "hits": pd.array(s["hits"], dtype=np.int64), "deduction": _money(s["deduction"])})
 
     @property
     def by_code(self) -> pd.DataFrame:
@@ -691,9 +728,9 @@ class Result:
         the lines and deduction for which it is the primary code."""
         s = self._summary_columns()
         return pd.DataFrame({"code": s["code"], "hits": pd.array(s["code_hits"], dtype=np.int64),
-                             "deduction": pd.array(s["code_deduction"], dtype=object),
+                             "deduction": _money(s["code_deduction"]),
                              "primary_lines": pd.array(s["code_primary_lines"], dtype=np.int64),
-                             "primary_deduction": pd.array(s["code_primary_deduction"], dtype=object)})
+                             "primary_deduction": _money(s["code_primary_deduction"])})
 
     @property
     def provider_summary(self) -> pd.DataFrame:
@@ -715,7 +752,10 @@ class Result:
         ``hidden`` (rejected by an earlier stage)."""
         rows = self._core.explain(str(claim_id), int(line_no))
         cols = ["rule", "stage", "decision", "action", "deduction", "total", "cap", "other_claim_id", "other_line_no", "reason"]
-        return pd.DataFrame([{k: r.get(k) for k in cols} for r in rows], columns=cols)
+        df = pd.DataFrame([{k: r.get(k) for k in cols} for r in rows], columns=cols, dtype=object)
+        for c in ("stage", "deduction", "total", "cap", "other_line_no"):  # ints (nullable), never floats
+            df[c] = pd.array([None if v is None else int(v) for v in df[c]], dtype="Int64")
+        return df
 
     def explain_settlement(self, claim_id: str, line_no: int = 1) -> pd.DataFrame:
         """Each payer's step on one line (docs/LANGUAGE.md §8), in payment order:
@@ -740,6 +780,15 @@ class Result:
     def __repr__(self):
         t = self.totals
         return f"<sanad.Result: {t['lines']} lines, {t['rejected']} rejected, {t['warned']} warned, deduction {t['deduction']}>"
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the totals and the rules that hit."""
+        import html as _html
+        t = self.totals
+        hit = self.summary[self.summary["hits"] > 0]
+        return (f"<p><b>sanad.Result</b> ({_html.escape(self.ruleset.name)}): {t['lines']:,} lines: "
+                f"{t['accepted']:,} accepted, {t['warned']:,} warned, {t['rejected']:,} rejected; amount {t['amount']:,}, "
+                f"deduction {t['deduction']:,}, payable {t['payable']:,}</p>" + _money_html(hit))
 
 
 def _paid_and_balance(paid_and_has, balance):
@@ -769,8 +818,16 @@ def _side_by_side(old: pd.DataFrame, new: pd.DataFrame, key: str) -> pd.DataFram
 class Comparison:
     """What changes between two rule sets on the same claims (:func:`compare`)."""
 
-    def __init__(self, old: Result, new: Result):
+    def __init__(self, old: Result, new: Result, labels: Optional[tuple] = None):
         self.old, self.new = old, new
+        #: Names of the two versions in reports: ``labels``, else the rule set
+        #: names (with "(old)"/"(new)" when they are the same).
+        if labels is None:
+            a_name, b_name = old.ruleset.name or "old", new.ruleset.name or "new"
+            labels = (a_name, b_name) if a_name != b_name else (f"{a_name} (old)", f"{b_name} (new)")
+        self.labels = (str(labels[0]), str(labels[1]))
+        #: True when both rule sets (with their reference data) have one fingerprint.
+        self.identical = old.ruleset.fingerprint == new.ruleset.fingerprint
         a, b = old.verdicts, new.verdicts
         changed = (a["status"].astype(str) != b["status"].astype(str)) | (a["deduction"] != b["deduction"])
         idx = np.flatnonzero(changed.to_numpy())
@@ -787,6 +844,26 @@ class Comparison:
             "new_rules": b["rules"].iloc[idx].astype(str).to_numpy(),
         })
         self.lines["delta"] = self.lines["new_deduction"] - self.lines["old_deduction"]
+        # Each changed line's change in deduction goes to one rule, so the
+        # attribution sums to the total change: a line's deduction is the max
+        # over its hits, so per-rule hit deductions (by_rule) overlap and do
+        # not add up. A rise goes to the new primary rule (the hit that now
+        # sets the deduction), a fall to the old one (whose deduction went).
+        old_primary = a["primary_rule"].iloc[idx].astype(object).to_numpy()
+        new_primary = b["primary_rule"].iloc[idx].astype(object).to_numpy()
+        delta = self.lines["delta"].to_numpy()
+        def pick(d, o, n):
+            for r in ((n, o) if d > 0 else (o, n)):
+                if r is not None and not pd.isna(r):
+                    return str(r)
+            return "(no rule)"
+        self.lines["attributed_to"] = [pick(d, o, n) for d, o, n in zip(delta, old_primary, new_primary)]
+        g = self.lines.groupby("attributed_to", sort=False)
+        #: Per rule, the lines whose change is attributed to it and the sum of
+        #: their changes; the rows sum to ``totals["deduction_delta"]``.
+        self.attribution = pd.DataFrame({"lines": g.size(), "deduction_delta": g["delta"].sum().astype("int64")}) \
+            .reset_index().rename(columns={"attributed_to": "rule"}) \
+            .sort_values(["deduction_delta", "rule"], ascending=[False, True], kind="stable").reset_index(drop=True)
         #: Per rule (by name; a rule in one set only counts 0 in the other): hits
         #: and deduction before and after, and the change.
         self.by_rule = _side_by_side(old.summary, new.summary, "rule")
@@ -828,24 +905,46 @@ class Comparison:
             self.by_payer = out
 
     def plot(self, ax=None):
-        """A bar chart of the deduction change by rule (matplotlib); returns the Axes."""
+        """A bar chart of the change in deduction by rule, line by line
+        attributed (bars sum to the total change; only rules with changed
+        lines are drawn); returns the matplotlib Axes."""
         import matplotlib
+        import matplotlib.ticker
         if ax is None:
             if matplotlib.get_backend().lower() == "agg" or not os.environ.get("DISPLAY"):
                 matplotlib.use("Agg")
             import matplotlib.pyplot as plt
-            _, ax = plt.subplots(figsize=(8, 0.5 + 0.4 * max(1, len(self.by_rule))))
-        colors = ["#b03030" if d > 0 else "#3060b0" for d in self.by_rule["deduction_delta"]]
-        ax.barh(self.by_rule["rule"], [float(d) for d in self.by_rule["deduction_delta"]], color=colors)
+            _, ax = plt.subplots(figsize=(8, 1.0 + 0.4 * max(1, len(self.attribution))))
+        att = self.attribution
+        colors = ["#b03030" if d > 0 else "#3060b0" for d in att["deduction_delta"]]
+        ax.barh(att["rule"], [float(d) for d in att["deduction_delta"]], color=colors)
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_xlabel("change in deduction (minor units)")
-        ax.set_title(f"{self.totals['lines_changed']} lines change; deduction {self.totals['deduction_delta']:+d}")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:+,.0f}" if v else "0"))
+        ax.set_xlabel("change in deduction (rials), each line attributed to one rule")
+        ax.set_title(f"{self.labels[0]} \u2192 {self.labels[1]}\n{self.totals['lines_changed']:,} lines change, "
+                     f"deduction {_signed(self.totals['deduction_delta'])}", fontsize=10)
         ax.invert_yaxis()
         ax.figure.tight_layout()
         return ax
 
     def to_html(self) -> str:
-        """A self-contained HTML report: totals, the chart (embedded PNG), and the tables."""
+        """A self-contained HTML report: the two versions, totals, the chart
+        (embedded PNG), the rule-text diff, and the tables (money with digit
+        groups; only rules that changed), laid out to stay inside the page."""
+        import difflib
+        import html as _html
+        t = self.totals
+        head = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Sanad rule change report</title>"
+                "<style>body{font-family:sans-serif;margin:2em;max-width:60em}"
+                "table{border-collapse:collapse;display:block;max-width:100%;overflow-x:auto;margin-bottom:1em}"
+                "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right;font-size:0.9em}"
+                "td:first-child,th:first-child{text-align:left}img{max-width:100%}"
+                "pre{background:#f6f6f6;padding:1em;overflow-x:auto;max-width:100%}"
+                ".add{color:#206020}.del{color:#a02020}</style></head><body>")
+        title = f"<h1>Rule change: {_html.escape(self.labels[0])} &rarr; {_html.escape(self.labels[1])}</h1>"
+        if self.identical:
+            return (head + title + "<p>The two rule sets are identical (same rules and reference data, fingerprint "
+                    f"{_html.escape(self.old.ruleset.fingerprint)}): nothing changes.</p></body></html>")
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
@@ -854,33 +953,65 @@ class Comparison:
         ax.figure.savefig(buf, format="png", dpi=100)
         plt.close(ax.figure)
         png = base64.b64encode(buf.getvalue()).decode("ascii")
-        t = self.totals
+        diff = list(difflib.unified_diff(self.old.ruleset.text.splitlines(), self.new.ruleset.text.splitlines(),
+                                         fromfile=self.labels[0], tofile=self.labels[1], lineterm="", n=2))
+        diff_html = "\n".join(
+            f"<span class='{'add' if d.startswith('+') and not d.startswith('+++') else 'del' if d.startswith('-') and not d.startswith('---') else ''}'>"
+            f"{_html.escape(d)}</span>" for d in diff) or "(the rule texts are the same; the reference data differs)"
+        changed_rules = self.by_rule[(self.by_rule["hits_delta"] != 0) | (self.by_rule["deduction_delta"] != 0)]
         return (
-            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Sanad rule change report</title>"
-            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}</style></head><body>"
-            f"<h1>Rule change: {self.old.ruleset.name} &rarr; {self.new.ruleset.name}</h1>"
-            f"<p>{t['lines_changed']} lines change; total deduction {t['old_deduction']} &rarr; {t['new_deduction']} "
-            f"({t['deduction_delta']:+d}).</p>"
-            f"<img alt='deduction change by rule' src='data:image/png;base64,{png}'/>"
-            "<h2>By rule</h2>" + self.by_rule.to_html(index=False) +
-            ("<h2>By payer</h2>" + self.by_payer.to_html(index=False) if self.by_payer is not None else "") +
-            "<h2>By provider</h2>" + self.by_provider.to_html(index=False) +
-            "<h2>Changed lines</h2>" + self.lines.to_html(index=False) + "</body></html>"
+            head + title +
+            f"<p>{t['lines_changed']:,} lines change; total deduction {t['old_deduction']:,} &rarr; "
+            f"{t['new_deduction']:,} ({_signed(t['deduction_delta'])} rials).</p>"
+            f"<img alt='change in deduction by rule' src='data:image/png;base64,{png}'/>"
+            "<h2>Where the change comes from</h2><p>Each changed line's change is attributed to one rule "
+            "(a rise to the rule that now sets its deduction, a fall to the rule that did), so these rows add "
+            "up to the total.</p>" + _money_html(self.attribution) +
+            "<h2>Rule text</h2><pre>" + diff_html + "</pre>"
+            "<h2>Rules that changed</h2><p>Hits and the sum of their deductions per rule. A line's deduction is "
+            "the largest of its hits', so these sums overlap and need not add up to the total.</p>" +
+            _money_html(changed_rules) +
+            ("<h2>By payer</h2>" + _money_html(self.by_payer) if self.by_payer is not None else "") +
+            "<h2>By provider</h2>" + _money_html(self.by_provider) +
+            "<h2>Changed lines</h2>" + _money_html(self.lines) + "</body></html>"
         )
 
+    def _repr_html_(self) -> str:
+        t = self.totals
+        if self.identical:
+            return f"<p><b>sanad.Comparison</b>: the two rule sets are identical; nothing changes.</p>"
+        return (f"<p><b>sanad.Comparison</b> {self.labels[0]} &rarr; {self.labels[1]}: {t['lines_changed']:,} lines change, "
+                f"deduction {_signed(t['deduction_delta'])}</p>" + _money_html(self.attribution))
+
     def __repr__(self):
+        if self.identical:
+            return "<sanad.Comparison: the two rule sets are identical; nothing changes>"
         return f"<sanad.Comparison: {self.totals['lines_changed']} lines change, deduction {self.totals['deduction_delta']:+d}>"
 
 
-def compare(old: RuleSet, new: RuleSet, claims, threads: Optional[int] = None) -> Comparison:
+def _signed(v: int) -> str:
+    return f"{v:+,}" if v else "0"
+
+
+def _money_html(df: pd.DataFrame) -> str:
+    """A table for reports: integer columns with digit groups."""
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_integer_dtype(out[c]) and c not in ("line_no",):
+            out[c] = [f"{int(v):,}" for v in out[c]]
+    return out.to_html(index=False, escape=True)
+
+
+def compare(old: RuleSet, new: RuleSet, claims, threads: Optional[int] = None,
+            labels: Optional[tuple] = None) -> Comparison:
     """Evaluates ``claims`` under both rule sets and reports what changes:
     ``.lines`` (status or deduction changed), ``.by_rule``, ``.by_provider``,
     ``.totals``; ``.plot()`` and ``.to_html()`` for notebooks and reports.
-    Both rule sets must declare the same extra fields."""
+    Both rule sets must declare the same extra fields. ``labels`` names the
+    two versions in reports (default: the rule set names)."""
     if isinstance(claims, pd.DataFrame):
         claims = Claims.from_pandas(claims, ruleset=old)
-    return Comparison(old.evaluate(claims, threads), new.evaluate(claims, threads))
+    return Comparison(old.evaluate(claims, threads), new.evaluate(claims, threads), labels=labels)
 
 
 class Engine:

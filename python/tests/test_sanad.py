@@ -240,10 +240,31 @@ def test_compare_lowering_a_cap_lists_the_lines_rules_and_providers(rules, claim
     row = diff.by_rule.set_index("rule").loc["insured_monthly_visits"]
     assert row["hits_delta"] >= 1 and row["deduction_delta"] > 0
     assert diff.by_provider["deduction_delta"].sum() == diff.totals["deduction_delta"]
+    # line-level attribution sums to the total change; the chart draws it
+    assert diff.attribution["deduction_delta"].sum() == diff.totals["deduction_delta"]
+    assert set(diff.attribution["rule"]) <= set(diff.lines["attributed_to"])
     ax = diff.plot()
-    assert len(ax.patches) == len(diff.by_rule)
+    assert len(ax.patches) == len(diff.attribution)
+    assert diff.labels == ("outpatient-example (old)", "outpatient-example (new)")
     html = diff.to_html()
     assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html and "insured_monthly_visits" in html
+    assert "outpatient-example (old) &rarr; outpatient-example (new)" in html
+    assert "<span class='del'>-  limit count per insured_id per month &lt;= 6</span>" in html  # the rule-text diff
+    assert "gp_daily_cap" not in html.split("<h2>Rules that changed</h2>")[1].split("<h2>")[0]  # only changed rules
+    assert f"{diff.totals['deduction_delta']:+,}" in html  # money with digit groups
+    assert "lines change" in diff._repr_html_() and "sanad.Result" in rules.evaluate(claims)._repr_html_()
+
+
+def test_compare_of_identical_rule_sets_says_so(rules, claims):
+    same = sanad.compare(rules, rules, claims, labels=("March", "March again"))
+    assert same.identical and len(same.lines) == 0 and same.attribution.empty
+    assert "identical" in repr(same) and "identical" in same.to_html() and "March again" in same.to_html()
+
+
+def test_compile_error_has_a_notebook_display():
+    with pytest.raises(sanad.CompileError) as e:
+        sanad.compile("rule r when amout > 1 reject")
+    assert "E0301" in e.value._repr_html_() and e.value._repr_html_().startswith("<pre")
 
 
 # ---- online ----
@@ -355,7 +376,7 @@ def test_pandas_conversions_are_exact_or_refused_like_file_records():
                          {2: "invalid date '2025-02-30' (expected YYYY-MM-DD)"}),
     }
     for field, (values, errors) in cases.items():
-        with pytest.raises(ValueError, match=f"line {min(errors)}: field '{field}'"):
+        with pytest.raises(ValueError, match=rf"\(line {min(errors)}\): field '{field}'"):
             sanad.Claims.from_pandas(_frame(**{field: values}))
         c = sanad.Claims.from_pandas(_frame(**{field: values}), on_error="skip")
         e = c.errors
@@ -474,7 +495,7 @@ def test_string_columns_refuse_non_strings_per_row_and_numeric_columns_with_the_
     assert list(e["line"]) == [2] and list(e["field"]) == ["fund"]
     assert e["message"].iloc[0] == "expected a string, got int '7'"
     assert len(c) == 2
-    with pytest.raises(ValueError, match="line 2: field 'fund': expected a string"):
+    with pytest.raises(ValueError, match=r"row 1 \(line 2\): field 'fund': expected a string"):
         sanad.Claims.from_pandas(_frame(fund=pd.Series(["f", 7, "f"], dtype=object)))
     with pytest.raises(TypeError, match="dtype=str"):
         sanad.Claims.from_pandas(_frame(claim_id=[1, 2, 3]))
@@ -615,3 +636,53 @@ def test_explain_settlement_shows_each_payers_step():
     assert crit["base"] == 11100000 and crit["deductible_taken"] == 9750000 and crit["pay"] == 810000
     assert e.loc["assistance", "covered"] == 2000000 and e.loc["assistance", "left_after"] == 8290000
     assert str(e["pay"].dtype) == "Int64"
+
+
+def test_pandas_results_keep_the_frames_index_and_errors_name_its_labels():
+    """A frame indexed by the analyst's own labels: verdicts and settlement
+    rows carry them, refused rows are named by label (skip and fail)."""
+    df = pd.DataFrame({"claim_id": ["A", "B", "C"], "insured_id": ["1", "1", "2"], "fund": ["f", "f", "f"],
+                       "provider_id": ["P", "P", "P"], "provider_sector": ["public"] * 3,
+                       "service_code": ["X", "X", "X"], "service_date": ["2025-01-01", "2025-02-30", "2025-01-02"],
+                       "amount": [5, 6, 7]}, index=pd.Index(["r10", "r20", "r30"], name="row"))
+    rs = sanad.compile('rule big when amount > 6 warn\npayer basic covers 50%')
+    c = sanad.Claims.from_pandas(df, ruleset=rs, on_error="skip")
+    assert list(c.errors["index"]) == ["r20"] and list(c.errors["line"]) == [2]
+    res = rs.evaluate(c)
+    assert list(res.verdicts.index) == ["r10", "r30"] and list(res.verdicts["status"].astype(str)) == ["accepted", "warned"]
+    assert list(res.settlement.index) == ["r10", "r30"]
+    with pytest.raises(ValueError, match=r"row 'r20' \(line 2\): field 'service_date'"):
+        sanad.Claims.from_pandas(df, ruleset=rs)
+
+
+def test_summaries_have_numeric_dtypes_and_explain_gives_ints(rules, claims):
+    res = rules.evaluate(claims)
+    for frame, cols in ((res.summary, ["population", "hits", "deduction"]),
+                        (res.by_code, ["hits", "deduction", "primary_lines", "primary_deduction"])):
+        for col in cols:
+            assert pd.api.types.is_integer_dtype(frame[col]), (col, frame[col].dtype)
+    e = res.explain("RX-1002", 2)
+    for col in ("stage", "deduction", "total", "cap", "other_line_no"):
+        assert str(e[col].dtype) == "Int64", (col, e[col].dtype)
+
+
+def test_ctrl_c_during_read_or_evaluate_raises_keyboard_interrupt_and_leaves_nothing_broken(tmp_path):
+    """SIGINT while the engine works without the GIL stops it (the loaders
+    and the evaluator poll a stop flag) and raises KeyboardInterrupt; the
+    next calls work as before."""
+    import signal
+    subprocess.run([str(CLI), "gen", "--lines", "300000", "--out", str(tmp_path), "--seed", "5"], check=True,
+                   capture_output=True)
+    refs = {k: str(tmp_path / f"{k}.csv") for k in ("mri", "tariff", "ptp")}
+    rules = sanad.compile(EX / "outpatient.sanad", refs=refs)
+    claims = sanad.read_ndjson(tmp_path / "claims.ndjson", ruleset=rules)
+    expected = rules.evaluate(claims).verdicts
+    for work in (lambda: sanad.read_ndjson(tmp_path / "claims.ndjson", ruleset=rules), lambda: rules.evaluate(claims)):
+        timer = threading.Timer(0.02, lambda: os.kill(os.getpid(), signal.SIGINT))
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            work()
+            time.sleep(5)  # the signal is due long before: fail rather than hang if it was lost
+        timer.join()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's handler is back
+    pd.testing.assert_frame_equal(rules.evaluate(claims).verdicts, expected)

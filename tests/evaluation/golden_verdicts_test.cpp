@@ -17,6 +17,7 @@
 #include "sanad/api/evaluation.h"
 #include "sanad/api/rules.h"
 #include "sanad/api/summary.h"
+#include "sanad/online/online_engine.h"
 #include "sanad/core/exec/plan_fingerprint.h"
 #include "sanad/rules_dsl/formatter.h"
 #include "sanad/rules_dsl/parser.h"
@@ -525,6 +526,71 @@ TEST(ReasonCodeTest, FormatterKeepsTheCodeAndTheFingerprintSeesIt) {
   auto a = Rules::FromText("a.sanad", text);
   auto b = Rules::FromText("b.sanad", "rule r \"t\" code \"K-2\" stage 2\n  reject\n");
   EXPECT_NE(PlanFingerprint(*a->plan()).ToString(), PlanFingerprint(*b->plan()).ToString());
+}
+
+// A set StopFlag (Python's Ctrl-C) cancels reading and evaluation: the
+// calls fail with kCancelled and return nothing partial; cleared, the same
+// calls give the full result.
+TEST(StopFlagTest, ASetStopFlagCancelsReadingAndEvaluationAndReturnsNothingPartial) {
+  const std::string dir = SANAD_EXAMPLES_DIR;
+  Result<std::unique_ptr<Rules>> rules =
+      Rules::Load(dir + "/outpatient.sanad", {{"mri", dir + "/mri.csv"}, {"tariff", dir + "/tariff.csv"}, {"ptp", dir + "/ptp.csv"}});
+  ASSERT_TRUE(rules.ok()) << rules.status();
+  StopFlag stop{true};
+  LoadOptions lo;
+  lo.min_chunk_bytes = 64;  // several chunks, polled between them
+  lo.stop = &stop;
+  for (const char* file : {"/claims.ndjson"}) {
+    Result<LoadedClaims> c = ReadClaimsFile(dir + file, (*rules)->schema(), lo);
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.status().code(), StatusCode::kCancelled) << c.status();
+  }
+  lo.stop = nullptr;
+  Result<LoadedClaims> claims = ReadClaimsFile(dir + "/claims.ndjson", (*rules)->schema(), lo);
+  ASSERT_TRUE(claims.ok());
+  EvalOptions eo;
+  eo.stop = &stop;
+  Result<Evaluation> e = Evaluate(**rules, *claims, eo);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().code(), StatusCode::kCancelled);
+  EXPECT_EQ(e.status().ToString(), "cancelled: interrupted while evaluating");
+  stop.store(false);
+  e = Evaluate(**rules, *claims, eo);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->verdicts.status.size(), static_cast<size_t>(claims->batch.size()));
+}
+
+// Misuse from C++ is a printable error, not a crash: value() of a failed
+// Result throws BadResultAccess with the error's text; a rule set with
+// errors loads as a Status with every diagnostic; an online engine over
+// unbound reference data refuses every call with the name of the object.
+TEST(EmbeddingTest, MisuseIsAPrintableErrorNotACrash) {
+  Result<std::unique_ptr<Rules>> missing = Rules::Load("/no/such/rules.sanad");
+  ASSERT_FALSE(missing.ok());
+  try {
+    (void)missing.value();
+    FAIL() << "value() of a failed Result must throw";
+  } catch (const BadResultAccess& e) {
+    EXPECT_NE(std::string(e.what()).find("/no/such/rules.sanad"), std::string::npos) << e.what();
+  }
+  const std::string bad = (std::filesystem::temp_directory_path() / "sanad_bad_rules.sanad").string();
+  { std::ofstream(bad) << "rule r when amout > 1 reject\n"; }
+  Result<std::unique_ptr<Rules>> r = Rules::Load(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("E0301"), std::string::npos) << r.status();
+  std::unique_ptr<Rules> unbound = Rules::FromText("x", "set mri = external\nrule r when service_code in mri reject\n");
+  ASSERT_TRUE(unbound->ok());
+  EXPECT_EQ(unbound->RuleNames(), std::vector<std::string>{"r"});
+  OnlineEngine engine(*unbound->plan());
+  EXPECT_EQ(engine.ready().code(), StatusCode::kNotFound);
+  Result<ClaimVerdict> v = engine.CheckJson(R"({"claim_id":"C","insured_id":"1","fund":"f","provider_id":"P",)"
+                                            R"("provider_sector":"public","service_code":"X","service_date":"2025-01-01","amount":5})",
+                                            true);
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(v.status().message().find("external set 'mri'"), std::string::npos) << v.status();
+  std::ostringstream printed;
+  printed << v.status();
+  EXPECT_EQ(printed.str().rfind("not found: missing reference data", 0), 0u) << printed.str();
 }
 
 }  // namespace
