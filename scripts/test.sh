@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test: the Release suite (C++ tests via
-# ctest, Python tests via pytest), then the whole C++ suite again under
+# ctest, Python tests via pytest), the three install routes
+# (scripts/test-install.sh), then the whole C++ suite again under
 # AddressSanitizer + UndefinedBehaviorSanitizer (Debug), the online engine's
 # tests under ThreadSanitizer, then a bounded libFuzzer run of every fuzz
 # target (scripts/fuzz.sh).
@@ -19,6 +20,9 @@ if [ -d python/tests ]; then
   echo "== Python tests"
   PYTHONPATH="$PWD/build/release/python" /usr/bin/python3 -m pytest -q python/tests
 fi
+
+echo "== Install routes: cmake --install + find_package, pip into a venv, the .deb"
+bash scripts/test-install.sh
 
 echo "== ASan+UBSan build (Debug)"
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSANAD_SANITIZE=address,undefined \

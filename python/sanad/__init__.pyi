@@ -20,6 +20,7 @@ class Diagnostic:
 class CompileError(Exception):
     diagnostics: list[Diagnostic]
     rendered: str
+    def _repr_html_(self) -> str: ...
 
 def compile(text_or_path: PathLike, refs: Optional[Mapping[str, RefValue]] = ...) -> RuleSet: ...
 def read_ndjson(path: PathLike, ruleset: Optional[RuleSet] = ..., on_error: str = ..., threads: Optional[int] = ...) -> Claims: ...
@@ -27,7 +28,8 @@ def read_csv(path: PathLike, ruleset: Optional[RuleSet] = ..., on_error: str = .
 __version__: str
 
 def release_cached_memory() -> int: ...
-def compare(old: RuleSet, new: RuleSet, claims: Union[Claims, pd.DataFrame], threads: Optional[int] = ...) -> Comparison: ...
+def compare(old: RuleSet, new: RuleSet, claims: Union[Claims, pd.DataFrame], threads: Optional[int] = ...,
+            labels: Optional[tuple[str, str]] = ...) -> Comparison: ...
 
 class RuleSet:
     diagnostics: list[Diagnostic]
@@ -60,6 +62,7 @@ class Claims:
 
 class Result:
     fingerprint: str
+    def _repr_html_(self) -> str: ...
     @property
     def by_code(self) -> pd.DataFrame: ...
     ruleset: RuleSet
@@ -95,8 +98,12 @@ class Comparison:
     by_payer: Optional[pd.DataFrame]
     by_provider: pd.DataFrame
     totals: dict[str, int]
+    attribution: pd.DataFrame
+    labels: tuple[str, str]
+    identical: bool
     def plot(self, ax: Optional[matplotlib.axes.Axes] = ...) -> matplotlib.axes.Axes: ...
     def to_html(self) -> str: ...
+    def _repr_html_(self) -> str: ...
 
 class Engine:
     ruleset: RuleSet
