@@ -96,11 +96,16 @@ GREFS=(--ref mri="$T/gen/mri.csv" --ref tariff="$T/gen/tariff.csv" --ref ptp="$T
 "$B" check "$RULES" "$T/gen/claims.ndjson" "${GREFS[@]}" --verdicts "$T/old.csv" --hits "$T/old_hits.csv" >/dev/null
 sed 's/per month <= 6/per month <= 2/' "$RULES" >"$T/strict.sanad"
 "$B" check "$T/strict.sanad" "$T/gen/claims.ndjson" "${GREFS[@]}" --verdicts "$T/new.csv" --hits "$T/new_hits.csv" >/dev/null
-for delay in 0.05 0.2 0.4 0.8; do
+# Starts the stricter rules over the generated month in the background,
+# writing over copies of the old outputs, and waits $1 seconds ($pid: the run).
+start_strict_run() {
   cp "$T/old.csv" "$T/v.csv"; cp "$T/old_hits.csv" "$T/h.csv"
   "$B" check "$T/strict.sanad" "$T/gen/claims.ndjson" "${GREFS[@]}" --verdicts "$T/v.csv" --hits "$T/h.csv" >/dev/null 2>&1 &
   pid=$!
-  sleep "$delay"
+  sleep "$1"
+}
+for delay in 0.05 0.2 0.4 0.8; do
+  start_strict_run "$delay"
   kill -9 "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   # (Each file is whole; the renames of two files cannot be one atomic step.)
@@ -117,10 +122,7 @@ done
 # Ctrl-C (SIGINT) stops a long run at once: exit by the signal, previous
 # outputs untouched, no temporary file left beside them.
 for delay in 0.1 0.5; do
-  cp "$T/old.csv" "$T/v.csv"
-  "$B" check "$T/strict.sanad" "$T/gen/claims.ndjson" "${GREFS[@]}" --verdicts "$T/v.csv" --hits "$T/h.csv" >/dev/null 2>&1 &
-  pid=$!
-  sleep "$delay"
+  start_strict_run "$delay"
   kill -INT "$pid" 2>/dev/null
   start=$(date +%s%N)
   wait "$pid" 2>/dev/null
