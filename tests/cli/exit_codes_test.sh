@@ -22,6 +22,9 @@ expect() {  # expect CODE DESCRIPTION -- COMMAND...
     passes=$((passes + 1))
   fi
 }
+tally() {  # tally STATUS OK_TEXT FAIL_TEXT: counts a check whose status is $1
+  if [ "$1" -eq 0 ]; then echo "ok: $2"; passes=$((passes + 1)); else echo "FAIL: $3"; fails=$((fails + 1)); fi
+}
 REFS=(--ref mri="$EX/mri.csv" --ref tariff="$EX/tariff.csv" --ref ptp="$EX/ptp.csv")
 RULES=$EX/outpatient.sanad
 CLAIMS=$EX/claims.ndjson
@@ -109,14 +112,9 @@ for delay in 0.05 0.2 0.4 0.8; do
   kill -9 "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   # (Each file is whole; the renames of two files cannot be one atomic step.)
-  if { cmp -s "$T/v.csv" "$T/old.csv" || cmp -s "$T/v.csv" "$T/new.csv"; } &&
-     { cmp -s "$T/h.csv" "$T/old_hits.csv" || cmp -s "$T/h.csv" "$T/new_hits.csv"; }; then
-    echo "ok: killed after ${delay}s: outputs old or new, whole"
-    passes=$((passes + 1))
-  else
-    echo "FAIL: killed after ${delay}s: an output is truncated"
-    fails=$((fails + 1))
-  fi
+  { cmp -s "$T/v.csv" "$T/old.csv" || cmp -s "$T/v.csv" "$T/new.csv"; } &&
+    { cmp -s "$T/h.csv" "$T/old_hits.csv" || cmp -s "$T/h.csv" "$T/new_hits.csv"; }
+  tally $? "killed after ${delay}s: outputs old or new, whole" "killed after ${delay}s: an output is truncated"
 done
 
 # Ctrl-C (SIGINT) stops a long run at once: exit by the signal, previous
@@ -129,14 +127,10 @@ for delay in 0.1 0.5; do
   rc=$?
   ms=$(( ($(date +%s%N) - start) / 1000000 ))
   leftovers=$(ls -a "$T" | grep -c 'sanad-tmp' || true)
-  if [ "$leftovers" -eq 0 ] && { [ "$rc" -eq 130 ] || [ "$rc" -eq 0 ]; } && [ "$ms" -lt 5000 ] &&
-     { cmp -s "$T/v.csv" "$T/old.csv" || cmp -s "$T/v.csv" "$T/new.csv"; }; then
-    echo "ok: Ctrl-C after ${delay}s: stopped (exit $rc) in ${ms} ms, no temporary files"
-    passes=$((passes + 1))
-  else
-    echo "FAIL: Ctrl-C after ${delay}s: exit $rc after ${ms} ms, $leftovers temporary files"
-    fails=$((fails + 1))
-  fi
+  [ "$leftovers" -eq 0 ] && { [ "$rc" -eq 130 ] || [ "$rc" -eq 0 ]; } && [ "$ms" -lt 5000 ] &&
+    { cmp -s "$T/v.csv" "$T/old.csv" || cmp -s "$T/v.csv" "$T/new.csv"; }
+  tally $? "Ctrl-C after ${delay}s: stopped (exit $rc) in ${ms} ms, no temporary files" \
+    "Ctrl-C after ${delay}s: exit $rc after ${ms} ms, $leftovers temporary files"
 done
 
 echo "$passes passed, $fails failed"
