@@ -40,6 +40,8 @@ expect 2 "rules that do not compile (lint)" -- "$B" lint "$T/bad.sanad"
 expect 3 "unknown option" -- "$B" check --bogus
 expect 3 "missing argument" -- "$B" check "$RULES"
 expect 3 "no subcommand" -- "$B"
+expect 3 "malformed --ref" -- "$B" check "$RULES" "$CLAIMS" --ref mri
+expect 3 "malformed --ref (explain-plan)" -- "$B" explain-plan "$RULES" --ref =x.csv
 expect 3 "bad --threads" -- "$B" check "$RULES" "$CLAIMS" --threads -2
 expect 3 "--settlement without payers" -- "$B" check "$RULES" "$CLAIMS" "${REFS[@]}" --settlement "$T/st.csv"
 [ -e "$T/st.csv" ] && { echo "FAIL: a refused --settlement left a file"; fails=$((fails + 1)); }
@@ -102,6 +104,7 @@ sed 's/per month <= 6/per month <= 2/' "$RULES" >"$T/strict.sanad"
 # Starts the stricter rules over the generated month in the background,
 # writing over copies of the old outputs, and waits $1 seconds ($pid: the run).
 start_strict_run() {
+  rm -f "$T"/.*.sanad-tmp-*  # what an earlier kill -9 may have left (SIGKILL cannot be cleaned up after)
   cp "$T/old.csv" "$T/v.csv"; cp "$T/old_hits.csv" "$T/h.csv"
   "$B" check "$T/strict.sanad" "$T/gen/claims.ndjson" "${GREFS[@]}" --verdicts "$T/v.csv" --hits "$T/h.csv" >/dev/null 2>&1 &
   pid=$!
