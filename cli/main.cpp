@@ -67,6 +67,19 @@ Result<LoadedClaims> ReadClaims(const std::string& path, const std::string& inpu
   return r;
 }
 
+// --ref NAME=PATH arguments into `refs`; false (after saying why) on a malformed one.
+bool ParseRefs(const std::vector<std::string>& args, std::map<std::string, std::string>* refs) {
+  for (const std::string& r : args) {
+    const size_t eq = r.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      Fail("--ref expects NAME=PATH, got '" + r + "'");
+      return false;
+    }
+    (*refs)[r.substr(0, eq)] = r.substr(eq + 1);
+  }
+  return true;
+}
+
 std::unique_ptr<Rules> CompileOrReport(const std::string& path, int* exit_code) {
   Result<std::unique_ptr<Rules>> rules = Rules::FromFile(path);
   if (!rules.ok()) {
@@ -134,11 +147,7 @@ int RunCheck(const CheckArgs& a) {
   std::unique_ptr<Rules> rules = CompileOrReport(a.rules, &code);
   if (!rules) return code;
   std::map<std::string, std::string> refs;
-  for (const std::string& r : a.refs) {
-    const size_t eq = r.find('=');
-    if (eq == std::string::npos || eq == 0) return Fail("--ref expects NAME=PATH, got '" + r + "'");
-    refs[r.substr(0, eq)] = r.substr(eq + 1);
-  }
+  if (!ParseRefs(a.refs, &refs)) return kExitUsage;
   if (!a.settlement.empty() && rules->plan()->payers.empty())
     return Fail(a.rules + ": --settlement needs payers, and the rule set declares none (docs/LANGUAGE.md §8)", kExitUsage);
   Progress("loading reference data");
@@ -286,12 +295,10 @@ int RunExplain(const std::string& path, const std::vector<std::string>& ref_args
   if (!rules) return code;
   // With --ref the plan shows the sizes of the data bound; without, the
   // external objects are listed as not loaded.
-  for (const std::string& r : ref_args) {
-    const size_t eq = r.find('=');
-    if (eq == std::string::npos || eq == 0) return Fail("--ref expects NAME=PATH, got '" + r + "'", kExitUsage);
-    if (Status st = compiler::BindReferenceFile(*rules->mutable_plan(), r.substr(0, eq), r.substr(eq + 1)); !st.ok())
-      return Fail(st.message());
-  }
+  std::map<std::string, std::string> refs;
+  if (!ParseRefs(ref_args, &refs)) return kExitUsage;
+  for (const auto& [name, file] : refs)  // not BindReferenceFiles: the others may stay unbound here
+    if (Status st = compiler::BindReferenceFile(*rules->mutable_plan(), name, file); !st.ok()) return Fail(st.message());
   std::fputs(ExplainPlan(*rules->plan()).c_str(), stdout);
   if (Status st = CheckStdout(); !st.ok()) return Fail(st.message());
   return kExitOk;

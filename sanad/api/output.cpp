@@ -1,3 +1,4 @@
+#include "sanad/core/digits.h"
 #include "sanad/api/output.h"
 
 #include "sanad/api/summary.h"
@@ -377,16 +378,7 @@ Status WriteSummaryJson(OutputFile& out, const Plan& plan, const ClaimBatch& bat
 }
 
 // For people: thousands separated by commas ("12,500,000"). Files keep plain digits.
-std::string Grouped(__int128 v) {
-  const std::string d = Int128ToString(v);
-  const size_t sign = d[0] == '-' ? 1 : 0;
-  std::string out = d.substr(0, sign);
-  for (size_t i = sign; i < d.size(); ++i) {
-    if (i > sign && (d.size() - i) % 3 == 0) out += ',';
-    out += d[i];
-  }
-  return out;
-}
+std::string Grouped(__int128 v) { return GroupDigits(Int128ToString(v), ','); }
 
 std::string SummaryTable(const Plan& plan, const ClaimBatch& batch, const Verdicts& v, const LoadCounts& counts) {
   const Summary t = Summarize(plan, batch, v);

@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "sanad/core/digits.h"
+
 namespace sanad {
 namespace {
 
@@ -39,17 +41,9 @@ std::string Node(const Plan& plan, const ExprProgram& p, int32_t i) {
           FormatIsoDate(static_cast<Days>(n.int_value), buf);
           return std::string(buf, 10);
         }
-        case ValueType::kInt: {  // 500000000 -> 500_000_000, as an analyst writes it
-          const int64_t v = n.int_value;
-          std::string d = std::to_string(v), out;
-          const size_t sign = v < 0 ? 1 : 0, len = d.size() - sign;
-          if (len < 5) return d;
-          out = d.substr(0, sign);
-          for (size_t i = 0; i < len; ++i) {
-            if (i && (len - i) % 3 == 0) out += '_';
-            out += d[sign + i];
-          }
-          return out;
+        case ValueType::kInt: {  // 500000000 -> 500_000_000, as an analyst writes it (1000 stays)
+          const std::string d = std::to_string(n.int_value);
+          return d.size() - (n.int_value < 0) < 5 ? d : GroupDigits(d, '_');
         }
       }
       return "?";
@@ -84,17 +78,10 @@ std::string Keys(const Plan& plan, const std::vector<int>& keys) {
   return s;
 }
 
-// 1234567 -> "1,234,567": counts and sizes in running text.
-std::string Grouped(int64_t v) {
-  std::string d = std::to_string(v < 0 ? -v : v), out;
-  for (size_t i = 0; i < d.size(); ++i) {
-    if (i && (d.size() - i) % 3 == 0) out += ',';
-    out += d[i];
-  }
-  return (v < 0 ? "-" : "") + out;
+// "1,234 members": counts and sizes in running text.
+std::string Plural(int64_t n, const char* one, const char* many) {
+  return GroupDigits(std::to_string(n), ',') + " " + (n == 1 ? one : many);
 }
-
-std::string Plural(int64_t n, const char* one, const char* many) { return Grouped(n) + " " + (n == 1 ? one : many); }
 
 // 5000 hundredths -> "50%", 1250 -> "12.5%".
 std::string Percent(int64_t hundredths) {
