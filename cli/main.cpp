@@ -364,6 +364,11 @@ int main(int argc, char** argv) {
   gen->add_option("--out", gen_out, "output directory")->required();
   gen->add_option("--ptp-pairs", go.ptp_pairs, "pairs in ptp.csv")->check(CLI::Range(int64_t{0}, int64_t{100000000}));
   gen->add_option("--threads", go.threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  std::string gen_shape = "mixed";
+  gen->add_option("--shape", gen_shape,
+                  "mixed (service dates in random order) or month-end (arrival order with a lag of up to 40 days, "
+                  "~2 lines a claim, Persian text)")
+      ->check(CLI::IsMember({"mixed", "month-end"}));
 
   try {
     app.parse(argc, argv);
@@ -380,6 +385,7 @@ int main(int argc, char** argv) {
   }
   if (gen->parsed()) {
     go.csv = gen_format == "csv";
+    go.month_end = gen_shape == "month-end";
     const auto t0 = std::chrono::steady_clock::now();
     if (Status s = GenerateClaimsFiles(go, gen_out); !s.ok()) {
       std::fprintf(stderr, "sanad: %s\n", s.message().c_str());

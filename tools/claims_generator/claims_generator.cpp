@@ -34,6 +34,11 @@ constexpr int64_t kDrugTariffBase = 20000;
 
 const char* kFunds[] = {"civil_servants", "iranian", "rural", "other"};
 const char* kSpecialists[] = {"cardiology", "pediatrics", "dermatology", "neurology"};
+// Provinces, for the month-end shape's `zone` column (Persian text).
+const char* kZones[] = {"تهران", "اصفهان", "خراسان رضوی", "فارس", "خوزستان", "آذربایجان شرقی", "مازندران",
+                        "کرمان", "سیستان و بلوچستان", "گیلان", "البرز", "کردستان"};
+constexpr int kZoneCount = sizeof(kZones) / sizeof(kZones[0]);
+constexpr Days kMaxLag = 40;  // month-end shape: a claim arrives up to 40 days after service
 
 enum ProviderKind { kGp, kSpecialist, kImagingCenter, kLab, kPharmacy, kHospitalKind };
 
@@ -51,14 +56,14 @@ class BlockWriter {
  public:
   BlockWriter(const GeneratorOptions& o, int64_t block) : o_(o), rng_(Mix(o.seed * 1000003 + static_cast<uint64_t>(block))), block_(block) {
     insured_ = std::max<int64_t>(1000, o.lines / 12);
-    providers_ = std::max<int64_t>(200, o.lines / 250);
+    providers_ = std::max<int64_t>(200, o.lines / (o.month_end ? 120 : 250));
   }
 
   // Appends whole claims until at least `lines` lines are written.
   void Write(int64_t lines, std::string& out) {
     int64_t written = 0;
     int64_t claim_no = 0;
-    while (written < lines) written += Claim(claim_no++, out);
+    while (written < lines) written += Claim(claim_no++, block_ * kBlockLines + written, out);
   }
 
  private:
@@ -84,7 +89,9 @@ class BlockWriter {
   // One synthetic claim (110 lines, a tool's): the insured, provider and
   // date drawn, then its lines' codes, amounts and the NDJSON or CSV text,
   // in the order the generator's documented distribution is described.
-  int Claim(int64_t claim_no, std::string& out) {
+  // `line_index` (the claim's first line in the whole file) sets the
+  // month-end shape's arrival day.
+  int Claim(int64_t claim_no, int64_t line_index, std::string& out) {
     const int64_t insured = Skewed(insured_);
     const uint64_t ih = Mix(static_cast<uint64_t>(insured));
     // One claim in a hundred goes to the busiest GP practice (a city clinic),
@@ -99,7 +106,16 @@ class BlockWriter {
     // Dates 2024-03-01 .. 2025-05-31: across 2025-01-01 and Farvardin 1, 1404 (2025-03-21).
     static const Days kStart = DaysFromCivil(2024, 3, 1);
     static const Days kEnd = DaysFromCivil(2025, 5, 31);
-    const Days day = kStart + static_cast<Days>(Below(kEnd - kStart + 1));
+    Days day;
+    if (o_.month_end) {  // arrival days rise through the file; service = arrival - lag
+      const Days arrival_span = kEnd - kStart - kMaxLag + 1;
+      const Days arrival = kStart + kMaxLag +
+                           static_cast<Days>(std::min<int64_t>(arrival_span - 1, line_index * arrival_span / std::max<int64_t>(1, o_.lines)));
+      const Days lag = U() < 0.5 ? static_cast<Days>(Below(4)) : static_cast<Days>(Below(kMaxLag + 1));
+      day = arrival - lag;
+    } else {
+      day = kStart + static_cast<Days>(Below(kEnd - kStart + 1));
+    }
     char date[10];
     FormatIsoDate(day, date);
     const bool referral = U() < 0.7;
@@ -116,7 +132,7 @@ class BlockWriter {
       case kGp: {
         const Code& v = kGpVisits[Below(2)];
         add(v.code, v.tariff, 1, false);
-        if (U() < 0.12) { const Code& c = kInjections[Below(3)]; add(c.code, c.tariff, 1, false); }
+        if (U() < (o_.month_end ? 0.45 : 0.12)) { const Code& c = kInjections[Below(3)]; add(c.code, c.tariff, 1, false); }
         break;
       }
       case kSpecialist: {
@@ -127,12 +143,12 @@ class BlockWriter {
       }
       case kImagingCenter: { const Code& c = kImaging[Below(4)]; add(c.code, c.tariff, 1, false); break; }
       case kLab: {
-        const int n = 1 + static_cast<int>(Below(4));
+        const int n = 1 + static_cast<int>(Below(o_.month_end ? 5 : 4));
         for (int i = 0; i < n; ++i) { const Code& c = kLabs[Below(7)]; add(c.code, c.tariff, 1, false); }
         break;
       }
       case kPharmacy: {
-        const int n = 1 + static_cast<int>(Below(5));
+        const int n = 1 + static_cast<int>(Below(o_.month_end ? 7 : 5));
         for (int i = 0; i < n; ++i) {
           const int d = static_cast<int>(Skewed(kDrugs));
           const int q = U() < 0.9 ? 1 + static_cast<int>(Below(3)) : 3 + static_cast<int>(Below(4));
@@ -142,9 +158,14 @@ class BlockWriter {
       }
       case kHospitalKind: { const Code& c = kHospital[Below(3)]; add(c.code, c.tariff, 1, false); break; }
     }
-    const std::string claim_id = fmt::format("C{:03d}{:07d}", block_, claim_no);
+    // Month-end shape: the rural fund's paper-booklet claims and charity
+    // providers carry Persian prefixes.
+    const bool booklet = o_.month_end && fund == kFunds[2] && U() < 0.5;
+    const bool charity = o_.month_end && sector[0] == 'c';
+    const std::string claim_id = fmt::format("{}C{:03d}{:07d}", booklet ? "دفترچه-" : "", block_, claim_no);
     const std::string insured_id = fmt::format("I{:08d}", insured);
-    const std::string provider_id = fmt::format("P{:06d}", provider);
+    const std::string provider_id = fmt::format("{}P{:06d}", charity ? "خیریه-" : "", provider);
+    const char* zone = kZones[(ph >> 24) % kZoneCount];
     const char* specialty = kind == kGp ? "GP" : kind == kSpecialist ? kSpecialists[ph % 4] : nullptr;
     const bool has_age = U() < 0.97;
     const bool has_diag = U() < 0.6;
@@ -156,7 +177,9 @@ class BlockWriter {
         fmt::format_to(std::back_inserter(out), ",{},{},{},{},{},{},", sex, provider_id, sector, specialty ? specialty : "",
                        it.code, std::string_view(date, 10));
         if (it.has_quantity) fmt::format_to(std::back_inserter(out), "{}", it.quantity);
-        fmt::format_to(std::back_inserter(out), ",{},{},{}\n", it.amount, has_diag ? diag : "", referral ? "true" : "false");
+        fmt::format_to(std::back_inserter(out), ",{},{},{}", it.amount, has_diag ? diag : "", referral ? "true" : "false");
+        if (o_.month_end) fmt::format_to(std::back_inserter(out), ",{}", zone);
+        out += '\n';
       }
       return static_cast<int>(items.size());
     }
@@ -168,6 +191,7 @@ class BlockWriter {
       fmt::format_to(std::back_inserter(o), R"("service_date":"{}","referral":{})", std::string_view(date, 10),
                      referral ? "true" : "false");
       if (has_diag) fmt::format_to(std::back_inserter(o), R"(,"diagnosis":"{}")", diag);
+      if (o_.month_end) fmt::format_to(std::back_inserter(o), R"(,"zone":"{}")", zone);
     };
     auto item_fields = [&](std::string& o, const Item& it) {
       fmt::format_to(std::back_inserter(o), R"("service_code":"{}","amount":{})", it.code, it.amount);
@@ -216,8 +240,9 @@ std::string GenerateClaimsText(const GeneratorOptions& o) {
     });
   });
   std::string out = o.csv ? "claim_id,insured_id,fund,age,sex,provider_id,provider_sector,provider_specialty,service_code,"
-                            "service_date,quantity,amount,diagnosis,referral\n"
+                            "service_date,quantity,amount,diagnosis,referral"
                           : "";
+  if (o.csv) out += o.month_end ? ",zone\n" : "\n";
   size_t total = out.size();
   for (const auto& p : parts) total += p.size();
   out.reserve(total);
