@@ -2,10 +2,6 @@
 
 #include "sanad/core/read_file.h"
 
-#include <cstdio>
-#include <sys/stat.h>
-
-#include <cstring>
 
 #include <simdjson.h>
 
@@ -27,26 +23,12 @@ Result<ClaimsFormat> FormatFromPath(std::string_view path) {
 Result<LoadedClaims> ReadClaimsFile(const std::string& path, const Schema& schema, const LoadOptions& options) {
   Result<ClaimsFormat> format = FormatFromPath(path);
   if (!format.ok()) return format.status();
-  if (*format == ClaimsFormat::kNdjson) {
-    simdjson::padded_string data;
-    struct stat st;
-    if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      if (auto e = simdjson::padded_string::load(path).get(data)) {
-        return Status::Io(path + ": " + (e == simdjson::IO_ERROR ? std::string(std::strerror(errno)) : simdjson::error_message(e)));
-      }
-    } else {
-      // A pipe, FIFO or device cannot be sized up front: read it as a stream.
-      Result<std::string> text = ReadFileToString(path);
-      if (!text.ok()) return text.status();
-      data = simdjson::padded_string(*text);
-    }
-    Result<LoadedClaims> r = internal::ReadNdjsonPadded(std::string_view(data.data(), data.size()), schema, options);
-    if (!r.ok()) return Status(r.status().code(), path + ": " + r.status().message());
-    return r;
-  }
-  Result<std::string> text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
-  Result<LoadedClaims> r = ReadCsv(*text, schema, options);
+  // Mapped, not copied (read_file.h); NDJSON gets simdjson's padding.
+  Result<FileBytes> bytes = FileBytes::Open(path, simdjson::SIMDJSON_PADDING);
+  if (!bytes.ok()) return bytes.status();
+  const std::string_view data = bytes->view();
+  Result<LoadedClaims> r = *format == ClaimsFormat::kNdjson ? internal::ReadNdjsonPadded(data, schema, options)
+                                                           : ReadCsv(data, schema, options);
   if (!r.ok()) return Status(r.status().code(), path + ": " + r.status().message());
   return r;
 }
