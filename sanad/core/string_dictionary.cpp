@@ -47,6 +47,22 @@ int32_t StringDictionary::Intern(std::string_view s, uint64_t hash) {
   return code;
 }
 
+void StringDictionary::InternBatch(const std::string_view* strings, const uint64_t* hashes, size_t n, int32_t* codes) {
+  // Stage 1: the slots. Stage 2: each slot's entry (its offset). Stage 3:
+  // that entry's bytes. Each stage issues independent loads; the last one
+  // finds everything in cache. Only the first slot of a probe is followed:
+  // the table is at most half full, so most probes end there.
+  for (size_t j = 0; j < n; ++j) __builtin_prefetch(&slots_[hashes[j] & mask_]);
+  for (size_t j = 0; j < n; ++j) {
+    const uint64_t slot = slots_[hashes[j] & mask_];
+    codes[j] = slot != 0 && Tag(slot) == Tag(hashes[j]) ? static_cast<int32_t>(static_cast<uint32_t>(slot) - 1) : -1;
+    if (codes[j] >= 0) __builtin_prefetch(&offsets_[static_cast<size_t>(codes[j])]);
+  }
+  for (size_t j = 0; j < n; ++j)
+    if (codes[j] >= 0) __builtin_prefetch(arena_.data() + offsets_[static_cast<size_t>(codes[j])]);
+  for (size_t j = 0; j < n; ++j) codes[j] = Intern(strings[j], hashes[j]);
+}
+
 void StringDictionary::Grow() { Rehash(slots_.size() * 2); }
 
 void StringDictionary::Rehash(size_t slot_count) {

@@ -24,6 +24,14 @@ class StringDictionary {
   int32_t Intern(std::string_view s) { return Intern(s, Hash(s)); }
   int32_t Intern(std::string_view s, uint64_t hash);
 
+  /// Interns `n` strings exactly as `n` calls of Intern in order would
+  /// (same codes, same dictionary), with their cache misses overlapped:
+  /// every string's slot is prefetched, then the bytes of the entry each
+  /// slot names, then the strings are interned. On a dictionary larger than
+  /// the cache a lookup costs three dependent misses (slot, offset, bytes);
+  /// loading a month-end file spent 40% of its time waiting on them.
+  void InternBatch(const std::string_view* strings, const uint64_t* hashes, size_t n, int32_t* codes);
+
   /// The code of `s`, or kAbsent.
   int32_t Find(std::string_view s) const { return Find(s, Hash(s)); }
   int32_t Find(std::string_view s, uint64_t hash) const;

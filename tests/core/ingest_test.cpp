@@ -5,6 +5,7 @@
 
 #include "sanad/core/calendar.h"
 #include "sanad/core/ingest/claims_reader.h"
+#include "sanad/core/ingest/csv_tokenizer.h"
 #include "tests/support/load_equality.h"
 
 namespace sanad {
@@ -342,6 +343,178 @@ TEST(CsvReaderTest, ResultIsIndependentOfThreadCount) {
     EXPECT_EQ(many.input_lines, one.input_lines);
   }
   EXPECT_EQ(one.input_lines.back(), 2 + 2 * 49999);
+}
+
+// RFC 4180 record splitting, written out byte by byte as the reference for
+// SplitCsvRecord (which reads records without quotes 64 bytes at a time).
+struct RefRecord {
+  std::vector<CsvCell> cells;
+  size_t next = 0;
+  int64_t newlines = 0;
+  bool unterminated = false;
+};
+RefRecord ReferenceSplit(std::string_view d, size_t pos) {
+  RefRecord r;
+  const size_t end = d.size();
+  while (true) {
+    const size_t begin = pos;
+    bool quoted = false;
+    if (pos < end && d[pos] == '"') {
+      quoted = true;
+      ++pos;
+      bool closed = false;
+      while (pos < end) {
+        if (d[pos] == '"') {
+          if (pos + 1 < end && d[pos + 1] == '"') { pos += 2; continue; }
+          ++pos;
+          closed = true;
+          break;
+        }
+        r.newlines += d[pos] == '\n';
+        ++pos;
+      }
+      if (!closed) {
+        r.unterminated = true;
+        r.cells.push_back({begin, end, true});
+        r.next = end;
+        return r;
+      }
+    }
+    while (pos < end && d[pos] != ',' && d[pos] != '\n') ++pos;
+    size_t cell_end = pos;
+    if (cell_end > begin && d[cell_end - 1] == '\r' && (pos == end || d[pos] == '\n')) --cell_end;
+    r.cells.push_back({begin, cell_end, quoted});
+    if (pos == end) { r.next = end; return r; }
+    if (d[pos] == '\n') { ++r.newlines; r.next = pos + 1; return r; }
+    ++pos;
+  }
+}
+
+// Records of every length around the 64-byte blocks, with and without
+// quotes (before and after the newline), CRLF, empty cells, no final
+// newline: the same cells, end and newline count as the reference.
+TEST(CsvTokenizerTest, SplitsRecordsLikeTheByteByByteReference) {
+  std::mt19937_64 rng(64);
+  const char alphabet[] = {'a', 'b', ',', ',', ',', '\r', '"', '\n', 'x', ' '};
+  for (int i = 0; i < 20000; ++i) {
+    std::string d;
+    const size_t n = rng() % 300;
+    const bool quotes = rng() % 3 == 0;
+    for (size_t k = 0; k < n; ++k) {
+      char c = alphabet[rng() % sizeof alphabet];
+      if (c == '"' && !quotes) c = 'q';
+      if (c == '\n' && rng() % 4 != 0) c = 'n';  // long records are common
+      d += c;
+    }
+    std::vector<CsvCell> cells;
+    int64_t newlines = 0;
+    bool unterminated = false;
+    for (size_t pos = 0; pos < d.size();) {
+      const RefRecord want = ReferenceSplit(d, pos);
+      const size_t next = SplitCsvRecord(d, pos, d.size(), &cells, &newlines, &unterminated);
+      ASSERT_EQ(next, want.next) << "case " << i << " at " << pos;
+      ASSERT_EQ(newlines, want.newlines) << "case " << i << " at " << pos;
+      ASSERT_EQ(unterminated, want.unterminated) << "case " << i << " at " << pos;
+      ASSERT_EQ(cells.size(), want.cells.size()) << "case " << i << " at " << pos;
+      for (size_t k = 0; k < cells.size(); ++k) {
+        ASSERT_EQ(cells[k].begin, want.cells[k].begin) << "case " << i << " cell " << k;
+        ASSERT_EQ(cells[k].end, want.cells[k].end) << "case " << i << " cell " << k;
+        ASSERT_EQ(cells[k].quoted, want.cells[k].quoted) << "case " << i << " cell " << k;
+      }
+      pos = next;
+    }
+  }
+}
+
+// Strings are interned in queued batches (ChunkBuilder): every kept row's
+// strings decode to what the row held, through long runs of one value,
+// absent cells, values repeated a row apart and bad rows refused in the
+// middle of a batch; for 1 and 2 threads.
+TEST(CsvReaderTest, EveryRowDecodesToItsOwnStringsThroughBatchedInterning) {
+  std::mt19937_64 rng(11);
+  struct Row { std::string claim, insured, diagnosis; bool bad; };
+  std::vector<Row> rows;
+  std::string data = kCsvHeader;
+  std::string insured = "I0";
+  for (int i = 0; i < 30000; ++i) {
+    Row r;
+    r.claim = "C" + std::to_string(i / (1 + static_cast<int>(rng() % 3)));  // repeats a row apart
+    if (i % 1000 < 400) {
+      // a long run of one insured (more than a batch holds)
+    } else if (rng() % 3 == 0) {
+      insured = "I" + std::to_string(rng() % (i % 2 ? 20 : 50000));
+    }
+    r.insured = insured;
+    r.diagnosis = rng() % 4 == 0 ? "" : "D" + std::to_string(rng() % 7);
+    r.bad = rng() % 37 == 0;
+    rows.push_back(r);
+    data += r.claim + "," + r.insured + ",rural,P1,private,970000," + (r.bad ? "2024-02-30" : "2024-03-20") + ",1,," +
+            r.diagnosis + ",\n";
+  }
+  for (int threads : {1, 2}) {
+    LoadOptions o = Skip(threads);
+    o.min_chunk_bytes = 4096;
+    LoadedClaims c = MustRead(data, o, true);
+    ExpectAccounted(c);
+    const ClaimBatch& b = c.batch;
+    RowIndex k = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (rows[i].bad) continue;
+      ASSERT_LT(k, b.size());
+      // Duplicate (claim_id, line_no) cannot occur: line_no defaults per claim.
+      ASSERT_EQ(b.String(kClaimId, k), rows[i].claim) << "row " << i << ", " << threads << " threads";
+      ASSERT_EQ(b.String(kInsuredId, k), rows[i].insured) << "row " << i;
+      if (rows[i].diagnosis.empty()) {
+        ASSERT_FALSE(b.IsValid(kDiagnosis, k)) << "row " << i;
+      } else {
+        ASSERT_EQ(b.String(kDiagnosis, k), rows[i].diagnosis) << "row " << i;
+      }
+      ++k;
+    }
+    EXPECT_EQ(k, b.size());
+  }
+}
+
+// The same for nested NDJSON claims, where a bad item refuses its whole
+// claim after the claim's earlier items were appended (and queued).
+TEST(NdjsonReaderTest, EveryLineDecodesToItsOwnStringsWhenClaimsAreRefusedMidway) {
+  std::mt19937_64 rng(12);
+  struct Line { std::string claim, code, diagnosis; };
+  std::vector<Line> kept;
+  std::string data;
+  for (int i = 0; i < 8000; ++i) {
+    const std::string claim = "C" + std::to_string(i);
+    const int items = 1 + static_cast<int>(rng() % 4);
+    const int bad = rng() % 5 == 0 ? static_cast<int>(rng() % items) : -1;
+    data += R"({"claim_id":")" + claim +
+            R"(","insured_id":"I1","fund":"rural","provider_id":"P1","provider_sector":"private","service_date":"2024-03-20","lines":[)";
+    std::vector<Line> lines;
+    for (int k = 0; k < items; ++k) {
+      const std::string code = "S" + std::to_string(rng() % (i % 2 ? 5 : 100000));
+      const std::string diagnosis = rng() % 2 ? "" : "D" + std::to_string(rng() % 3);
+      data += std::string(k ? "," : "") + R"({"service_code":")" + code + R"(","amount":)" + (k == bad ? "-1" : "5") +
+              (diagnosis.empty() ? "" : R"(,"diagnosis":")" + diagnosis + "\"") + "}";
+      lines.push_back({claim, code, diagnosis});
+    }
+    data += "]}\n";
+    if (bad < 0) kept.insert(kept.end(), lines.begin(), lines.end());
+  }
+  for (int threads : {1, 2}) {
+    LoadOptions o = Skip(threads);
+    o.min_chunk_bytes = 4096;
+    LoadedClaims c = MustRead(data, o);
+    ExpectAccounted(c);
+    ASSERT_EQ(c.batch.size(), kept.size());
+    for (RowIndex r = 0; r < c.batch.size(); ++r) {
+      ASSERT_EQ(c.batch.String(kClaimId, r), kept[r].claim) << "line " << r << ", " << threads << " threads";
+      ASSERT_EQ(c.batch.String(kServiceCode, r), kept[r].code) << "line " << r;
+      if (kept[r].diagnosis.empty()) {
+        ASSERT_FALSE(c.batch.IsValid(kDiagnosis, r)) << "line " << r;
+      } else {
+        ASSERT_EQ(c.batch.String(kDiagnosis, r), kept[r].diagnosis) << "line " << r;
+      }
+    }
+  }
 }
 
 // Random CSV text with every tokenizer corner: quoted cells with embedded

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
+#include <vector>
 
 namespace sanad {
 namespace {
@@ -32,6 +34,26 @@ TEST(StringDictionaryTest, KeepsUtf8BytesAndSurvivesGrowth) {
   EXPECT_EQ(d.Find(""), 2);
   EXPECT_EQ(d.Find("code99999"), 100002);
   EXPECT_EQ(d.size(), 100003);
+}
+
+// Batches of random sizes with repeats inside a batch, across batches and
+// across table growth: the same codes as one Intern call per string.
+TEST(StringDictionaryTest, InternBatchGivesTheCodesOfInternInOrder) {
+  std::mt19937_64 rng(7);
+  StringDictionary batched, serial;
+  for (int round = 0; round < 2000; ++round) {
+    const size_t n = rng() % 64;
+    std::vector<std::string> bytes(n);
+    for (auto& b : bytes) b = "v" + std::to_string(rng() % (round < 1000 ? 50 : 100000));
+    std::vector<std::string_view> views(bytes.begin(), bytes.end());
+    std::vector<uint64_t> hashes;
+    for (auto v : views) hashes.push_back(StringDictionary::Hash(v));
+    std::vector<int32_t> got(n);
+    batched.InternBatch(views.data(), hashes.data(), n, got.data());
+    for (size_t j = 0; j < n; ++j) ASSERT_EQ(got[j], serial.Intern(views[j])) << "round " << round << " item " << j;
+  }
+  ASSERT_EQ(batched.size(), serial.size());
+  for (int32_t c = 0; c < serial.size(); ++c) ASSERT_EQ(batched.View(c), serial.View(c));
 }
 
 }  // namespace

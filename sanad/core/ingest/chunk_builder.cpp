@@ -24,7 +24,7 @@ ChunkBuilder::ChunkBuilder(const Schema& schema, const LoadOptions& options)
     // line_no and seq track "explicitly given" in their validity until assembled.
     c.nullable = schema.field(f).nullable || f == kLineNo || f == kSeq;
   }
-  last_.resize(static_cast<size_t>(schema.size()));
+  queues_.resize(static_cast<size_t>(schema.size()));
 }
 
 void ChunkBuilder::BeginRecord(int64_t line) {
@@ -42,8 +42,68 @@ void ChunkBuilder::FailRecord(LoadError error) {
   errors.push_back(std::move(error));
 }
 
+void ChunkBuilder::Queue(int f, std::string_view s) {
+  StringQueue& q = queues_[static_cast<size_t>(f)];
+  Column& c = columns[static_cast<size_t>(f)];
+  if (q.last_entry >= 0) {
+    const Queued& e = q.entries[static_cast<size_t>(q.last_entry)];
+    if (std::string_view(q.bytes.data() + e.offset, e.size) == s) {
+      q.entries.push_back({rows_, 0, 0, e.same_as >= 0 ? e.same_as : q.last_entry});
+      c.codes.push_back(-1);
+      if (q.entries.size() >= 4 * kQueue) Flush(f);  // a long run of one value
+      return;
+    }
+  } else if (q.last_code >= 0 && c.dict.View(q.last_code) == s) {
+    c.codes.push_back(q.last_code);
+    return;
+  }
+  q.last_entry = static_cast<int32_t>(q.entries.size());
+  q.entries.push_back({rows_, static_cast<uint32_t>(q.bytes.size()), static_cast<uint32_t>(s.size()), -1});
+  q.hashes.push_back(StringDictionary::Hash(s));
+  q.bytes.append(s);
+  c.codes.push_back(-1);
+  if (q.hashes.size() >= kQueue) Flush(f);
+}
+
+void ChunkBuilder::Flush(int f) {
+  StringQueue& q = queues_[static_cast<size_t>(f)];
+  if (q.entries.empty()) return;
+  Column& c = columns[static_cast<size_t>(f)];
+  std::string_view views[kQueue];
+  int32_t got[kQueue];
+  size_t n = 0;
+  for (const Queued& e : q.entries)
+    if (e.same_as < 0) views[n++] = std::string_view(q.bytes.data() + e.offset, e.size);
+  c.dict.InternBatch(views, q.hashes.data(), n, got);
+  // Entries that are new values take the batch's codes in order; repeats
+  // take the code of the entry they repeat (always an earlier new one).
+  std::vector<int32_t>& codes = c.codes;
+  size_t k = 0;
+  int32_t last = -1;
+  for (Queued& e : q.entries) {
+    if (e.same_as < 0) {
+      last = got[k++];
+      e.offset = static_cast<uint32_t>(last);  // reuse: the entry's code, for repeats below
+    } else {
+      last = static_cast<int32_t>(q.entries[static_cast<size_t>(e.same_as)].offset);
+    }
+    codes[e.row] = last;
+  }
+  q.last_code = last;
+  q.last_entry = -1;
+  q.entries.clear();
+  q.hashes.clear();
+  q.bytes.clear();
+}
+
+void ChunkBuilder::FlushStrings() {
+  for (int f = 0; f < schema_->size(); ++f)
+    if (columns[static_cast<size_t>(f)].type == ValueType::kString) Flush(f);
+}
+
 void ChunkBuilder::Truncate(RowIndex rows) {
   if (rows == rows_) return;
+  FlushStrings();  // queued rows hold no codes yet
   for (Column& c : columns) {
     switch (c.type) {
       case ValueType::kString:
@@ -92,18 +152,11 @@ bool ChunkBuilder::AppendLine(const RawValue* v, LoadError* err) {
     if (!has && f == kReferral) { has = true; iv = 0; }
     switch (c.type) {
       case ValueType::kString: {
-        int32_t code = -1;
         if (has) {
-          LastString& last = last_[static_cast<size_t>(f)];
-          if (last.code >= 0 && last.bytes == rv.s) {
-            code = last.code;
-          } else {
-            code = c.dict.Intern(rv.s);
-            last.bytes.assign(rv.s);
-            last.code = code;
-          }
+          Queue(f, rv.s);
+        } else {
+          c.codes.push_back(-1);
         }
-        c.codes.push_back(code);
         break;
       }
       case ValueType::kDate: c.codes.push_back(has ? static_cast<int32_t>(iv) : 0); break;
@@ -327,6 +380,7 @@ void SortByLine(std::vector<LoadError>& errors) {
 
 Result<LoadedClaims> AssembleChunks(std::vector<ChunkBuilder>& chunks, const Schema& schema,
                                     const LoadOptions& options, int64_t extra_records_read) {
+  for (ChunkBuilder& c : chunks) c.FlushStrings();
   Result<ChunkOffsets> offsets = OffsetsOf(chunks);
   if (!offsets.ok()) return offsets.status();
   const ChunkOffsets& off = *offsets;

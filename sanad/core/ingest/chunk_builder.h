@@ -40,6 +40,9 @@ class ChunkBuilder {
   void CommitRecord();
   /// Drops every line appended since BeginRecord and records `error`.
   void FailRecord(LoadError error);
+  /// Interns the strings still queued (below); the assembler calls it
+  /// before it reads the columns.
+  void FlushStrings();
 
   const Schema& schema() const { return *schema_; }
   const LoadOptions& options() const { return *options_; }
@@ -53,13 +56,28 @@ class ChunkBuilder {
 
  private:
   void Truncate(RowIndex rows);
-  // Per string column: the last value interned and its code (consecutive
-  // lines, and the items of a nested claim, often repeat a value).
-  struct LastString {
-    std::string bytes;
-    int32_t code = -1;
+  // Strings are not interned one by one: each string column queues its new
+  // values (bytes copied, so parsers may reuse their buffers) and interns
+  // a queue of kQueue at once with StringDictionary::InternBatch, writing
+  // the codes into the rows that wait for them. A value equal to the
+  // column's previous one (consecutive lines, the items of a nested claim)
+  // takes its code, or its queue entry, without a lookup.
+  static constexpr size_t kQueue = 48;
+  struct Queued {
+    RowIndex row;
+    uint32_t offset, size;  // in `bytes`
+    int32_t same_as;        // an earlier entry with the same bytes, or -1
   };
-  std::vector<LastString> last_;
+  struct StringQueue {
+    std::vector<Queued> entries;
+    std::vector<uint64_t> hashes;  // of entries with same_as < 0, in order
+    std::string bytes;
+    int32_t last_code = -1;   // the previous value's code, once known
+    int32_t last_entry = -1;  // or its queue entry
+  };
+  void Queue(int f, std::string_view s);
+  void Flush(int f);
+  std::vector<StringQueue> queues_;  // per field (string fields only used)
   const Schema* schema_;
   const LoadOptions* options_;
   RowIndex rows_ = 0;
