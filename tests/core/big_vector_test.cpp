@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace sanad {
 namespace {
@@ -34,24 +35,42 @@ TEST_F(BigVectorCacheTest, ReleasedBufferIsReusedAndNewVectorsAreStillZeroed) {
     first = v.data();
   }
   EXPECT_GE(GetBigBufferCacheStats().cached_bytes, kBig * sizeof(int64_t));
-  BigVector<int64_t> w(kBig / 2);  // smaller request: the cached buffer is lent whole
+  BigVector<int64_t> w(kBig / 2);  // smaller request: the front of the cached range
   EXPECT_EQ(w.data(), first);
   for (size_t i = 0; i < w.size(); i += 4096) ASSERT_EQ(w[i], 0) << i;
   const BigBufferCacheStats after = GetBigBufferCacheStats();
   EXPECT_EQ(after.reused, before.reused + 1);
   EXPECT_EQ(after.mapped, before.mapped + 1);
+  EXPECT_EQ(after.cached_bytes, kBig * sizeof(int64_t) / 2);  // the rest stays free
   w = BigVector<int64_t>();
-  // The whole lent mapping came back, so the full-size request fits again.
+  // The two halves merged again, so the full-size request fits.
   BigVector<int64_t> x(kBig);
   EXPECT_EQ(x.data(), first);
+  EXPECT_EQ(GetBigBufferCacheStats().mapped, before.mapped + 1);
 }
 
-TEST_F(BigVectorCacheTest, AFarLargerCachedBufferIsTrimmedBeforeItIsLent) {
-  { BigVector<int64_t> huge(8 * kBig); }  // 128 MiB cached
-  BigVector<int64_t> small(kBig);         // 16 MiB: the 112 MiB tail goes back to the OS
+TEST_F(BigVectorCacheTest, OneFreedRangeServesSeveralSmallerRequestsAndMergesBack) {
+  const int64_t* base = nullptr;
+  { BigVector<int64_t> huge(8 * kBig); base = huge.data(); }  // 128 MiB free
+  const BigBufferCacheStats before = GetBigBufferCacheStats();
+  std::vector<BigVector<int64_t>> parts;
+  for (int i = 0; i < 8; ++i) {
+    parts.emplace_back(kBig, i);  // zeroed then filled: each a distinct 16 MiB of the range
+    ASSERT_EQ(parts.back()[kBig - 1], i);
+  }
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_GE(parts[i].data(), base);
+    EXPECT_LT(parts[i].data(), base + 8 * kBig);
+    EXPECT_EQ(parts[i][0], i);  // no two parts overlap
+  }
+  EXPECT_EQ(GetBigBufferCacheStats().mapped, before.mapped);  // nothing fresh
   EXPECT_EQ(GetBigBufferCacheStats().cached_bytes, 0u);
-  small = BigVector<int64_t>();
-  EXPECT_EQ(GetBigBufferCacheStats().cached_bytes, kBig * sizeof(int64_t));
+  // Freed in an interleaved order, the parts merge into one range again.
+  for (int i : {1, 3, 5, 7, 0, 2, 4, 6}) parts[static_cast<size_t>(i)] = BigVector<int64_t>();
+  EXPECT_EQ(GetBigBufferCacheStats().cached_bytes, 8 * kBig * sizeof(int64_t));
+  BigVector<int64_t> whole(8 * kBig);
+  EXPECT_EQ(whole.data(), base);
+  EXPECT_EQ(GetBigBufferCacheStats().mapped, before.mapped);
 }
 
 TEST_F(BigVectorCacheTest, LimitZeroKeepsNothingAndSmallBuffersBypassTheCache) {
