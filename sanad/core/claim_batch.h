@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sanad/core/big_vector.h"
 #include "sanad/core/bitmap.h"
 #include "sanad/core/schema.h"
 #include "sanad/core/string_dictionary.h"
@@ -23,8 +24,8 @@ namespace sanad {
 struct Column {
   ValueType type = ValueType::kInt;
   bool nullable = false;
-  std::vector<int32_t> codes;  // kString (dictionary code) and kDate (days)
-  std::vector<int64_t> ints;   // kInt
+  BigVector<int32_t> codes;    // kString (dictionary code) and kDate (days)
+  BigVector<int64_t> ints;     // kInt
   Bitmap bits;                 // kBool values
   Bitmap valid;                // nullable fields only
   StringDictionary dict;       // kString only

@@ -16,8 +16,8 @@ class Writer {
  public:
   template <typename T>
   void Pod(const T& v) { Bytes(&v, sizeof v); }
-  template <typename T>
-  void Vec(const std::vector<T>& v) {
+  template <typename T, typename A>
+  void Vec(const std::vector<T, A>& v) {
     Pod<uint64_t>(v.size());
     Bytes(v.data(), v.size() * sizeof(T));
   }
@@ -38,8 +38,8 @@ class Reader {
   explicit Reader(std::string_view in) : in_(in) {}
   template <typename T>
   bool Pod(T* v) { return Bytes(v, sizeof *v); }
-  template <typename T>
-  bool Vec(std::vector<T>* v) {
+  template <typename T, typename A>
+  bool Vec(std::vector<T, A>* v) {
     uint64_t n;
     if (!Pod(&n) || n > (in_.size() - pos_) / sizeof(T)) return false;
     v->resize(n);

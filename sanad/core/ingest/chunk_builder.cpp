@@ -77,7 +77,7 @@ void ChunkBuilder::Flush(int f) {
   c.dict.InternBatch(views, q.hashes.data(), n, got);
   // Entries that are new values take the batch's codes in order; repeats
   // take the code of the entry they repeat (always an earlier new one).
-  std::vector<int32_t>& codes = c.codes;
+  BigVector<int32_t>& codes = c.codes;
   size_t k = 0;
   int32_t last = -1;
   for (Queued& e : q.entries) {
@@ -182,8 +182,8 @@ struct DupKeyHash {
   }
 };
 
-template <typename T>
-void CompactVector(std::vector<T>& v, const std::vector<RowIndex>& keep) {
+template <typename Vector>
+void CompactVector(Vector& v, const std::vector<RowIndex>& keep) {
   for (size_t i = 0; i < keep.size(); ++i) v[i] = v[keep[i]];
   v.resize(keep.size());
 }
