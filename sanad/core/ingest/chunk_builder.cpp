@@ -27,6 +27,23 @@ ChunkBuilder::ChunkBuilder(const Schema& schema, const LoadOptions& options)
   queues_.resize(static_cast<size_t>(schema.size()));
 }
 
+void ChunkBuilder::NoteProgress(size_t bytes_read, size_t chunk_bytes) {
+  constexpr RowIndex kSampleRows = 4096;
+  if (reserved_ || rows_ < kSampleRows || bytes_read == 0) return;
+  reserved_ = true;
+  const double per_line = static_cast<double>(bytes_read) / rows_;
+  const size_t expect = static_cast<size_t>(static_cast<double>(chunk_bytes) / per_line * 1.05) + kSampleRows;
+  for (Column& c : columns) {
+    switch (c.type) {
+      case ValueType::kString:
+      case ValueType::kDate: c.codes.reserve(expect); break;
+      case ValueType::kInt: c.ints.reserve(expect); break;
+      case ValueType::kBool: c.bits.Reserve(expect); break;
+    }
+    if (c.nullable) c.valid.Reserve(expect);
+  }
+}
+
 void ChunkBuilder::BeginRecord(int64_t line) {
   record_start_ = rows_;
   record_line_ = line;

@@ -111,6 +111,7 @@ class CsvChunkParser {
       if (!blank) ParseRow(d, pos, next, line, unterminated, vals);
       line += nl;
       pos = next;
+      out_.NoteProgress(pos - begin, start_limit - begin);
     }
     // Lines in the chunk: a final record without '\n' still occupies a line.
     out_.line_count = line - 1 + ((pos > begin && d[pos - 1] != '\n') ? 1 : 0);

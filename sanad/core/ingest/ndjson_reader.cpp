@@ -53,6 +53,7 @@ class NdjsonChunkParser {
       while (e > b && (data[e - 1] == ' ' || data[e - 1] == '\t' || data[e - 1] == '\r')) --e;
       if (b < e) ParseRecord(data.data() + b, e - b, capacity_end - b, line);
       pos = line_end + 1;
+      out_.NoteProgress(pos - begin, end - begin);
     }
     out_.line_count = line;
   }
