@@ -5,12 +5,21 @@
 #include <chrono>
 #include <sys/resource.h>
 #include "sanad/core/big_vector.h"
+#include "sanad/core/ingest/claims_reader.h"
+// usage: profile_phases [LINES] [THREADS] [RUNS] [CLAIMS_FILE]
+// With CLAIMS_FILE (e.g. `sanad gen --shape month-end` output) LINES is ignored.
 using namespace sanad;
 int main(int argc, char** argv) {
   int64_t n = argc > 1 ? atoll(argv[1]) : 1000000;
   int threads = argc > 2 ? atoi(argv[2]) : 1;
-  const LoadedClaims& c = bench::ExampleClaims(n);
   const Plan& plan = *bench::ExampleRules().plan();
+  LoadedClaims from_file;
+  if (argc > 4) {
+    Result<LoadedClaims> r = ReadClaimsFile(argv[4], plan.schema, LoadOptions{});
+    if (!r.ok()) { fprintf(stderr, "%s\n", r.status().message().c_str()); return 1; }
+    from_file = std::move(r).value();
+  }
+  const LoadedClaims& c = argc > 4 ? from_file : bench::ExampleClaims(n);
   const int runs = argc > 3 ? atoi(argv[3]) : 3;
   for (int it = 0; it < runs; ++it) {
     rusage ru0, ru1;

@@ -43,6 +43,14 @@ void Unregister(int slot) {
 extern "C" void OnInterrupt(int sig) {
   for (LiveTemp& t : g_live)
     if (t.ready.load()) ::unlink(t.path);
+  if (sig == SIGBUS) {
+    // Claims files are memory-mapped (read_file.h): SIGBUS means one shrank
+    // while it was read. Say so (write(2) is async-signal-safe).
+    static const char kMessage[] =
+        "sanad: bus error: an input file was truncated while it was read (claims files are memory-mapped); "
+        "no output was written\n";
+    [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  }
   std::signal(sig, SIG_DFL);
   std::raise(sig);
 }
@@ -55,6 +63,7 @@ void RemoveTemporaryOutputsOnInterrupt() {
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGBUS, &sa, nullptr);
 }
 
 Result<std::unique_ptr<OutputFile>> OutputFile::Create(const std::string& path) {

@@ -51,6 +51,8 @@ class OutputFile {
 /// temporary files of outputs not yet committed, so an interrupted run
 /// leaves every output as it was and nothing beside it. The CLI calls this
 /// once at start; the signal is then re-raised with its default action.
+/// SIGBUS (a memory-mapped claims file truncated while read) is handled
+/// the same way, with a message saying so.
 void RemoveTemporaryOutputsOnInterrupt();
 
 /// Commits every file, in order, after all were written: a run's outputs

@@ -136,5 +136,31 @@ for delay in 0.1 0.5; do
     "Ctrl-C after ${delay}s: exit $rc after ${ms} ms, $leftovers temporary files"
 done
 
+# A claims file truncated while it is read (it is memory-mapped): the run
+# ends by SIGBUS with a message saying why, no temporary file is left and
+# the previous outputs are untouched. The signal is sent, so the check does
+# not depend on when a truncation would land.
+start_strict_run 0.2
+kill -BUS "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+rc=$?
+leftovers=$(ls -a "$T" | grep -c 'sanad-tmp' || true)
+[ "$leftovers" -eq 0 ] && { [ "$rc" -eq 135 ] || [ "$rc" -eq 0 ]; } &&
+  { cmp -s "$T/v.csv" "$T/old.csv" || cmp -s "$T/v.csv" "$T/new.csv"; }
+tally $? "SIGBUS: exit $rc, no temporary files, outputs old or new" "SIGBUS: exit $rc, $leftovers temporary files"
+"$B" check "$T/strict.sanad" "$T/gen/claims.ndjson" "${GREFS[@]}" --verdicts "$T/bus.csv" >/dev/null 2>"$T/bus.err" &
+pid=$!
+sleep 0.2
+kill -BUS "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+rc=$?
+if [ "$rc" -eq 135 ]; then
+  grep -q 'truncated while it was read' "$T/bus.err" && [ ! -e "$T/bus.csv" ]
+  tally $? "SIGBUS explained on stderr, no verdicts written" "SIGBUS without the message: $(cat "$T/bus.err")"
+else
+  [ "$rc" -eq 0 ]
+  tally $? "SIGBUS after the run had finished (exit 0)" "SIGBUS: unexpected exit $rc"
+fi
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]
