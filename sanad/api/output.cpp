@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_group.h>
 
 namespace sanad {
 
@@ -75,23 +76,40 @@ void AppendInt(std::string& out, int64_t v) {
 }
 
 
-// Formats rows [0, n) in parallel chunks and writes them in order.
+// Formats rows [0, n) in parallel chunks and writes them in order. Windows
+// of rows alternate between two sets of buffers: while this thread writes
+// one window, the next is formatted (the write of 355 MB of verdicts took
+// 0.3 s that formatting waited for).
 template <typename Fn>
 Status WriteRows(OutputFile& out, const std::string& header, size_t n, Fn format_row) {
   if (Status s = out.Write(header); !s.ok()) return s;
   constexpr size_t kRowsPerChunk = 1 << 15;
   constexpr size_t kChunksPerWindow = 16;
-  std::vector<std::string> bufs(kChunksPerWindow);
-  for (size_t base = 0; base < n; base += kRowsPerChunk * kChunksPerWindow) {
+  constexpr size_t kRowsPerWindow = kRowsPerChunk * kChunksPerWindow;
+  const size_t windows = (n + kRowsPerWindow - 1) / kRowsPerWindow;
+  std::vector<std::string> bufs[2] = {std::vector<std::string>(kChunksPerWindow),
+                                      std::vector<std::string>(kChunksPerWindow)};
+  auto format = [&](size_t w) {
+    const size_t base = w * kRowsPerWindow;
     const size_t chunks = std::min(kChunksPerWindow, (n - base + kRowsPerChunk - 1) / kRowsPerChunk);
-    tbb::parallel_for(size_t{0}, chunks, [&](size_t c) {
-      std::string& b = bufs[c];
+    std::vector<std::string>& set = bufs[w % 2];
+    tbb::parallel_for(size_t{0}, kChunksPerWindow, [&](size_t c) {
+      std::string& b = set[c];
       b.clear();
+      if (c >= chunks) return;
       const size_t begin = base + c * kRowsPerChunk, end = std::min(n, begin + kRowsPerChunk);
       for (size_t i = begin; i < end; ++i) format_row(b, i);
     });
-    for (size_t c = 0; c < chunks; ++c)
-      if (Status s = out.Write(bufs[c]); !s.ok()) return s;
+  };
+  if (windows > 0) format(0);
+  for (size_t w = 0; w < windows; ++w) {
+    tbb::task_group next;
+    if (w + 1 < windows) next.run([&, w] { format(w + 1); });
+    Status status = Status::Ok();
+    for (const std::string& b : bufs[w % 2])
+      if (status.ok() && !b.empty()) status = out.Write(b);
+    next.wait();
+    if (!status.ok()) return status;
   }
   return Status::Ok();
 }
