@@ -73,4 +73,29 @@ class HugePageAllocator {
 template <typename T>
 using BigVector = std::vector<T, HugePageAllocator<T>>;
 
+/// ColumnVector<T>: a BigVector whose resize() leaves new elements
+/// uninitialised instead of zeroing them. For claim columns, which are
+/// always written before they are read: the CSV loader sizes each column
+/// for the whole file up front and its chunks write their rows in place
+/// (ingest/chunk_builder.h); zeroing it first would touch every page of it
+/// once more, on one thread.
+template <typename T>
+class UninitializedHugePageAllocator : public HugePageAllocator<T> {
+ public:
+  UninitializedHugePageAllocator() = default;
+  template <typename U>
+  UninitializedHugePageAllocator(const UninitializedHugePageAllocator<U>&) noexcept {}  // NOLINT
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;  // default-initialised: no zeroing for trivial types
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(static_cast<Args&&>(args)...);
+  }
+};
+
+template <typename T>
+using ColumnVector = std::vector<T, UninitializedHugePageAllocator<T>>;
+
 }  // namespace sanad

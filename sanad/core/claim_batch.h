@@ -24,8 +24,9 @@ namespace sanad {
 struct Column {
   ValueType type = ValueType::kInt;
   bool nullable = false;
-  BigVector<int32_t> codes;    // kString (dictionary code) and kDate (days)
-  BigVector<int64_t> ints;     // kInt
+  // resize() leaves new entries uninitialised (ColumnVector): write them.
+  ColumnVector<int32_t> codes;  // kString (dictionary code) and kDate (days)
+  ColumnVector<int64_t> ints;   // kInt
   Bitmap bits;                 // kBool values
   Bitmap valid;                // nullable fields only
   StringDictionary dict;       // kString only

@@ -5,6 +5,7 @@
 
 #include "sanad/core/calendar.h"
 #include "sanad/core/ingest/claims_reader.h"
+#include "sanad/core/ingest/chunk_builder.h"
 #include "sanad/core/ingest/csv_tokenizer.h"
 #include "tests/support/load_equality.h"
 
@@ -513,6 +514,66 @@ TEST(NdjsonReaderTest, EveryLineDecodesToItsOwnStringsWhenClaimsAreRefusedMidway
       } else {
         ASSERT_EQ(c.batch.String(kDiagnosis, r), kept[r].diagnosis) << "line " << r;
       }
+    }
+  }
+}
+
+// Chunks that write their values in place: one that outgrows its rows
+// moves to columns of its own, and the batch is the same as with chunks
+// that never wrote in place (values, codes, dictionaries, gaps closed).
+TEST(ChunkBuilderTest, InPlaceChunksAndOneThatOutgrowsItsRowsAssembleLikeCopiedOnes) {
+  const Schema schema = Schema::Standard();
+  const LoadOptions options = Skip(1);
+  auto fill = [&](ChunkBuilder& b, int from, int count) {
+    for (int i = from; i < from + count; ++i) {
+      std::vector<RawValue> v(static_cast<size_t>(schema.size()));
+      const std::string claim = "C" + std::to_string(i), code = "S" + std::to_string(i % 3);
+      auto set = [&](int f, std::string_view s) { v[static_cast<size_t>(f)].state = RawValue::kValue; v[static_cast<size_t>(f)].s = s; };
+      set(kClaimId, claim);
+      set(kInsuredId, "I1");
+      set(kFund, "rural");
+      set(kProviderId, "P1");
+      set(kProviderSector, "private");
+      set(kServiceCode, code);
+      v[kServiceDate].state = RawValue::kValue;
+      v[kServiceDate].i = 19800 + i;
+      v[kAmount].state = RawValue::kValue;
+      v[kAmount].i = 1000 + i;
+      b.BeginRecord(i - from + 1);
+      LoadError err;
+      ASSERT_TRUE(b.AppendLine(v.data(), &err)) << err.message;
+      b.CommitRecord();
+    }
+    b.line_count = count;
+  };
+  // Copied: two chunks of their own.
+  std::vector<ChunkBuilder> copied(2, ChunkBuilder(schema, options));
+  fill(copied[0], 0, 5);
+  fill(copied[1], 5, 3);
+  Result<LoadedClaims> want = AssembleChunks(copied, schema, options);
+  ASSERT_TRUE(want.ok());
+  for (int outgrow : {0, 1}) {
+    std::vector<Column> in_place(static_cast<size_t>(schema.size()));
+    for (int f = 0; f < schema.size(); ++f) {
+      Column& c = in_place[static_cast<size_t>(f)];
+      c.type = schema.field(f).type;
+      if (c.type == ValueType::kInt) c.ints.assign(20, -7);
+      else if (c.type != ValueType::kBool) c.codes.assign(20, -7);
+    }
+    std::vector<ChunkBuilder> chunks(2, ChunkBuilder(schema, options));
+    chunks[0].WriteInPlace(in_place, 0, outgrow ? 2 : 9);  // 5 lines: outgrows 2 rows
+    chunks[1].WriteInPlace(in_place, outgrow ? 2 : 9, 11);
+    fill(chunks[0], 0, 5);
+    fill(chunks[1], 5, 3);
+    EXPECT_EQ(chunks[0].in_place(), !outgrow);
+    Result<LoadedClaims> got = AssembleChunks(chunks, schema, options, 0, &in_place);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(testing::DescribeLoadDifference(*want, *got), "") << "outgrow " << outgrow;
+    ASSERT_EQ(got->batch.size(), 8u);
+    for (RowIndex r = 0; r < 8; ++r) {
+      EXPECT_EQ(got->batch.String(kClaimId, r), "C" + std::to_string(r));
+      EXPECT_EQ(got->batch.Int(kAmount, r), 1000 + static_cast<int64_t>(r));
+      EXPECT_EQ(got->batch.Date(kServiceDate, r), 19800 + static_cast<Days>(r));
     }
   }
 }

@@ -1,6 +1,7 @@
 #include "sanad/core/ingest/chunk_builder.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
@@ -27,6 +28,39 @@ ChunkBuilder::ChunkBuilder(const Schema& schema, const LoadOptions& options)
   queues_.resize(static_cast<size_t>(schema.size()));
 }
 
+void ChunkBuilder::WriteInPlace(std::vector<Column>& batch_columns, RowIndex first_row, RowIndex capacity) {
+  in_place_ = true;
+  in_first_ = first_row;
+  in_capacity_ = capacity;
+  in_codes_.assign(columns.size(), nullptr);
+  in_ints_.assign(columns.size(), nullptr);
+  for (size_t f = 0; f < columns.size(); ++f) {
+    Column& dst = batch_columns[f];
+    switch (columns[f].type) {
+      case ValueType::kString:
+      case ValueType::kDate: in_codes_[f] = dst.codes.data() + first_row; break;
+      case ValueType::kInt: in_ints_[f] = dst.ints.data() + first_row; break;
+      case ValueType::kBool: break;
+    }
+  }
+}
+
+void ChunkBuilder::LeavePlace() {
+  FlushStrings();
+  for (size_t f = 0; f < columns.size(); ++f) {
+    if (in_codes_[f] != nullptr) columns[f].codes.assign(in_codes_[f], in_codes_[f] + rows_);
+    if (in_ints_[f] != nullptr) columns[f].ints.assign(in_ints_[f], in_ints_[f] + rows_);
+  }
+  in_place_ = false;
+}
+
+const int32_t* ChunkBuilder::codes_of(int f) const {
+  return in_place_ ? in_codes_[static_cast<size_t>(f)] : columns[static_cast<size_t>(f)].codes.data();
+}
+const int64_t* ChunkBuilder::ints_of(int f) const {
+  return in_place_ ? in_ints_[static_cast<size_t>(f)] : columns[static_cast<size_t>(f)].ints.data();
+}
+
 void ChunkBuilder::NoteProgress(size_t bytes_read, size_t chunk_bytes) {
   constexpr RowIndex kSampleRows = 4096;
   if (reserved_ || rows_ < kSampleRows || bytes_read == 0) return;
@@ -36,8 +70,12 @@ void ChunkBuilder::NoteProgress(size_t bytes_read, size_t chunk_bytes) {
   for (Column& c : columns) {
     switch (c.type) {
       case ValueType::kString:
-      case ValueType::kDate: c.codes.reserve(expect); break;
-      case ValueType::kInt: c.ints.reserve(expect); break;
+      case ValueType::kDate:
+        if (!in_place_) c.codes.reserve(expect);
+        break;
+      case ValueType::kInt:
+        if (!in_place_) c.ints.reserve(expect);
+        break;
       case ValueType::kBool: c.bits.Reserve(expect); break;
     }
     if (c.nullable) c.valid.Reserve(expect);
@@ -66,19 +104,19 @@ void ChunkBuilder::Queue(int f, std::string_view s) {
     const Queued& e = q.entries[static_cast<size_t>(q.last_entry)];
     if (std::string_view(q.bytes.data() + e.offset, e.size) == s) {
       q.entries.push_back({rows_, 0, 0, e.same_as >= 0 ? e.same_as : q.last_entry});
-      c.codes.push_back(-1);
+      PutCode(f, -1);
       if (q.entries.size() >= 4 * kQueue) Flush(f);  // a long run of one value
       return;
     }
   } else if (q.last_code >= 0 && c.dict.View(q.last_code) == s) {
-    c.codes.push_back(q.last_code);
+    PutCode(f, q.last_code);
     return;
   }
   q.last_entry = static_cast<int32_t>(q.entries.size());
   q.entries.push_back({rows_, static_cast<uint32_t>(q.bytes.size()), static_cast<uint32_t>(s.size()), -1});
   q.hashes.push_back(StringDictionary::Hash(s));
   q.bytes.append(s);
-  c.codes.push_back(-1);
+  PutCode(f, -1);
   if (q.hashes.size() >= kQueue) Flush(f);
 }
 
@@ -94,7 +132,7 @@ void ChunkBuilder::Flush(int f) {
   c.dict.InternBatch(views, q.hashes.data(), n, got);
   // Entries that are new values take the batch's codes in order; repeats
   // take the code of the entry they repeat (always an earlier new one).
-  BigVector<int32_t>& codes = c.codes;
+  int32_t* codes = code_slots(f);
   size_t k = 0;
   int32_t last = -1;
   for (Queued& e : q.entries) {
@@ -124,8 +162,12 @@ void ChunkBuilder::Truncate(RowIndex rows) {
   for (Column& c : columns) {
     switch (c.type) {
       case ValueType::kString:
-      case ValueType::kDate: c.codes.resize(rows); break;
-      case ValueType::kInt: c.ints.resize(rows); break;
+      case ValueType::kDate:
+        if (!in_place_) c.codes.resize(rows);
+        break;
+      case ValueType::kInt:
+        if (!in_place_) c.ints.resize(rows);
+        break;
       case ValueType::kBool: c.bits.Resize(rows); break;
     }
     if (c.nullable) c.valid.Resize(rows);
@@ -160,6 +202,7 @@ bool ChunkBuilder::AppendLine(const RawValue* v, LoadError* err) {
     err->message = "negative patient_paid " + std::to_string(v[kPatientPaid].i);
     return false;
   }
+  if (in_place_ && rows_ >= in_capacity_) LeavePlace();
   for (int f = 0; f < n; ++f) {
     Column& c = columns[static_cast<size_t>(f)];
     const RawValue& rv = v[f];
@@ -172,12 +215,12 @@ bool ChunkBuilder::AppendLine(const RawValue* v, LoadError* err) {
         if (has) {
           Queue(f, rv.s);
         } else {
-          c.codes.push_back(-1);
+          PutCode(f, -1);
         }
         break;
       }
-      case ValueType::kDate: c.codes.push_back(has ? static_cast<int32_t>(iv) : 0); break;
-      case ValueType::kInt: c.ints.push_back(has ? iv : 0); break;
+      case ValueType::kDate: PutCode(f, has ? static_cast<int32_t>(iv) : 0); break;
+      case ValueType::kInt: PutInt(f, has ? iv : 0); break;
       case ValueType::kBool: c.bits.PushBack(has && iv != 0); break;
     }
     if (c.nullable) c.valid.PushBack(has);
@@ -241,61 +284,76 @@ Result<ChunkOffsets> OffsetsOf(const std::vector<ChunkBuilder>& chunks) {
 
 // One column of the batch from every chunk: dictionaries merged in chunk
 // order (the first chunk's codes stay; later chunks' strings are interned
-// after it), values copied with remapped codes. Frees the chunk columns.
-void MergeColumn(std::vector<ChunkBuilder>& chunks, const ChunkOffsets& off, int f, Column& dst) {
+// after it), values remapped and laid end to end. When every chunk wrote in
+// place into `in_place` (WriteInPlace), that column becomes the batch's:
+// each chunk's rows move down over the gaps left before them (forward, so
+// the move never overwrites rows not yet moved), remapped on the way.
+// Otherwise the values are copied into a new column. Frees the chunks'.
+void MergeColumn(std::vector<ChunkBuilder>& chunks, const ChunkOffsets& off, int f, Column& dst,
+                 Column* in_place) {
   const size_t nchunks = chunks.size();
   const RowIndex nrows = off.rows;
-  dst.nullable = chunks.empty() ? dst.nullable : chunks[0].columns[static_cast<size_t>(f)].nullable;
+  const size_t fi = static_cast<size_t>(f);
+  dst.nullable = chunks.empty() ? dst.nullable : chunks[0].columns[fi].nullable;
   std::vector<std::vector<int32_t>> remap(nchunks);
   if (dst.type == ValueType::kString) {
     size_t first = 0;
     if (nchunks > 0) {
-      StringDictionary& d0 = chunks[0].columns[static_cast<size_t>(f)].dict;
+      StringDictionary& d0 = chunks[0].columns[fi].dict;
       remap[0].resize(static_cast<size_t>(d0.size()));
       for (int32_t k = 0; k < d0.size(); ++k) remap[0][static_cast<size_t>(k)] = k;
       dst.dict = std::move(d0);
       first = 1;
     }
     for (size_t c = first; c < nchunks; ++c) {
-      const StringDictionary& d = chunks[c].columns[static_cast<size_t>(f)].dict;
+      const StringDictionary& d = chunks[c].columns[fi].dict;
       remap[c].resize(static_cast<size_t>(d.size()));
       for (int32_t k = 0; k < d.size(); ++k) remap[c][static_cast<size_t>(k)] = dst.dict.Intern(d.View(k), d.HashOf(k));
     }
   }
-  switch (dst.type) {
-    case ValueType::kString:
-      dst.codes.resize(nrows);
-      for (size_t c = 0; c < nchunks; ++c) {
-        const auto& src = chunks[c].columns[static_cast<size_t>(f)].codes;
+  const bool moved = in_place != nullptr && dst.type != ValueType::kBool;
+  if (moved) {
+    dst.codes = std::move(in_place->codes);
+    dst.ints = std::move(in_place->ints);
+  } else if (dst.type == ValueType::kInt) {
+    dst.ints.resize(nrows);
+  } else if (dst.type != ValueType::kBool) {
+    dst.codes.resize(nrows);
+  }
+  for (size_t c = 0; c < nchunks; ++c) {
+    const ChunkBuilder& ch = chunks[c];
+    const size_t rows = ch.rows();
+    switch (dst.type) {
+      case ValueType::kString: {
+        const int32_t* src = ch.codes_of(f);
         const int32_t* map = remap[c].data();
         int32_t* o = dst.codes.data() + off.row[c];
-        for (size_t i = 0; i < src.size(); ++i) o[i] = src[i] < 0 ? -1 : map[src[i]];
+        for (size_t i = 0; i < rows; ++i) o[i] = src[i] < 0 ? -1 : map[src[i]];
+        break;
       }
-      break;
-    case ValueType::kDate:
-      dst.codes.resize(nrows);
-      for (size_t c = 0; c < nchunks; ++c) {
-        const auto& src = chunks[c].columns[static_cast<size_t>(f)].codes;
-        std::copy(src.begin(), src.end(), dst.codes.begin() + off.row[c]);
-      }
-      break;
-    case ValueType::kInt:
-      dst.ints.resize(nrows);
-      for (size_t c = 0; c < nchunks; ++c) {
-        const auto& src = chunks[c].columns[static_cast<size_t>(f)].ints;
-        std::copy(src.begin(), src.end(), dst.ints.begin() + off.row[c]);
-      }
-      break;
-    case ValueType::kBool:
-      dst.bits.Reserve(nrows);
-      for (size_t c = 0; c < nchunks; ++c) dst.bits.Append(chunks[c].columns[static_cast<size_t>(f)].bits);
-      break;
+      case ValueType::kDate:
+        if (ch.codes_of(f) != dst.codes.data() + off.row[c])
+          std::memmove(dst.codes.data() + off.row[c], ch.codes_of(f), rows * sizeof(int32_t));
+        break;
+      case ValueType::kInt:
+        if (ch.ints_of(f) != dst.ints.data() + off.row[c])
+          std::memmove(dst.ints.data() + off.row[c], ch.ints_of(f), rows * sizeof(int64_t));
+        break;
+      case ValueType::kBool:
+        if (c == 0) dst.bits.Reserve(nrows);
+        dst.bits.Append(ch.columns[fi].bits);
+        break;
+    }
+  }
+  if (moved) {
+    if (dst.type == ValueType::kInt) dst.ints.resize(nrows);
+    else dst.codes.resize(nrows);
   }
   if (dst.nullable) {
     dst.valid.Reserve(nrows);
-    for (size_t c = 0; c < nchunks; ++c) dst.valid.Append(chunks[c].columns[static_cast<size_t>(f)].valid);
+    for (size_t c = 0; c < nchunks; ++c) dst.valid.Append(chunks[c].columns[fi].valid);
   }
-  for (size_t c = 0; c < nchunks; ++c) chunks[c].columns[static_cast<size_t>(f)] = Column();  // free early
+  for (size_t c = 0; c < nchunks; ++c) chunks[c].columns[fi] = Column();  // free early
 }
 
 // line_no defaults (1, 2, ... per claim_id among the lines kept before) and
@@ -396,7 +454,8 @@ void SortByLine(std::vector<LoadError>& errors) {
 }  // namespace
 
 Result<LoadedClaims> AssembleChunks(std::vector<ChunkBuilder>& chunks, const Schema& schema,
-                                    const LoadOptions& options, int64_t extra_records_read) {
+                                    const LoadOptions& options, int64_t extra_records_read,
+                                    std::vector<Column>* in_place) {
   for (ChunkBuilder& c : chunks) c.FlushStrings();
   Result<ChunkOffsets> offsets = OffsetsOf(chunks);
   if (!offsets.ok()) return offsets.status();
@@ -419,7 +478,13 @@ Result<LoadedClaims> AssembleChunks(std::vector<ChunkBuilder>& chunks, const Sch
   const int64_t first_error_line = errors.empty() ? INT64_MAX : errors.front().line;
 
   // Columns in parallel (one chunk, e.g. an online claim: no task scheduling).
-  auto merge = [&](int f) { MergeColumn(chunks, off, f, out.batch.column(f)); };
+  // In place only if every chunk stayed there (a chunk that outgrew its rows
+  // left; then every column is copied, the in-place rows read as sources).
+  bool all_in_place = in_place != nullptr;
+  for (const ChunkBuilder& c : chunks) all_in_place = all_in_place && c.in_place();
+  auto merge = [&](int f) {
+    MergeColumn(chunks, off, f, out.batch.column(f), all_in_place ? &(*in_place)[static_cast<size_t>(f)] : nullptr);
+  };
   if (chunks.size() <= 1) {
     for (int f = 0; f < schema.size(); ++f) merge(f);
   } else {

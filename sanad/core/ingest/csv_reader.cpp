@@ -227,9 +227,34 @@ Result<LoadedClaims> ReadCsv(std::string_view d, const Schema& schema, const Loa
   std::vector<ChunkBuilder> chunks(n, ChunkBuilder(schema, options));
   std::vector<size_t> stop(n, 0);
   tbb::task_arena arena(internal::ArenaThreads(options.threads));
+  // Columns written in place (ChunkBuilder::WriteInPlace): a chunk has at
+  // most as many records as newlines in its byte range, plus one (every
+  // record starting in the range but the last ends at one of them), also
+  // when it is parsed again from a corrected start inside that range.
+  std::vector<RowIndex> first_row(n + 1, 0);
+  arena.execute([&] {
+    tbb::parallel_for(size_t{0}, n, [&](size_t c) {
+      first_row[c + 1] = static_cast<RowIndex>(std::count(d.data() + bounds[c], d.data() + bounds[c + 1], '\n') + 1);
+    });
+  });
+  for (size_t c = 0; c < n; ++c) first_row[c + 1] += first_row[c];
+  std::vector<Column> in_place(static_cast<size_t>(schema.size()));
+  const bool write_in_place = n > 1 && first_row[n] < UINT32_MAX;
+  if (write_in_place) {
+    for (int f = 0; f < schema.size(); ++f) {
+      Column& c = in_place[static_cast<size_t>(f)];
+      c.type = schema.field(f).type;
+      if (c.type == ValueType::kInt) c.ints.resize(first_row[n]);  // uninitialised: the chunks write it
+      else if (c.type != ValueType::kBool) c.codes.resize(first_row[n]);
+    }
+  }
+  auto place = [&](size_t c) {
+    if (write_in_place) chunks[c].WriteInPlace(in_place, first_row[c], first_row[c + 1] - first_row[c]);
+  };
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, n, [&](size_t c) {
       if (StopRequested(options.stop)) return;
+      place(c);
       CsvChunkParser parser(schema, column_field, chunks[c]);
       stop[c] = parser.ParseChunk(d, bounds[c], bounds[c + 1]);
     });
@@ -239,6 +264,7 @@ Result<LoadedClaims> ReadCsv(std::string_view d, const Schema& schema, const Loa
     if (stop[c - 1] == bounds[c]) continue;
     bounds[c] = stop[c - 1];  // may lie past bounds[c + 1]: then chunk c has no records
     chunks[c] = ChunkBuilder(schema, options);
+    place(c);
     CsvChunkParser parser(schema, column_field, chunks[c]);
     stop[c] = parser.ParseChunk(d, bounds[c], bounds[c + 1]);
   }
@@ -249,7 +275,7 @@ Result<LoadedClaims> ReadCsv(std::string_view d, const Schema& schema, const Loa
     chunks[0].line_count += header_lines;
   }
   Result<LoadedClaims> out = Status::Invalid("");
-  arena.execute([&] { out = AssembleChunks(chunks, schema, options); });
+  arena.execute([&] { out = AssembleChunks(chunks, schema, options, 0, write_in_place ? &in_place : nullptr); });
   return out;
 }
 
