@@ -61,25 +61,23 @@ const int64_t* ChunkBuilder::ints_of(int f) const {
   return in_place_ ? in_ints_[static_cast<size_t>(f)] : columns[static_cast<size_t>(f)].ints.data();
 }
 
+template <typename Values, typename Bits>
+void ChunkBuilder::ForEachStore(Values&& values, Bits&& bits) {
+  for (Column& c : columns) {
+    if (c.type == ValueType::kBool) bits(c.bits);
+    else if (!in_place_ && c.type == ValueType::kInt) values(c.ints);
+    else if (!in_place_) values(c.codes);
+    if (c.nullable) bits(c.valid);
+  }
+}
+
 void ChunkBuilder::NoteProgress(size_t bytes_read, size_t chunk_bytes) {
   constexpr RowIndex kSampleRows = 4096;
   if (reserved_ || rows_ < kSampleRows || bytes_read == 0) return;
   reserved_ = true;
   const double per_line = static_cast<double>(bytes_read) / rows_;
   const size_t expect = static_cast<size_t>(static_cast<double>(chunk_bytes) / per_line * 1.05) + kSampleRows;
-  for (Column& c : columns) {
-    switch (c.type) {
-      case ValueType::kString:
-      case ValueType::kDate:
-        if (!in_place_) c.codes.reserve(expect);
-        break;
-      case ValueType::kInt:
-        if (!in_place_) c.ints.reserve(expect);
-        break;
-      case ValueType::kBool: c.bits.Reserve(expect); break;
-    }
-    if (c.nullable) c.valid.Reserve(expect);
-  }
+  ForEachStore([&](auto& values) { values.reserve(expect); }, [&](Bitmap& bits) { bits.Reserve(expect); });
 }
 
 void ChunkBuilder::BeginRecord(int64_t line) {
@@ -159,19 +157,7 @@ void ChunkBuilder::FlushStrings() {
 void ChunkBuilder::Truncate(RowIndex rows) {
   if (rows == rows_) return;
   FlushStrings();  // queued rows hold no codes yet
-  for (Column& c : columns) {
-    switch (c.type) {
-      case ValueType::kString:
-      case ValueType::kDate:
-        if (!in_place_) c.codes.resize(rows);
-        break;
-      case ValueType::kInt:
-        if (!in_place_) c.ints.resize(rows);
-        break;
-      case ValueType::kBool: c.bits.Resize(rows); break;
-    }
-    if (c.nullable) c.valid.Resize(rows);
-  }
+  ForEachStore([&](auto& values) { values.resize(rows); }, [&](Bitmap& bits) { bits.Resize(rows); });
   rows_ = rows;
 }
 

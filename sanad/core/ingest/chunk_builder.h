@@ -81,6 +81,10 @@ class ChunkBuilder {
  private:
   void Truncate(RowIndex rows);
   void LeavePlace();  // copy in-place values into own columns
+  // `values` on each column's own value vector (none in place), `bits` on
+  // its bitmaps.
+  template <typename Values, typename Bits>
+  void ForEachStore(Values&& values, Bits&& bits);
   int32_t* code_slots(int f) { return in_place_ ? in_codes_[static_cast<size_t>(f)] : columns[static_cast<size_t>(f)].codes.data(); }
   void PutCode(int f, int32_t v) {
     if (in_place_) in_codes_[static_cast<size_t>(f)][rows_] = v;
