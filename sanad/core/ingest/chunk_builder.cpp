@@ -342,11 +342,46 @@ void MergeColumn(std::vector<ChunkBuilder>& chunks, const ChunkOffsets& off, int
   for (size_t c = 0; c < nchunks; ++c) chunks[c].columns[fi] = Column();  // free early
 }
 
+// The records of every chunk in input order, with absolute lines and rows,
+// read where the chunks keep them (copying them into one vector cost 0.2 s
+// and 80 MB of fresh memory at 5M lines).
+class AllRecords {
+ public:
+  AllRecords(const std::vector<ChunkBuilder>& chunks, const ChunkOffsets& off) : chunks_(chunks), off_(off) {
+    for (const ChunkBuilder& c : chunks) size_ += c.records.size();
+  }
+  size_t size() const { return size_; }
+  // Yields the records in order: `while (cursor.Next(&rec))`.
+  class Cursor {
+   public:
+    explicit Cursor(const AllRecords& all) : all_(all) {}
+    bool Next(RecordInfo* rec) {
+      while (chunk_ < all_.chunks_.size() && next_ == all_.chunks_[chunk_].records.size()) {
+        ++chunk_;
+        next_ = 0;
+      }
+      if (chunk_ == all_.chunks_.size()) return false;
+      const RecordInfo& r = all_.chunks_[chunk_].records[next_++];
+      *rec = {r.line + all_.off_.line[chunk_], r.first_row + all_.off_.row[chunk_], r.rows};
+      return true;
+    }
+
+   private:
+    const AllRecords& all_;
+    size_t chunk_ = 0, next_ = 0;
+  };
+
+ private:
+  const std::vector<ChunkBuilder>& chunks_;
+  const ChunkOffsets& off_;
+  size_t size_ = 0;
+};
+
 // line_no defaults (1, 2, ... per claim_id among the lines kept before) and
 // duplicate (claim_id, line_no) detection in input order; a record with a
 // duplicate is refused whole (refused[ri] = 1, an error appended). Returns
 // whether any record was refused. O(lines): hash sets per record.
-bool AssignLineNumbers(ClaimBatch& batch, const std::vector<RecordInfo>& records, const LoadOptions& options,
+bool AssignLineNumbers(ClaimBatch& batch, const AllRecords& records, const LoadOptions& options,
                        int64_t first_error_line, std::vector<LoadError>& errors, std::vector<uint8_t>& refused) {
   Column& claim = batch.column(kClaimId);
   Column& line_no = batch.column(kLineNo);
@@ -363,8 +398,9 @@ bool AssignLineNumbers(ClaimBatch& batch, const std::vector<RecordInfo>& records
   absl::flat_hash_map<DupKey, int64_t, DupKeyHash> first_line;
   absl::flat_hash_set<DupKey, DupKeyHash> pending;
   absl::flat_hash_map<int32_t, uint32_t> pending_of;
-  for (size_t ri = 0; ri < records.size(); ++ri) {
-    const RecordInfo& rec = records[ri];
+  AllRecords::Cursor cursor(records);
+  RecordInfo rec;
+  for (size_t ri = 0; cursor.Next(&rec); ++ri) {
     if (options.on_error == OnError::kFail && rec.line > first_error_line) break;
     pending.clear();
     pending_of.clear();
@@ -405,18 +441,27 @@ bool AssignLineNumbers(ClaimBatch& batch, const std::vector<RecordInfo>& records
 
 // The input line of every row; the rows of refused records removed.
 // Returns the number of records kept.
-int64_t KeepAcceptedRows(LoadedClaims& out, const std::vector<RecordInfo>& records, const std::vector<uint8_t>& refused,
-                         bool any_refused) {
+int64_t KeepAcceptedRows(LoadedClaims& out, const std::vector<ChunkBuilder>& chunks, const ChunkOffsets& off,
+                         const AllRecords& records, const std::vector<uint8_t>& refused, bool any_refused) {
   const RowIndex nrows = out.batch.size();
   out.input_lines.resize(nrows);
   std::vector<RowIndex> keep;
-  if (any_refused) keep.reserve(nrows);
-  for (size_t ri = 0; ri < records.size(); ++ri) {
-    const RecordInfo& rec = records[ri];
-    for (RowIndex r = rec.first_row; r < rec.first_row + rec.rows; ++r) {
-      out.input_lines[r] = rec.line;
-      if (any_refused && !refused[ri]) keep.push_back(r);
+  if (any_refused) {
+    keep.reserve(nrows);
+    AllRecords::Cursor cursor(records);
+    RecordInfo rec;
+    for (size_t ri = 0; cursor.Next(&rec); ++ri) {
+      for (RowIndex r = rec.first_row; r < rec.first_row + rec.rows; ++r) {
+        out.input_lines[r] = rec.line;
+        if (!refused[ri]) keep.push_back(r);
+      }
     }
+  } else {  // each chunk's rows are its own range: in parallel
+    tbb::parallel_for(size_t{0}, chunks.size(), [&](size_t c) {
+      for (const RecordInfo& rec : chunks[c].records)
+        for (RowIndex r = rec.first_row; r < rec.first_row + rec.rows; ++r)
+          out.input_lines[off.row[c] + r] = rec.line + off.line[c];
+    });
   }
   int64_t kept = static_cast<int64_t>(records.size());
   if (!any_refused) return kept;
@@ -449,17 +494,15 @@ Result<LoadedClaims> AssembleChunks(std::vector<ChunkBuilder>& chunks, const Sch
   LoadedClaims out;
   out.batch = ClaimBatch(schema);
 
-  // Errors and records with absolute lines.
+  // Errors with absolute lines; the records stay in their chunks.
   std::vector<LoadError> errors;
-  std::vector<RecordInfo> records;
   for (size_t c = 0; c < chunks.size(); ++c) {
     for (LoadError& e : chunks[c].errors) {
       e.line += off.line[c];
       errors.push_back(std::move(e));
     }
-    for (const RecordInfo& r : chunks[c].records)
-      records.push_back({r.line + off.line[c], r.first_row + off.row[c], r.rows});
   }
+  const AllRecords records(chunks, off);
   SortByLine(errors);
   const int64_t first_error_line = errors.empty() ? INT64_MAX : errors.front().line;
 
@@ -482,7 +525,7 @@ Result<LoadedClaims> AssembleChunks(std::vector<ChunkBuilder>& chunks, const Sch
   const bool any_refused = AssignLineNumbers(out.batch, records, options, first_error_line, errors, refused);
   SortByLine(errors);
   if (options.on_error == OnError::kFail && !errors.empty()) return Status::Invalid(FormatLoadError(errors.front()));
-  const int64_t loaded_records = KeepAcceptedRows(out, records, refused, any_refused);
+  const int64_t loaded_records = KeepAcceptedRows(out, chunks, off, records, refused, any_refused);
 
   // seq defaults: 1-based position among the loaded lines.
   Column& seq = out.batch.column(kSeq);
