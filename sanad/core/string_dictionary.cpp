@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include <tbb/parallel_for.h>
+
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
@@ -61,6 +63,116 @@ void StringDictionary::InternBatch(const std::string_view* strings, const uint64
   for (size_t j = 0; j < n; ++j)
     if (codes[j] >= 0) __builtin_prefetch(arena_.data() + offsets_[static_cast<size_t>(codes[j])]);
   for (size_t j = 0; j < n; ++j) codes[j] = Intern(strings[j], hashes[j]);
+}
+
+StringDictionary StringDictionary::MergeInOrder(const std::vector<StringDictionary*>& parts,
+                                                std::vector<std::vector<int32_t>>* remap) {
+  const size_t n = parts.size();
+  remap->assign(n, {});
+  if (n == 0) return StringDictionary();
+  constexpr int kPartitionBits = 6;
+  constexpr size_t kPartitions = size_t{1} << kPartitionBits;
+  auto partition_of = [](uint64_t h) { return static_cast<size_t>(h >> (64 - kPartitionBits)); };
+  // 1. Each part's codes, grouped by partition (a counting sort, so each
+  //    group keeps code order).
+  std::vector<std::vector<uint32_t>> start(n, std::vector<uint32_t>(kPartitions + 1, 0));
+  std::vector<std::vector<int32_t>> order(n);
+  tbb::parallel_for(size_t{0}, n, [&](size_t c) {
+    const StringDictionary& d = *parts[c];
+    std::vector<uint32_t>& st = start[c];
+    for (int32_t k = 0; k < d.size(); ++k) ++st[partition_of(d.hashes_[static_cast<size_t>(k)]) + 1];
+    for (size_t p = 0; p < kPartitions; ++p) st[p + 1] += st[p];
+    std::vector<uint32_t> at(st.begin(), st.end() - 1);
+    order[c].resize(static_cast<size_t>(d.size()));
+    for (int32_t k = 0; k < d.size(); ++k) order[c][at[partition_of(d.hashes_[static_cast<size_t>(k)])]++] = k;
+  });
+  // 2. Per partition, in part order: the first (part, code) holding each
+  //    string. owner[c][k] packs it; a string is new in part c when its
+  //    owner is (c, k) itself.
+  std::vector<std::vector<uint64_t>> owner(n);
+  for (size_t c = 0; c < n; ++c) owner[c].resize(static_cast<size_t>(parts[c]->size()));
+  auto pack = [](size_t c, int32_t k) { return (static_cast<uint64_t>(c) << 32) | static_cast<uint32_t>(k); };
+  tbb::parallel_for(size_t{0}, kPartitions, [&](size_t p) {
+    size_t total = 0;
+    for (size_t c = 0; c < n; ++c) total += start[c][p + 1] - start[c][p];
+    size_t slots = 16;
+    while (slots < 2 * total) slots *= 2;
+    std::vector<uint64_t> table(slots, ~uint64_t{0});  // packed owner, or empty
+    const uint64_t mask = slots - 1;
+    for (size_t c = 0; c < n; ++c) {
+      const StringDictionary& d = *parts[c];
+      for (uint32_t i = start[c][p]; i < start[c][p + 1]; ++i) {
+        const int32_t k = order[c][i];
+        const uint64_t h = d.hashes_[static_cast<size_t>(k)];
+        const std::string_view s = d.View(k);
+        for (uint64_t j = (h >> 7) & mask;; j = (j + 1) & mask) {  // low bits: the partition used the high ones
+          if (table[j] == ~uint64_t{0}) {
+            table[j] = pack(c, k);
+            owner[c][static_cast<size_t>(k)] = table[j];
+            break;
+          }
+          const size_t oc = static_cast<size_t>(table[j] >> 32);
+          const int32_t ok = static_cast<int32_t>(static_cast<uint32_t>(table[j]));
+          if (parts[oc]->hashes_[static_cast<size_t>(ok)] == h && parts[oc]->View(ok) == s) {
+            owner[c][static_cast<size_t>(k)] = table[j];
+            break;
+          }
+        }
+      }
+    }
+  });
+  // 3. Codes: part 0 keeps its own; each later part's new strings follow
+  //    in its code order; a string seen before takes its first code.
+  std::vector<int32_t> base(n + 1, 0);
+  std::vector<size_t> new_bytes(n, 0);
+  tbb::parallel_for(size_t{0}, n, [&](size_t c) {
+    int32_t count = 0;
+    for (int32_t k = 0; k < parts[c]->size(); ++k)
+      if (owner[c][static_cast<size_t>(k)] == pack(c, k)) {
+        ++count;
+        new_bytes[c] += parts[c]->View(k).size();
+      }
+    base[c + 1] = count;
+  });
+  for (size_t c = 0; c < n; ++c) base[c + 1] += base[c];
+  tbb::parallel_for(size_t{0}, n, [&](size_t c) {
+    std::vector<int32_t>& r = (*remap)[c];
+    r.resize(static_cast<size_t>(parts[c]->size()));
+    int32_t next = base[c];
+    for (int32_t k = 0; k < parts[c]->size(); ++k)
+      if (owner[c][static_cast<size_t>(k)] == pack(c, k)) r[static_cast<size_t>(k)] = next++;
+  });
+  tbb::parallel_for(size_t{0}, n, [&](size_t c) {
+    std::vector<int32_t>& r = (*remap)[c];
+    for (int32_t k = 0; k < parts[c]->size(); ++k) {
+      const uint64_t o = owner[c][static_cast<size_t>(k)];
+      if (o != pack(c, k))
+        r[static_cast<size_t>(k)] = (*remap)[static_cast<size_t>(o >> 32)][static_cast<uint32_t>(o)];
+    }
+  });
+  // 4. The merged dictionary: part 0, then each part's new strings.
+  StringDictionary out = std::move(*parts[0]);
+  size_t more_bytes = 0;
+  for (size_t c = 1; c < n; ++c) more_bytes += new_bytes[c];
+  out.arena_.reserve(out.arena_.size() + more_bytes);
+  out.offsets_.reserve(static_cast<size_t>(base[n]) + 1);
+  out.hashes_.reserve(static_cast<size_t>(base[n]));
+  for (size_t c = 1; c < n; ++c) {
+    const StringDictionary& d = *parts[c];
+    for (int32_t k = 0; k < d.size(); ++k) {
+      if (owner[c][static_cast<size_t>(k)] != pack(c, k)) continue;
+      const std::string_view s = d.View(k);
+      out.arena_.insert(out.arena_.end(), s.begin(), s.end());
+      out.offsets_.push_back(out.arena_.size());
+      out.hashes_.push_back(d.hashes_[static_cast<size_t>(k)]);
+    }
+  }
+  if (n > 1) {  // the table sequential interning would have grown to
+    size_t slot_count = 16;
+    while (slot_count < 2 * out.hashes_.size()) slot_count *= 2;
+    out.Rehash(slot_count);
+  }
+  return out;
 }
 
 void StringDictionary::Grow() { Rehash(slots_.size() * 2); }

@@ -32,6 +32,18 @@ class StringDictionary {
   /// loading a month-end file spent 40% of its time waiting on them.
   void InternBatch(const std::string_view* strings, const uint64_t* hashes, size_t n, int32_t* codes);
 
+  /// The dictionary that interning every string of parts[0], parts[1], ...
+  /// in that order would build (part 0's codes kept, each later part's new
+  /// strings after, in its code order), and in `remap[p][k]` the code the
+  /// k-th string of part p got. The same result as that loop, computed in
+  /// parallel: strings are partitioned by hash, each partition finds the
+  /// first part holding each of its strings in cache-sized tables, and the
+  /// codes follow from per-part counts. (Merging the claim-id dictionaries
+  /// of a 5M-line load took 0.43 s on one thread, the longest step of
+  /// assembling the batch.) Takes part 0's storage; the others are read.
+  static StringDictionary MergeInOrder(const std::vector<StringDictionary*>& parts,
+                                       std::vector<std::vector<int32_t>>* remap);
+
   /// The code of `s`, or kAbsent.
   int32_t Find(std::string_view s) const { return Find(s, Hash(s)); }
   int32_t Find(std::string_view s, uint64_t hash) const;

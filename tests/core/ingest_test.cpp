@@ -578,6 +578,34 @@ TEST(ChunkBuilderTest, InPlaceChunksAndOneThatOutgrowsItsRowsAssembleLikeCopiedO
   }
 }
 
+// Dictionaries of over 65,536 strings are merged in parallel
+// (StringDictionary::MergeInOrder): the codes are those of one chunk read
+// from the top, for CSV (columns in place) and NDJSON (copied).
+TEST(CsvReaderTest, LargeDictionariesGetFirstAppearanceCodesForAnyChunking) {
+  std::mt19937_64 rng(5);
+  std::string csv = kCsvHeader, ndjson;
+  for (int i = 0; i < 150000; ++i) {
+    const std::string claim = "C" + std::to_string(rng() % 120000), insured = "I" + std::to_string(rng() % 90000);
+    csv += claim + "," + insured + ",rural,P1,private,970000,2024-03-20,1,,,\n";
+    ndjson += Flat(claim, R"("insured_id":")" + insured + R"(","line_no":)" + std::to_string(i + 1)) + "\n";
+  }
+  for (bool is_csv : {true, false}) {
+    const std::string& data = is_csv ? csv : ndjson;
+    LoadOptions one = Skip(1);
+    one.min_chunk_bytes = data.size() + 1;  // one chunk: no merge at all
+    LoadedClaims serial = MustRead(data, one, is_csv);
+    ASSERT_GT(serial.batch.column(kClaimId).dict.size(), 65536);
+    for (int t : {2, 4}) {
+      LoadOptions o = Skip(t);
+      o.min_chunk_bytes = 4096;
+      LoadedClaims split = MustRead(data, o, is_csv);
+      EXPECT_EQ(testing::DescribeLoadDifference(serial, split), "") << (is_csv ? "csv" : "ndjson") << " " << t;
+      EXPECT_EQ(split.batch.column(kClaimId).codes, serial.batch.column(kClaimId).codes);
+      EXPECT_EQ(split.batch.column(kInsuredId).codes, serial.batch.column(kInsuredId).codes);
+    }
+  }
+}
+
 // Random CSV text with every tokenizer corner: quoted cells with embedded
 // newlines and "" escapes, a '"' inside an unquoted cell (a literal), junk
 // after a closing quote, blank lines, CRLF, a last row without a newline and

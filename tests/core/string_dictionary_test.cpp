@@ -56,5 +56,37 @@ TEST(StringDictionaryTest, InternBatchGivesTheCodesOfInternInOrder) {
   for (int32_t c = 0; c < serial.size(); ++c) ASSERT_EQ(batched.View(c), serial.View(c));
 }
 
+// MergeInOrder builds what interning every part's strings in order builds:
+// the same codes, the same strings per code, the same lookups; on parts
+// that share many strings, few, or none, and on empty parts.
+TEST(StringDictionaryTest, MergeInOrderEqualsInterningThePartsInOrder) {
+  std::mt19937_64 rng(21);
+  for (int round = 0; round < 30; ++round) {
+    const size_t n = 1 + rng() % 5;
+    const uint64_t space = round % 3 == 0 ? 50 : round % 3 == 1 ? 5000 : 1000000;
+    std::vector<StringDictionary> parts(n);
+    for (auto& p : parts) {
+      const size_t count = rng() % 4 == 0 ? 0 : rng() % 20000;
+      for (size_t i = 0; i < count; ++i) p.Intern("s" + std::to_string(rng() % space));
+    }
+    StringDictionary serial;
+    std::vector<std::vector<int32_t>> want(n);
+    for (size_t c = 0; c < n; ++c)
+      for (int32_t k = 0; k < parts[c].size(); ++k) want[c].push_back(serial.Intern(parts[c].View(k)));
+    std::vector<StringDictionary*> ptrs;
+    for (auto& p : parts) ptrs.push_back(&p);
+    std::vector<std::vector<int32_t>> got;
+    StringDictionary merged = StringDictionary::MergeInOrder(ptrs, &got);
+    ASSERT_EQ(merged.size(), serial.size()) << "round " << round;
+    for (int32_t c = 0; c < serial.size(); ++c) {
+      ASSERT_EQ(merged.View(c), serial.View(c)) << "round " << round << " code " << c;
+      ASSERT_EQ(merged.Find(serial.View(c)), c);
+    }
+    ASSERT_EQ(got, want) << "round " << round;
+    EXPECT_EQ(merged.Find("absent"), StringDictionary::kAbsent);
+    EXPECT_EQ(merged.Intern("brand new"), serial.size());  // still a working dictionary
+  }
+}
+
 }  // namespace
 }  // namespace sanad

@@ -282,7 +282,14 @@ void MergeColumn(std::vector<ChunkBuilder>& chunks, const ChunkOffsets& off, int
   const size_t fi = static_cast<size_t>(f);
   dst.nullable = chunks.empty() ? dst.nullable : chunks[0].columns[fi].nullable;
   std::vector<std::vector<int32_t>> remap(nchunks);
-  if (dst.type == ValueType::kString) {
+  size_t entries = 0;
+  if (dst.type == ValueType::kString)
+    for (const ChunkBuilder& c : chunks) entries += static_cast<size_t>(c.columns[fi].dict.size());
+  if (entries > (size_t{1} << 16)) {  // large (claim, insured ids): merged in parallel
+    std::vector<StringDictionary*> parts;
+    for (ChunkBuilder& c : chunks) parts.push_back(&c.columns[fi].dict);
+    dst.dict = StringDictionary::MergeInOrder(parts, &remap);
+  } else if (dst.type == ValueType::kString) {
     size_t first = 0;
     if (nchunks > 0) {
       StringDictionary& d0 = chunks[0].columns[fi].dict;
