@@ -606,6 +606,24 @@ TEST(CsvReaderTest, LargeDictionariesGetFirstAppearanceCodesForAnyChunking) {
   }
 }
 
+// Values longer than the string queue holds (1 MiB, allowed by a raised
+// max_string_bytes) are interned at once, between queued short ones.
+TEST(CsvReaderTest, LongStringsBetweenShortOnesDecodeToThemselves) {
+  std::string data = kCsvHeader;
+  std::vector<std::string> diagnosis;
+  for (int i = 0; i < 40; ++i) {
+    diagnosis.push_back(i % 7 == 3 ? std::string((size_t{3} << 19) + static_cast<size_t>(i), static_cast<char>('a' + i % 26))
+                                   : "D" + std::to_string(i % 5));
+    data += "C" + std::to_string(i) + ",I1,rural,P1,private,970000,2024-03-20,1,," + diagnosis.back() + ",\n";
+  }
+  LoadOptions o = Skip(1);
+  o.max_string_bytes = size_t{4} << 20;
+  o.max_record_bytes = size_t{8} << 20;
+  LoadedClaims c = MustRead(data, o, true);
+  ASSERT_EQ(c.batch.size(), 40u);
+  for (RowIndex r = 0; r < 40; ++r) ASSERT_EQ(c.batch.String(kDiagnosis, r), diagnosis[r]) << "row " << r;
+}
+
 // Random CSV text with every tokenizer corner: quoted cells with embedded
 // newlines and "" escapes, a '"' inside an unquoted cell (a literal), junk
 // after a closing quote, blank lines, CRLF, a last row without a newline and

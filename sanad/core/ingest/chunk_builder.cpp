@@ -98,6 +98,12 @@ void ChunkBuilder::FailRecord(LoadError error) {
 void ChunkBuilder::Queue(int f, std::string_view s) {
   StringQueue& q = queues_[static_cast<size_t>(f)];
   Column& c = columns[static_cast<size_t>(f)];
+  if (s.size() > kQueueBytes) {  // a long value (the limit is the caller's): interned at once
+    Flush(f);
+    q.last_code = c.dict.Intern(s);
+    PutCode(f, q.last_code);
+    return;
+  }
   if (q.last_entry >= 0) {
     const Queued& e = q.entries[static_cast<size_t>(q.last_entry)];
     if (std::string_view(q.bytes.data() + e.offset, e.size) == s) {
@@ -115,7 +121,7 @@ void ChunkBuilder::Queue(int f, std::string_view s) {
   q.hashes.push_back(StringDictionary::Hash(s));
   q.bytes.append(s);
   PutCode(f, -1);
-  if (q.hashes.size() >= kQueue) Flush(f);
+  if (q.hashes.size() >= kQueue || q.bytes.size() >= kQueueBytes) Flush(f);
 }
 
 void ChunkBuilder::Flush(int f) {

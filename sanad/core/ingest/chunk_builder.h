@@ -105,6 +105,7 @@ class ChunkBuilder {
   // column's previous one (consecutive lines, the items of a nested claim)
   // takes its code, or its queue entry, without a lookup.
   static constexpr size_t kQueue = 48;
+  static constexpr size_t kQueueBytes = size_t{1} << 20;  // queued bytes per column, at most about
   struct Queued {
     RowIndex row;
     uint32_t offset, size;  // in `bytes`

@@ -231,10 +231,10 @@ Result<LoadedClaims> ReadCsv(std::string_view d, const Schema& schema, const Loa
   // most as many records as newlines in its byte range, plus one (every
   // record starting in the range but the last ends at one of them), also
   // when it is parsed again from a corrected start inside that range.
-  std::vector<RowIndex> first_row(n + 1, 0);
+  std::vector<uint64_t> first_row(n + 1, 0);  // 64-bit: a file may hold more lines than a batch
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, n, [&](size_t c) {
-      first_row[c + 1] = static_cast<RowIndex>(std::count(d.data() + bounds[c], d.data() + bounds[c + 1], '\n') + 1);
+      first_row[c + 1] = static_cast<uint64_t>(std::count(d.data() + bounds[c], d.data() + bounds[c + 1], '\n')) + 1;
     });
   });
   for (size_t c = 0; c < n; ++c) first_row[c + 1] += first_row[c];
@@ -249,7 +249,8 @@ Result<LoadedClaims> ReadCsv(std::string_view d, const Schema& schema, const Loa
     }
   }
   auto place = [&](size_t c) {
-    if (write_in_place) chunks[c].WriteInPlace(in_place, first_row[c], first_row[c + 1] - first_row[c]);
+    if (write_in_place)
+      chunks[c].WriteInPlace(in_place, static_cast<RowIndex>(first_row[c]), static_cast<RowIndex>(first_row[c + 1] - first_row[c]));
   };
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, n, [&](size_t c) {
