@@ -4,11 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <thread>
 
 namespace sanad {
 namespace {
@@ -40,9 +44,19 @@ void Unregister(int slot) {
   g_live[slot].used.store(false);
 }
 
-extern "C" void OnInterrupt(int sig) {
+// Held while a temporary file is created and registered, and by the
+// interrupt thread from the moment it removes the temporaries until the
+// process is gone: so no temporary can appear after the removal (a Ctrl-C
+// between creating a file and registering it left one behind).
+std::mutex g_create_mu;
+
+void RemoveLive() {
   for (LiveTemp& t : g_live)
     if (t.ready.load()) ::unlink(t.path);
+}
+
+extern "C" void OnBusError(int sig) {
+  RemoveLive();  // no lock in a signal handler; claims are mapped only while loading, before any output exists
   if (sig == SIGBUS) {
     // Claims files are memory-mapped (read_file.h): SIGBUS means one shrank
     // while it was read. Say so (write(2) is async-signal-safe).
@@ -58,11 +72,28 @@ extern "C" void OnInterrupt(int sig) {
 }  // namespace
 
 void RemoveTemporaryOutputsOnInterrupt() {
+  // SIGINT and SIGTERM go to one thread that waits for them (blocked here,
+  // so in every thread started after this); it takes the create lock,
+  // removes the temporaries and ends the process by the signal.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set] {
+    int sig = 0;
+    while (::sigwait(&set, &sig) != 0) {
+    }
+    g_create_mu.lock();  // held until the process ends
+    RemoveLive();
+    std::signal(sig, SIG_DFL);
+    ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    ::raise(sig);
+  }).detach();
+  // SIGBUS is synchronous (the thread that touched a truncated mapping).
   struct sigaction sa {};
-  sa.sa_handler = OnInterrupt;
+  sa.sa_handler = OnBusError;
   sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGBUS, &sa, nullptr);
 }
 
@@ -72,6 +103,7 @@ Result<std::unique_ptr<OutputFile>> OutputFile::Create(const std::string& path) 
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::lock_guard<std::mutex> lock(g_create_mu);  // created and registered before an interrupt looks
   std::string temp = dir + "." + base + ".sanad-tmp-XXXXXX";
   std::vector<char> buf(temp.begin(), temp.end());
   buf.push_back('\0');

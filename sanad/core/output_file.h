@@ -51,8 +51,11 @@ class OutputFile {
 /// temporary files of outputs not yet committed, so an interrupted run
 /// leaves every output as it was and nothing beside it. The CLI calls this
 /// once at start; the signal is then re-raised with its default action.
-/// SIGBUS (a memory-mapped claims file truncated while read) is handled
-/// the same way, with a message saying so.
+/// Call it before any other thread starts: it blocks SIGINT and SIGTERM
+/// in them and waits for both on a thread of its own, which removes the
+/// temporaries under the lock that creating one holds. SIGBUS (a
+/// memory-mapped claims file truncated while read) is handled in the
+/// faulting thread, with a message saying so.
 void RemoveTemporaryOutputsOnInterrupt();
 
 /// Commits every file, in order, after all were written: a run's outputs
