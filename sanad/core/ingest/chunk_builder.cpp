@@ -291,7 +291,7 @@ void MergeColumn(std::vector<ChunkBuilder>& chunks, const ChunkOffsets& off, int
   size_t entries = 0;
   if (dst.type == ValueType::kString)
     for (const ChunkBuilder& c : chunks) entries += static_cast<size_t>(c.columns[fi].dict.size());
-  if (entries > (size_t{1} << 16)) {  // large (claim, insured ids): merged in parallel
+  if (nchunks > 1 && entries > (size_t{1} << 16)) {  // large (claim, insured ids): merged in parallel
     std::vector<StringDictionary*> parts;
     for (ChunkBuilder& c : chunks) parts.push_back(&c.columns[fi].dict);
     dst.dict = StringDictionary::MergeInOrder(parts, &remap);
@@ -469,12 +469,17 @@ int64_t KeepAcceptedRows(LoadedClaims& out, const std::vector<ChunkBuilder>& chu
         if (!refused[ri]) keep.push_back(r);
       }
     }
-  } else {  // each chunk's rows are its own range: in parallel
-    tbb::parallel_for(size_t{0}, chunks.size(), [&](size_t c) {
+  } else {  // each chunk's rows are its own range: in parallel (one chunk, an online claim: no tasks)
+    auto fill = [&](size_t c) {
       for (const RecordInfo& rec : chunks[c].records)
         for (RowIndex r = rec.first_row; r < rec.first_row + rec.rows; ++r)
           out.input_lines[off.row[c] + r] = rec.line + off.line[c];
-    });
+    };
+    if (chunks.size() <= 1) {
+      for (size_t c = 0; c < chunks.size(); ++c) fill(c);
+    } else {
+      tbb::parallel_for(size_t{0}, chunks.size(), fill);
+    }
   }
   int64_t kept = static_cast<int64_t>(records.size());
   if (!any_refused) return kept;
