@@ -12,18 +12,9 @@
 namespace sanad {
 
 Result<std::string> ReadFileToString(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return Status::Io(path + ": " + std::strerror(errno));
-  std::string out;
-  struct stat st;
-  if (::fstat(::fileno(f), &st) == 0 && S_ISREG(st.st_mode)) out.reserve(static_cast<size_t>(st.st_size));
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  const bool err = std::ferror(f) != 0;
-  std::fclose(f);
-  if (err) return Status::Io(path + ": read error");
-  return out;
+  Result<FileBytes> bytes = FileBytes::Open(path);  // one reader: mapped or read, errors naming the path
+  if (!bytes.ok()) return bytes.status();
+  return std::string(bytes->view());
 }
 
 FileBytes& FileBytes::operator=(FileBytes&& o) noexcept {

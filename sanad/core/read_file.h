@@ -2,7 +2,8 @@
 /// Whole-file reads for rules, reference data, claims and snapshots. I/O
 /// errors name the path.
 ///
-/// ReadFileToString copies a file (or pipe, FIFO, device) into a string.
+/// ReadFileToString copies a file (or pipe, FIFO, device) into a string
+/// (through FileBytes).
 /// FileBytes is for big inputs that are only parsed: a regular file is
 /// mapped read-only instead of copied (a 545 MB month-end CSV took 1.3 s to
 /// read into a growing string, and that string cost its size again in

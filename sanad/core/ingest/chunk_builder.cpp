@@ -30,7 +30,6 @@ ChunkBuilder::ChunkBuilder(const Schema& schema, const LoadOptions& options)
 
 void ChunkBuilder::WriteInPlace(std::vector<Column>& batch_columns, RowIndex first_row, RowIndex capacity) {
   in_place_ = true;
-  in_first_ = first_row;
   in_capacity_ = capacity;
   in_codes_.assign(columns.size(), nullptr);
   in_ints_.assign(columns.size(), nullptr);
@@ -312,8 +311,8 @@ void MergeColumn(std::vector<ChunkBuilder>& chunks, const ChunkOffsets& off, int
   }
   const bool moved = in_place != nullptr && dst.type != ValueType::kBool;
   if (moved) {
-    dst.codes = std::move(in_place->codes);
-    dst.ints = std::move(in_place->ints);
+    if (dst.type == ValueType::kInt) dst.ints = std::move(in_place->ints);
+    else dst.codes = std::move(in_place->codes);
   } else if (dst.type == ValueType::kInt) {
     dst.ints.resize(nrows);
   } else if (dst.type != ValueType::kBool) {

@@ -55,7 +55,6 @@ class ChunkBuilder {
   const int32_t* codes_of(int f) const;
   const int64_t* ints_of(int f) const;
   bool in_place() const { return in_place_; }
-  RowIndex first_row_in_place() const { return in_first_; }
 
   void BeginRecord(int64_t line);
   /// Validates and appends one claim line. On a bad value fills `error`
@@ -95,7 +94,7 @@ class ChunkBuilder {
     else columns[static_cast<size_t>(f)].ints.push_back(v);
   }
   bool in_place_ = false;
-  RowIndex in_first_ = 0, in_capacity_ = 0;
+  RowIndex in_capacity_ = 0;
   std::vector<int32_t*> in_codes_;  // per field, row 0 of this chunk (nullptr if not codes)
   std::vector<int64_t*> in_ints_;
   // Strings are not interned one by one: each string column queues its new
