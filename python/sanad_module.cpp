@@ -708,8 +708,8 @@ py::list ExplainSettlement(const EvalResult& r, const std::string& claim_id, int
         int64_t left_j = st.allowed[j];
         for (size_t q = 0; q < p; ++q) left_j -= st.pay[q][j];
         const int64_t base_j = payer.on_remaining ? left_j : st.allowed[j];
-        totals.deducted += st.deductible[p][j];
-        totals.eligible += base_j - st.deductible[p][j];
+        totals.deducted += st.Deducted(p, j);
+        totals.eligible += base_j - st.Deducted(p, j);
         totals.paid += st.pay[p][j];
       }
     }

@@ -22,7 +22,7 @@ SettlementSummary SummarizeSettlement(const Plan& plan, const ClaimBatch& batch,
     PayerStats ps{plan.payers[p].name};
     for (RowIndex r = 0; r < batch.size(); ++r) {
       ps.lines_covered += st.covered[p][r];
-      ps.deductible += st.deductible[p][r];
+      ps.deductible += st.Deducted(p, r);
       ps.paid += st.pay[p][r];
     }
     s.payers.push_back(ps);

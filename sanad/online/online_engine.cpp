@@ -52,8 +52,8 @@ Status OnlineEngine::Preload(const ClaimBatch& history, int threads) {
         const int64_t base = plan_.payers[p].on_remaining ? left : st.allowed[r];
         ps.in[r] = st.covered[p][r];
         ps.pay[r] = st.pay[p][r];
-        ps.deducted[r] = st.deductible[p][r];
-        ps.eligible[r] = st.covered[p][r] ? base - st.deductible[p][r] : 0;
+        ps.deducted[r] = st.Deducted(p, r);
+        ps.eligible[r] = st.covered[p][r] ? base - st.Deducted(p, r) : 0;
         left -= st.pay[p][r];
       }
       s.patient[r] = st.patient[r];

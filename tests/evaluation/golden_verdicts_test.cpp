@@ -250,10 +250,10 @@ TEST(SettlementTest, DeductibleReachedExactlyThenALineSpanningTwoBandsInLineOrde
   const std::string rules = "payer basic\n  per insured_id per year\n  deductible 1000\n  covers 50% up to 4000, 80%\n";
   // Input order is not line order: c is settled last.
   EvalRun r = Evaluate(rules, L("c", "2024-01-03") + L("a", "2024-01-01") + L("b", "2024-01-02", R"("amount":6000)"));
-  EXPECT_EQ(r.v.settlement.deductible[0][1], 1000);  // a: the whole deductible, exactly
+  EXPECT_EQ(r.v.settlement.Deducted(0, 1), 1000);  // a: the whole deductible, exactly
   EXPECT_EQ(Pay(r, 0, 1), 0);
   EXPECT_EQ(Patient(r, 1), 1000);
-  EXPECT_EQ(r.v.settlement.deductible[0][2], 0);  // b: nothing left to deduct
+  EXPECT_EQ(r.v.settlement.Deducted(0, 2), 0);  // b: nothing left to deduct
   EXPECT_EQ(Pay(r, 0, 2), 4000 * 50 / 100 + 2000 * 80 / 100);  // [0, 6000) spans both bands: 3600
   EXPECT_EQ(Patient(r, 2), 2400);
   EXPECT_EQ(Pay(r, 0, 0), 800);  // c: E = 6000, all in the 80% band
@@ -287,10 +287,10 @@ TEST(SettlementTest, ARejectedLineConsumesNoDeductibleBandOrCeiling) {
                             "payer basic\n  per insured_id\n  deductible 1000\n  covers 100%\n";
   EvalRun r = Evaluate(rules, L("a", "2024-01-01", R"("service_code":"X","amount":5000)") + L("b", "2024-01-02", R"("amount":1500)"));
   EXPECT_EQ(r.v.settlement.allowed[0], 0);
-  EXPECT_EQ(r.v.settlement.deductible[0][0], 0);
+  EXPECT_EQ(r.v.settlement.Deducted(0, 0), 0);
   EXPECT_EQ(Pay(r, 0, 0), 0);
   EXPECT_EQ(r.v.settlement.covered[0][0], 1);  // still in the payer's population (lines covered count it)
-  EXPECT_EQ(r.v.settlement.deductible[0][1], 1000);
+  EXPECT_EQ(r.v.settlement.Deducted(0, 1), 1000);
   EXPECT_EQ(Pay(r, 0, 1), 500);
 }
 

@@ -73,10 +73,10 @@ inline std::string Diff(const Verdicts& v, const reference::RefResult& ref) {
   for (size_t p = 0; p < ref.pay.size(); ++p)
     for (size_t r = 0; r < ref.allowed.size(); ++r) {
       const RowIndex row = static_cast<RowIndex>(r);
-      if (st.pay[p][row] != ref.pay[p][r] || st.deductible[p][row] != ref.deductible[p][r] ||
+      if (st.pay[p][row] != ref.pay[p][r] || st.Deducted(p, row) != ref.deductible[p][r] ||
           (st.covered[p][row] != 0) != ref.covered[p][r] || st.allowed[row] != ref.allowed[r] || st.patient[row] != ref.patient[r])
         return "settlement of line " + std::to_string(r) + ", payer " + std::to_string(p) + ": engine pay " +
-               std::to_string(st.pay[p][row]) + " ded " + std::to_string(st.deductible[p][row]) + " in " +
+               std::to_string(st.pay[p][row]) + " ded " + std::to_string(st.Deducted(p, row)) + " in " +
                std::to_string(st.covered[p][row]) + " patient " + std::to_string(st.patient[row]) + "; reference pay " +
                std::to_string(ref.pay[p][r]) + " ded " + std::to_string(ref.deductible[p][r]) + " in " +
                std::to_string(ref.covered[p][r]) + " patient " + std::to_string(ref.patient[r]);

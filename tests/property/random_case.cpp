@@ -235,15 +235,19 @@ class Gen {
     if (Chance(0.4)) r += "  when " + BoolExpr(Uniform(0, 2)) + "\n";
     if (i > 0 && Chance(0.6)) r += "  on remaining\n";
     else if (Chance(0.1)) r += "  on payable\n";
-    const bool per = Chance(0.75);
+    // Payers in a row with the same keys (or none) share one settlement
+    // pass: half the time a payer takes the previous one's keys.
+    const bool per = i > 0 && Chance(0.5) ? !last_payer_keys_.empty() : Chance(0.75);
     if (per) {
-      r += "  per " + Keys();
+      if (i == 0 || last_payer_keys_.empty() || Chance(0.5)) last_payer_keys_ = Keys();
+      r += "  per " + last_payer_keys_;
       const int period = Uniform(0, 3);
       if (period == 1) r += " per day";
       if (period == 2) r += " per month";
       if (period == 3) r += " per year";
       r += "\n";
     }
+    if (!per) last_payer_keys_.clear();
     auto amount = [&](int scale) {
       if (Chance(0.25)) return IntExpr(1);
       return std::to_string(Uniform(-1, 8) * scale);
@@ -324,6 +328,7 @@ class Gen {
 
   std::mt19937_64 rng_;
   RandomCaseOptions o_;
+  std::string last_payer_keys_;  // the previous payer's `per` keys (empty: none)
   bool jalali_ = false;
   bool around_jalali_ = false;
 };

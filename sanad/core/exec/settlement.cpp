@@ -10,6 +10,7 @@ namespace sanad {
 namespace {
 
 constexpr int kChunk = ExprEvaluator::kChunk;
+constexpr RowIndex kAhead = 16;  // lines ahead whose entries the scoped scan prefetches
 
 // An int expression's value on every row: a constant, or evaluated in
 // parallel chunks (absent clause: never valid, never read).
@@ -41,6 +42,59 @@ class IntColumn {
   BigVector<OptInt> values_;
 };
 
+// One payer's inputs (its expressions' values per row) and outputs.
+struct PayerColumns {
+  PayerColumns(const BoundPlan& bound, const PayerPlan& p, const BoundPayer& bp, BigVector<uint8_t> when_rows, RowIndex n)
+      : plan(&p), when(std::move(when_rows)), ded(bound, bp.deductible, n), ratio(bound, bp.ratio, n),
+        ceiling(bound, bp.ceiling, n), line_ceiling(bound, bp.line_ceiling, n), pay(n) {
+    for (const BoundProgram& l : bp.band_limits) limits.emplace_back(bound, l, n);
+    if (!p.deductible.empty()) deducted.resize(n);  // else every ded_i is 0 (Settlement::Deducted)
+  }
+
+  // Steps 2-7 for `row`, whose scope totals are `totals`; records the line
+  // and returns the pay (taken from `left` by the caller).
+  int64_t Settle(RowIndex row, PayerTotals& totals, int64_t allowed, int64_t left, OptInt* band_values) {
+    PayerValues v{ded.At(row), ratio.At(row), ceiling.At(row), line_ceiling.At(row), {}};
+    for (size_t k = 0; k < limits.size(); ++k) band_values[k] = limits[k].At(row);
+    v.band_limits = {band_values, limits.size()};
+    const PayerStep s = PayerSettle::Step(*plan, totals, allowed, left, v);
+    PayerSettle::Accumulate(totals, s);
+    when[row] = kSettled;
+    pay[row] = s.pay;
+    if (!deducted.empty()) deducted[row] = s.deductible;
+    return s.pay;
+  }
+
+  // `when` becomes the population: the lines settled (a scoped payer does
+  // not settle a line with a null key). One sequential pass.
+  BigVector<uint8_t> TakeCovered() {
+    tbb::parallel_for(tbb::blocked_range<size_t>(0, when.size(), 1 << 18), [&](const tbb::blocked_range<size_t>& b) {
+      for (size_t r = b.begin(); r < b.end(); ++r) when[r] = when[r] == kSettled;
+    });
+    return std::move(when);
+  }
+
+  // Starts the loads of `row`'s entries (the scoped scan visits rows at random).
+  void Prefetch(RowIndex row) const {
+    __builtin_prefetch(when.data() + row, 1);
+    __builtin_prefetch(pay.data() + row, 1);
+    if (!deducted.empty()) __builtin_prefetch(deducted.data() + row, 1);
+  }
+
+  static constexpr uint8_t kSettled = 2;  // in `when`: the line was settled
+
+  const PayerPlan* plan;
+  BigVector<uint8_t> when;  // 1 where the payer's `when` holds, kSettled once settled
+  IntColumn ded, ratio, ceiling, line_ceiling;
+  std::vector<IntColumn> limits;
+  BigVector<int64_t> pay, deducted;  // deducted: empty without a deductible
+};
+
+// Consecutive payers that need the same visiting order are settled in one
+// pass over the lines: those with the same `per` keys (one key-partition
+// order) and, apart, those without `per` (any order). A line's `left` then
+// stays in a register from one payer to the next, and its row-ordered
+// columns are read once per pass, not once per payer.
 class Settler {
  public:
   Settler(const BoundPlan& bound, const ClaimBatch& batch, const BigVector<int64_t>& deduction, const BigVector<RowIndex>& rank,
@@ -54,75 +108,99 @@ class Settler {
   }
 
   Settlement Run() {
-    for (size_t p = 0; p < plan_.payers.size(); ++p) SettlePayer(p);
+    const std::vector<PayerPlan>& payers = plan_.payers;
+    for (size_t p = 0; p < payers.size();) {
+      size_t q = p + 1;
+      while (q < payers.size() && payers[q].has_per == payers[p].has_per && (!payers[p].has_per || payers[q].keys == payers[p].keys))
+        ++q;
+      std::vector<PayerColumns> cols;
+      cols.reserve(q - p);
+      for (size_t j = p; j < q; ++j) cols.emplace_back(bound_, payers[j], bound_.payers[j], Condition(bound_.payers[j].when), n_);
+      if (payers[p].has_per)
+        SettleScoped(cols);
+      else
+        SettleUnscoped(cols);
+      for (PayerColumns& c : cols) {
+        out_.pay.push_back(std::move(c.pay));
+        out_.deductible.push_back(std::move(c.deducted));
+        out_.covered.push_back(c.TakeCovered());
+      }
+      p = q;
+    }
     return std::move(out_);
   }
 
  private:
-  // One payer over every line: pay, deductible and population per row; `left` (out_.patient) reduced by the pay.
-  void SettlePayer(size_t p) {
-    const PayerPlan& payer = plan_.payers[p];
-    const BoundPayer& bp = bound_.payers[p];
-    const BigVector<uint8_t> when = Condition(bp.when);
-    const IntColumn ded(bound_, bp.deductible, n_), ratio(bound_, bp.ratio, n_), ceiling(bound_, bp.ceiling, n_),
-        line_ceiling(bound_, bp.line_ceiling, n_);
-    std::vector<IntColumn> limits;
-    for (const BoundProgram& l : bp.band_limits) limits.emplace_back(bound_, l, n_);
-    BigVector<int64_t> pay(n_), deducted(n_);
-    BigVector<uint8_t> covered(n_);
+  size_t MaxBands(const std::vector<PayerColumns>& cols) const {
+    size_t m = 0;
+    for (const PayerColumns& c : cols) m = std::max(m, c.limits.size());
+    return m;
+  }
+
+  // No scope: every line on its own (no running totals), in row order.
+  void SettleUnscoped(std::vector<PayerColumns>& cols) {
     const int64_t* allowed = out_.allowed.data();
     int64_t* left = out_.patient.data();
-    auto settle = [&](RowIndex row, PayerTotals& totals, OptInt* band_values) {
-      PayerValues v{ded.At(row), ratio.At(row), ceiling.At(row), line_ceiling.At(row), {}};
-      for (size_t k = 0; k < limits.size(); ++k) band_values[k] = limits[k].At(row);
-      v.band_limits = {band_values, limits.size()};
-      const PayerStep s = PayerSettle::Step(payer, totals, allowed[row], left[row], v);
-      PayerSettle::Accumulate(totals, s);
-      covered[row] = 1;
-      pay[row] = s.pay;
-      deducted[row] = s.deductible;
-    };
-    if (!payer.has_per) {
-      // No scope: every line on its own (no running totals).
-      tbb::parallel_for(tbb::blocked_range<RowIndex>(0, n_, 1 << 14), [&](const tbb::blocked_range<RowIndex>& b) {
-        std::vector<OptInt> band_values(limits.size());
-        for (RowIndex row = b.begin(); row < b.end(); ++row) {
-          if (!when[row]) continue;
+    tbb::parallel_for(tbb::blocked_range<RowIndex>(0, n_, 1 << 14), [&](const tbb::blocked_range<RowIndex>& b) {
+      std::vector<OptInt> band_values(MaxBands(cols));
+      for (RowIndex row = b.begin(); row < b.end(); ++row) {
+        int64_t l = left[row];
+        for (PayerColumns& c : cols) {
+          if (!c.when[row]) continue;
           PayerTotals none;
-          settle(row, none, band_values.data());
+          l -= c.Settle(row, none, allowed[row], l, band_values.data());
         }
-      });
-    } else {
-      const KeyPartitions* shared = partitions_ ? partitions_(payer.keys) : nullptr;
-      KeyPartitions own;
-      if (shared == nullptr) own = BuildKeyPartitions(batch_, payer.keys, rank_, gpp_);
-      const KeyPartitions& kp = shared ? *shared : own;  // lines whose keys are all present, in line order
-      const Calendar cal = plan_.calendar;
-      tbb::parallel_for(0, kp.parts, [&](int part) {
-        std::vector<PayerTotals> totals(static_cast<size_t>(kp.groups[static_cast<size_t>(part)]));
-        std::vector<OptInt> band_values(limits.size());
-        // A partition's lines come in date order: the bucket of the last day seen is reused.
-        Days last_day = INT32_MIN, last_bucket = INT32_MIN;
-        for (RowIndex k = kp.begin[static_cast<size_t>(part)]; k < kp.begin[static_cast<size_t>(part) + 1]; ++k) {
-          const RowIndex row = kp.row[k];
-          if (!when[row]) continue;
-          PayerTotals& t = totals[static_cast<size_t>(kp.group[k])];
-          if (kp.day[k] != last_day || last_day == INT32_MIN) {
-            last_day = kp.day[k];
-            last_bucket = PayerSettle::BucketOf(payer, cal, last_day);
-          }
-          const Days bucket = last_bucket;
-          if (t.bucket != bucket) t = PayerTotals{bucket};
-          settle(row, t, band_values.data());
-        }
-      });
-    }
-    tbb::parallel_for(tbb::blocked_range<RowIndex>(0, n_, 1 << 16), [&](const tbb::blocked_range<RowIndex>& b) {
-      for (RowIndex r = b.begin(); r < b.end(); ++r) left[r] -= pay[r];
+        left[row] = l;
+      }
     });
-    out_.pay.push_back(std::move(pay));
-    out_.deductible.push_back(std::move(deducted));
-    out_.covered.push_back(std::move(covered));
+  }
+
+  // Payers with the same `per` keys: the lines whose keys are all present,
+  // in line order per key partition, the partitions in parallel.
+  void SettleScoped(std::vector<PayerColumns>& cols) {
+    const std::vector<int>& keys = cols[0].plan->keys;
+    const KeyPartitions* shared = partitions_ ? partitions_(keys) : nullptr;
+    KeyPartitions own;
+    if (shared == nullptr) own = BuildKeyPartitions(batch_, keys, rank_, gpp_);
+    const KeyPartitions& kp = shared ? *shared : own;
+    const Calendar cal = plan_.calendar;
+    const int64_t* allowed = out_.allowed.data();
+    int64_t* left = out_.patient.data();
+    const size_t m = cols.size();
+    tbb::parallel_for(0, kp.parts, [&](int part) {
+      const size_t groups = static_cast<size_t>(kp.groups[static_cast<size_t>(part)]);
+      std::vector<PayerTotals> totals(groups * m);  // group-major: a line's payers' totals together
+      std::vector<OptInt> band_values(MaxBands(cols));
+      std::vector<Days> bucket(m);
+      // A partition's lines come in date order: the buckets of the last day seen are reused.
+      Days last_day = INT32_MIN;
+      bool have_day = false;
+      const RowIndex end = kp.begin[static_cast<size_t>(part) + 1];
+      for (RowIndex k = kp.begin[static_cast<size_t>(part)]; k < end; ++k) {
+        // Rows come at random: the loads of the line kAhead on start now, so the misses overlap.
+        if (k + kAhead < end) {
+          const RowIndex ahead = kp.row[k + kAhead];
+          __builtin_prefetch(allowed + ahead);
+          __builtin_prefetch(left + ahead, 1);
+          for (const PayerColumns& c : cols) c.Prefetch(ahead);
+        }
+        const RowIndex row = kp.row[k];
+        if (!have_day || kp.day[k] != last_day) {
+          have_day = true;
+          last_day = kp.day[k];
+          for (size_t j = 0; j < m; ++j) bucket[j] = PayerSettle::BucketOf(*cols[j].plan, cal, last_day);
+        }
+        PayerTotals* t = &totals[static_cast<size_t>(kp.group[k]) * m];
+        int64_t l = left[row];
+        for (size_t j = 0; j < m; ++j) {
+          PayerColumns& c = cols[j];
+          if (!c.when[row]) continue;
+          if (t[j].bucket != bucket[j]) t[j] = PayerTotals{bucket[j]};
+          l -= c.Settle(row, t[j], allowed[row], l, band_values.data());
+        }
+        left[row] = l;
+      }
+    });
   }
 
   // 1 where the payer's `when` holds (absent: every line), in parallel chunks.

@@ -1,12 +1,13 @@
 #pragma once
 /// Batch settlement (SETTLEMENT.md §2): after the verdicts, every line's
 /// payable amount (`allowed`) is shared between the payers, in declaration
-/// order, and the patient. Each payer is one pass: its expressions are
-/// evaluated column-wise, then its lines, split by its `per` keys into key
-/// partitions like the stateful rules', are settled in line order per
-/// partition in parallel (settle/payer_step.h does the arithmetic), its pay
-/// taken from what is left. Deterministic: the same result for any thread
-/// count and partitioning.
+/// order, and the patient. A payer's expressions are evaluated column-wise;
+/// then its lines, split by its `per` keys into key partitions like the
+/// stateful rules', are settled in line order per partition in parallel
+/// (settle/payer_step.h does the arithmetic), its pay taken from what is
+/// left. Consecutive payers with the same keys (or none) share one pass, a
+/// line's payers one after the other. Deterministic: the same result for
+/// any thread count and partitioning.
 
 #include <functional>
 #include <vector>
