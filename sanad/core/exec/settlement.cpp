@@ -14,6 +14,22 @@ constexpr RowIndex kAhead = 16;  // lines ahead whose entries the scoped scan pr
 
 // An int expression's value on every row: a constant, or evaluated in
 // parallel chunks (absent clause: never valid, never read).
+// Fills [data, data + n) with `value` on every thread: the pages of a
+// fresh buffer are faulted in (and zeroed by the kernel) in parallel.
+template <typename T>
+void ParallelFill(T* data, RowIndex n, T value) {
+  tbb::parallel_for(tbb::blocked_range<RowIndex>(0, n, 1 << 16), [&](const tbb::blocked_range<RowIndex>& b) {
+    std::fill(data + b.begin(), data + b.end(), value);
+  });
+}
+
+template <typename T>
+ColumnVector<T> Zeroed(RowIndex n) {
+  ColumnVector<T> v(n);
+  ParallelFill(v.data(), n, T{0});
+  return v;
+}
+
 class IntColumn {
  public:
   IntColumn(const BoundPlan& bound, const BoundProgram& prog, RowIndex n) {
@@ -24,7 +40,7 @@ class IntColumn {
       is_const_ = true;
       return;
     }
-    values_.resize(n);
+    values_.resize(n);  // every row written below
     tbb::enumerable_thread_specific<ExprEvaluator> evs([&] { return ExprEvaluator(bound); });
     tbb::parallel_for(RowIndex{0}, (n + kChunk - 1) / kChunk, [&](RowIndex c) {
       const RowIndex begin = c * kChunk;
@@ -39,16 +55,16 @@ class IntColumn {
  private:
   bool is_const_ = false;
   OptInt constant_;
-  BigVector<OptInt> values_;
+  ColumnVector<OptInt> values_;
 };
 
 // One payer's inputs (its expressions' values per row) and outputs.
 struct PayerColumns {
-  PayerColumns(const BoundPlan& bound, const PayerPlan& p, const BoundPayer& bp, BigVector<uint8_t> when_rows, RowIndex n)
+  PayerColumns(const BoundPlan& bound, const PayerPlan& p, const BoundPayer& bp, ColumnVector<uint8_t> when_rows, RowIndex n)
       : plan(&p), when(std::move(when_rows)), ded(bound, bp.deductible, n), ratio(bound, bp.ratio, n),
-        ceiling(bound, bp.ceiling, n), line_ceiling(bound, bp.line_ceiling, n), pay(n) {
+        ceiling(bound, bp.ceiling, n), line_ceiling(bound, bp.line_ceiling, n), pay(Zeroed<int64_t>(n)) {
     for (const BoundProgram& l : bp.band_limits) limits.emplace_back(bound, l, n);
-    if (!p.deductible.empty()) deducted.resize(n);  // else every ded_i is 0 (Settlement::Deducted)
+    if (!p.deductible.empty()) deducted = Zeroed<int64_t>(n);  // else every ded_i is 0 (Settlement::Deducted)
   }
 
   // Steps 2-7 for `row`, whose scope totals are `totals`; records the line
@@ -67,7 +83,7 @@ struct PayerColumns {
 
   // `when` becomes the population: the lines settled (a scoped payer does
   // not settle a line with a null key). One sequential pass.
-  BigVector<uint8_t> TakeCovered() {
+  ColumnVector<uint8_t> TakeCovered() {
     tbb::parallel_for(tbb::blocked_range<size_t>(0, when.size(), 1 << 18), [&](const tbb::blocked_range<size_t>& b) {
       for (size_t r = b.begin(); r < b.end(); ++r) when[r] = when[r] == kSettled;
     });
@@ -84,10 +100,10 @@ struct PayerColumns {
   static constexpr uint8_t kSettled = 2;  // in `when`: the line was settled
 
   const PayerPlan* plan;
-  BigVector<uint8_t> when;  // 1 where the payer's `when` holds, kSettled once settled
+  ColumnVector<uint8_t> when;  // 1 where the payer's `when` holds, kSettled once settled
   IntColumn ded, ratio, ceiling, line_ceiling;
   std::vector<IntColumn> limits;
-  BigVector<int64_t> pay, deducted;  // deducted: empty without a deductible
+  ColumnVector<int64_t> pay, deducted;  // deducted: empty without a deductible
 };
 
 // Consecutive payers that need the same visiting order are settled in one
@@ -102,9 +118,11 @@ class Settler {
       : bound_(bound), plan_(*bound.plan), batch_(batch), n_(batch.size()), rank_(rank), gpp_(groups_per_partition),
         partitions_(partitions) {
     out_.allowed.resize(n_);
+    out_.patient.resize(n_);  // `left`, until the last payer
     const int64_t* amount = batch.column(kAmount).ints.data();
-    for (RowIndex r = 0; r < n_; ++r) out_.allowed[r] = amount[r] - deduction[r];
-    out_.patient = out_.allowed;  // `left`, until the last payer
+    tbb::parallel_for(tbb::blocked_range<RowIndex>(0, n_, 1 << 16), [&](const tbb::blocked_range<RowIndex>& b) {
+      for (RowIndex r = b.begin(); r < b.end(); ++r) out_.allowed[r] = out_.patient[r] = amount[r] - deduction[r];
+    });
   }
 
   Settlement Run() {
@@ -204,9 +222,12 @@ class Settler {
   }
 
   // 1 where the payer's `when` holds (absent: every line), in parallel chunks.
-  BigVector<uint8_t> Condition(const BoundProgram& prog) const {
-    BigVector<uint8_t> out(n_, 1);
-    if (prog.empty()) return out;
+  ColumnVector<uint8_t> Condition(const BoundProgram& prog) const {
+    ColumnVector<uint8_t> out(n_);
+    if (prog.empty()) {
+      ParallelFill(out.data(), n_, uint8_t{1});
+      return out;
+    }
     tbb::enumerable_thread_specific<ExprEvaluator> evs([&] { return ExprEvaluator(bound_); });
     tbb::parallel_for(RowIndex{0}, (n_ + kChunk - 1) / kChunk, [&](RowIndex c) {
       const RowIndex begin = c * kChunk;

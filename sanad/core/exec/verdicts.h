@@ -42,11 +42,13 @@ struct EvalProfile {
 /// Who pays each line's payable amount (SETTLEMENT.md §2), when the rule
 /// set declares payers; lines in input order.
 struct Settlement {
-  std::vector<BigVector<int64_t>> pay;         // per payer, per row: pay_i
-  std::vector<BigVector<int64_t>> deductible;  // per payer, per row: ded_i; empty for a payer without `deductible`
-  std::vector<BigVector<uint8_t>> covered;     // per payer, per row: in the payer's population
-  BigVector<int64_t> allowed;                  // per row: amount - deduction
-  BigVector<int64_t> patient;                  // per row: what no payer paid
+  // ColumnVectors: settlement fills them in parallel (first touch on every
+  // thread), not with one thread's zeroing resize.
+  std::vector<ColumnVector<int64_t>> pay;         // per payer, per row: pay_i
+  std::vector<ColumnVector<int64_t>> deductible;  // per payer, per row: ded_i; empty for a payer without `deductible`
+  std::vector<ColumnVector<uint8_t>> covered;     // per payer, per row: in the payer's population
+  ColumnVector<int64_t> allowed;                  // per row: amount - deduction
+  ColumnVector<int64_t> patient;                  // per row: what no payer paid
   bool empty() const { return pay.empty(); }
   /// ded_i of payer p on row r (0 for a payer without a deductible, whose
   /// column is not kept: 8 bytes a line less of fresh memory to fault in).
