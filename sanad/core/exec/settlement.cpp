@@ -12,8 +12,6 @@ namespace {
 constexpr int kChunk = ExprEvaluator::kChunk;
 constexpr RowIndex kAhead = 16;  // lines ahead whose entries the scoped scan prefetches
 
-// An int expression's value on every row: a constant, or evaluated in
-// parallel chunks (absent clause: never valid, never read).
 // Fills [data, data + n) with `value` on every thread: the pages of a
 // fresh buffer are faulted in (and zeroed by the kernel) in parallel.
 template <typename T>
@@ -30,6 +28,8 @@ ColumnVector<T> Zeroed(RowIndex n) {
   return v;
 }
 
+// An int expression's value on every row: a constant, or evaluated in
+// parallel chunks (absent clause: never valid, never read).
 class IntColumn {
  public:
   IntColumn(const BoundPlan& bound, const BoundProgram& prog, RowIndex n) {
