@@ -14,6 +14,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "sanad/core/exec/batch_evaluator.h"
 #include "sanad/core/exec/bound_plan.h"
 #include "sanad/core/exec/checks/population.h"
+#include "sanad/core/exec/deduction.h"
 #include "sanad/core/exec/expr_evaluator.h"
 #include "sanad/core/exec/key_partitions.h"
 #include "sanad/core/exec/line_order.h"
@@ -317,7 +319,9 @@ struct EvalResult {
   double seconds = 0;
 };
 
-std::shared_ptr<EvalResult> EvaluateClaims(const std::shared_ptr<RuleSet>& rs, const std::shared_ptr<Claims>& claims, int threads) {
+// `rules`: the slice of the rule set to run (EvalOptions::rules; empty: all).
+std::shared_ptr<EvalResult> EvaluateClaims(const std::shared_ptr<RuleSet>& rs, const std::shared_ptr<Claims>& claims, int threads,
+                                           const std::vector<uint8_t>& rules, bool settle) {
   auto r = std::make_shared<EvalResult>();
   r->rules = rs;
   r->claims = claims;
@@ -329,6 +333,8 @@ std::shared_ptr<EvalResult> EvaluateClaims(const std::shared_ptr<RuleSet>& rs, c
     EvalOptions opt;
     opt.threads = threads;
     opt.stop = interrupt.flag();
+    opt.rules = rules;
+    opt.settle = settle;
     e = Evaluate(*rs->rules, claims->loaded, opt);
     r->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   }
@@ -341,6 +347,74 @@ std::shared_ptr<EvalResult> EvaluateClaims(const std::shared_ptr<RuleSet>& rs, c
   r->bound = std::move(e->bound);
   r->v = std::move(e->verdicts);
   return r;
+}
+
+// Payers [first, last) over lines whose deductions are given (a distributed
+// run's merged verdicts) and whose left before `first` is `left` (None: the
+// allowed amount): each payer's pay, deductible and population, and the left after.
+py::dict SettleClaimsSlice(const std::shared_ptr<RuleSet>& rs, const std::shared_ptr<Claims>& claims,
+                           const py::array_t<int64_t, py::array::c_style | py::array::forcecast>& deduction,
+                           const std::optional<py::array_t<int64_t, py::array::c_style | py::array::forcecast>>& left,
+                           size_t first, size_t last, int threads) {
+  const RowIndex n = claims->loaded.batch.size();
+  if (static_cast<RowIndex>(deduction.size()) != n || (left && static_cast<RowIndex>(left->size()) != n))
+    throw py::value_error("settle_slice: one deduction (and left) per line");
+  BigVector<int64_t> ded(deduction.data(), deduction.data() + n);
+  PayerSlice slice{first, last, left ? left->data() : nullptr};
+  Result<Settlement> st = Status::Ok();
+  {
+    py::gil_scoped_release nogil;
+    EvalOptions opt;
+    opt.threads = threads;
+    st = SettleSlice(*rs->rules, claims->loaded, ded, slice, opt);
+  }
+  if (!st.ok()) Throw(st.status());
+  py::dict d;
+  py::list pay, deducted, covered;
+  for (size_t p = 0; p < st->pay.size(); ++p) {
+    pay.append(ToArray(st->pay[p].data(), n));
+    std::vector<int64_t> dp(n);
+    for (RowIndex row = 0; row < n; ++row) dp[row] = st->Deducted(p, row);
+    deducted.append(ToArray(dp.data(), n));
+    covered.append(ToArray(st->covered[p].data(), n));
+  }
+  d["pay"] = pay;
+  d["deducted"] = deducted;
+  d["covered"] = covered;
+  d["allowed"] = st->empty() ? py::array_t<int64_t>(0) : ToArray(st->allowed.data(), n);
+  d["left"] = st->empty() ? py::array_t<int64_t>(0) : ToArray(st->patient.data(), n);
+  return d;
+}
+
+// Line verdicts from hits sorted by (line, rule), by the one verdict rule
+// (VerdictAccumulator): a distributed run merges its slices' hits with it.
+py::tuple MergeHits(const py::array_t<int64_t, py::array::c_style | py::array::forcecast>& amount,
+                    const py::array_t<int64_t, py::array::c_style | py::array::forcecast>& hit_line,
+                    const py::array_t<int32_t, py::array::c_style | py::array::forcecast>& hit_rule,
+                    const py::array_t<int64_t, py::array::c_style | py::array::forcecast>& hit_deduction,
+                    const std::vector<uint8_t>& rule_rejects) {
+  const size_t n = static_cast<size_t>(amount.size()), m = static_cast<size_t>(hit_line.size());
+  if (static_cast<size_t>(hit_rule.size()) != m || static_cast<size_t>(hit_deduction.size()) != m)
+    throw py::value_error("merge_hits: hit columns of different lengths");
+  std::vector<uint8_t> status(n, static_cast<uint8_t>(LineStatus::kAccepted));
+  std::vector<int64_t> ded(n, 0);
+  std::vector<int32_t> primary(n, -1);
+  const int64_t* line = hit_line.data();
+  const int32_t* rule = hit_rule.data();
+  for (size_t k = 0; k < m;) {
+    const int64_t l = line[k];
+    if (l < 0 || static_cast<size_t>(l) >= n || (k > 0 && line[k - 1] > l)) throw py::value_error("merge_hits: hits out of line order");
+    VerdictAccumulator acc;
+    for (; k < m && line[k] == l; ++k) {
+      if (rule[k] < 0 || static_cast<size_t>(rule[k]) >= rule_rejects.size()) throw py::value_error("merge_hits: unknown rule");
+      if (k + 1 < m && line[k + 1] == l && rule[k + 1] <= rule[k]) throw py::value_error("merge_hits: hits of a line out of rule order");
+      acc.Add(rule[k], rule_rejects[static_cast<size_t>(rule[k])] != 0, hit_deduction.data()[k]);
+    }
+    status[static_cast<size_t>(l)] = static_cast<uint8_t>(acc.status);
+    ded[static_cast<size_t>(l)] = acc.Deduction(amount.data()[l]);
+    primary[static_cast<size_t>(l)] = acc.primary;
+  }
+  return py::make_tuple(ToArray(status.data(), n), ToArray(ded.data(), n), ToArray(primary.data(), n));
 }
 
 std::vector<std::string> RuleNames(const Plan& p) {
@@ -465,11 +539,12 @@ py::dict HitColumns(const EvalResult& r) {
   const ClaimBatch& b = r.claims->loaded.batch;
   const size_t m = r.v.hits.size();
   std::vector<int32_t> claim(m), rule(m), other_claim(m, -1);
-  std::vector<int64_t> line_no(m), deduction(m), total(m, 0), cap(m, 0), other_line(m, 0);
+  std::vector<int64_t> row(m), line_no(m), deduction(m), total(m, 0), cap(m, 0), other_line(m, 0);
   std::vector<uint8_t> action(m), kind(m), total_fits(m, 1);
   for (size_t k = 0; k < m; ++k) {
     const Hit& h = r.v.hits[k];
     claim[k] = b.column(kClaimId).codes[h.row];
+    row[k] = static_cast<int64_t>(h.row);
     line_no[k] = b.Int(kLineNo, h.row);
     rule[k] = h.rule;
     action[k] = r.rules->rules->plan()->rules[static_cast<size_t>(h.rule)].reject ? 1 : 0;
@@ -485,6 +560,7 @@ py::dict HitColumns(const EvalResult& r) {
     }
   }
   py::dict d;
+  d["row"] = ToArray(row.data(), m);  // the hit line's input position
   d["claim_id"] = ToArray(claim.data(), m);
   d["claim_ids"] = DictStrings(b.column(kClaimId).dict);
   d["line_no"] = ToArray(line_no.data(), m);
@@ -809,6 +885,29 @@ PYBIND11_MODULE(_sanad, m) {
       }, "Each rule's reason code (its `code`, else its name), in declaration order")
       .def_property_readonly("rendered_diagnostics", [](const RuleSet& r) { return r.rendered; })
       .def("explain_plan", [](const RuleSet& r) { return ExplainPlan(*r.rules->plan()); })
+      // What a distributed run partitions by (python/sanad/dask.py): per rule
+      // (name, stage, key field names, stateful, reject); per payer (name, key
+      // field names, has per).
+      .def("rule_info", [](const RuleSet& r) {
+        const Plan& plan = *r.rules->plan();
+        py::list out;
+        for (const RulePlan& rule : plan.rules) {
+          std::vector<std::string> keys;
+          for (int f : rule.keys) keys.push_back(plan.schema.field(f).name);
+          out.append(py::make_tuple(rule.name, rule.stage, keys, rule.check != CheckKind::kNone, rule.reject));
+        }
+        return out;
+      })
+      .def("payer_info", [](const RuleSet& r) {
+        const Plan& plan = *r.rules->plan();
+        py::list out;
+        for (const PayerPlan& payer : plan.payers) {
+          std::vector<std::string> keys;
+          for (int f : payer.keys) keys.push_back(plan.schema.field(f).name);
+          out.append(py::make_tuple(payer.name, keys, payer.has_per));
+        }
+        return out;
+      })
       .def("externals", [](const RuleSet& r) {
         py::list out;
         const Plan& p = *r.rules->plan();
@@ -878,7 +977,12 @@ PYBIND11_MODULE(_sanad, m) {
   });
   m.def("status_names", [] { return std::vector<std::string>{StatusName(LineStatus::kAccepted), StatusName(LineStatus::kWarned), StatusName(LineStatus::kRejected)}; },
         "Line statuses by code, spelled as in every output");
-  m.def("evaluate", &EvaluateClaims, py::arg("ruleset"), py::arg("claims"), py::arg("threads") = 0);
+  m.def("evaluate", &EvaluateClaims, py::arg("ruleset"), py::arg("claims"), py::arg("threads") = 0,
+        py::arg("rules") = std::vector<uint8_t>{}, py::arg("settle") = true);
+  m.def("settle_slice", &SettleClaimsSlice, py::arg("ruleset"), py::arg("claims"), py::arg("deduction"), py::arg("left"),
+        py::arg("first"), py::arg("last"), py::arg("threads") = 0);
+  m.def("merge_hits", &MergeHits, py::arg("amount"), py::arg("hit_line"), py::arg("hit_rule"), py::arg("hit_deduction"),
+        py::arg("rule_rejects"));
 
   py::class_<PyEngine, std::shared_ptr<PyEngine>>(m, "Engine")
       .def(py::init([](const std::shared_ptr<RuleSet>& rs) {

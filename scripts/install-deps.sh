@@ -14,6 +14,7 @@ PACKAGES=(
   pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest python3-matplotlib
   python3-venv python3-pip python3-setuptools   # the pip install route (scripts/test-install.sh)
   chromium                            # tests only: the compare() report rendered in a real browser
+  python3-dask python3-distributed    # sanad.dask: distributed batch adjudication
 )
 
 missing=()

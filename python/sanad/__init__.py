@@ -227,6 +227,20 @@ def compile(text_or_path: Union[str, os.PathLike], refs: Optional[Mapping[str, A
     return rs
 
 
+_UNPICKLED_RULESETS: dict = {}  # fingerprint -> RuleSet: one compile per process
+
+
+def _ruleset_from_pickle(text, refs, fingerprint):
+    rs = _UNPICKLED_RULESETS.get(fingerprint)
+    if rs is None:
+        rs = compile(text, refs=refs)
+        if rs.fingerprint != fingerprint:
+            raise ValueError(f"the rule set unpickled with fingerprint {rs.fingerprint}, not {fingerprint} "
+                             "(a reference file differs where it was unpickled)")
+        _UNPICKLED_RULESETS[fingerprint] = rs
+    return rs
+
+
 class RuleSet:
     """A compiled rule set with its reference data. Evaluate claims with
     :meth:`evaluate`; open an online engine with :class:`Engine`."""
@@ -235,6 +249,13 @@ class RuleSet:
         self._core = core
         self.diagnostics = diagnostics  #: warnings (a RuleSet never has errors)
         self.text = text
+        self._refs = {}  # name -> the value bound (pickling recompiles from text and refs)
+
+    def __reduce__(self):
+        # Pickled as its text and reference data (how sanad.dask ships a rule
+        # set to workers, once per worker); a process compiles each rule set
+        # once (by fingerprint). File refs must be readable where it is unpickled.
+        return (_ruleset_from_pickle, (self.text, dict(self._refs), self.fingerprint))
 
     @property
     def name(self) -> str:
@@ -275,6 +296,7 @@ class RuleSet:
             self._core.bind_file(name, os.fspath(value))
         else:
             self._core.bind_rows(name, _ref_rows(name, kinds[name][0], value, dated=kinds[name][1]))
+        self._refs[name] = value
 
     def _check_bound(self):
         try:

@@ -20,6 +20,7 @@
 #include "sanad/api/summary.h"
 #include "sanad/core/exec/batch_evaluator.h"
 #include "sanad/core/exec/bound_plan.h"
+#include "sanad/core/exec/settlement.h"
 #include "sanad/core/ingest/load_options.h"
 
 namespace sanad {
@@ -32,5 +33,11 @@ struct Evaluation {
 
 /// `claims` must outlive the result (the bound plan points into its batch).
 Result<Evaluation> Evaluate(const Rules& rules, const LoadedClaims& claims, const EvalOptions& options = {});
+
+/// Settlement alone, for distributed runs (python/sanad/dask.py): no rule
+/// runs; each line's deduction is given (`deduction[row]`, input order, from
+/// the merged verdicts), and only `slice`'s payers settle.
+Result<Settlement> SettleSlice(const Rules& rules, const LoadedClaims& claims, const BigVector<int64_t>& deduction,
+                               const PayerSlice& slice, const EvalOptions& options = {});
 
 }  // namespace sanad

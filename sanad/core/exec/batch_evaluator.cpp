@@ -123,19 +123,21 @@ class Evaluator {
     // One grouping pass per distinct key tuple, shared by the rules using it,
     // then its lines split into key partitions.
     std::map<std::vector<int>, size_t> key_sets;
-    for (const RulePlan& r : plan_.rules)
-      if (r.check != CheckKind::kNone && !key_sets.count(r.keys)) key_sets.emplace(r.keys, key_sets.size());
+    for (size_t r = 0; r < plan_.rules.size(); ++r) {
+      const RulePlan& rule = plan_.rules[r];
+      if (Runs(r) && rule.check != CheckKind::kNone && !key_sets.count(rule.keys)) key_sets.emplace(rule.keys, key_sets.size());
+    }
     parts_.resize(key_sets.size());
     std::vector<const std::vector<int>*> key_list(key_sets.size());
     for (auto& [k, i] : key_sets) key_list[i] = &k;
     rule_keys_.assign(plan_.rules.size(), -1);
     for (size_t r = 0; r < plan_.rules.size(); ++r)
-      if (plan_.rules[r].check != CheckKind::kNone) rule_keys_[r] = static_cast<int>(key_sets[plan_.rules[r].keys]);
+      if (Runs(r) && plan_.rules[r].check != CheckKind::kNone) rule_keys_[r] = static_cast<int>(key_sets[plan_.rules[r].keys]);
     // Columns the scans read travel with the partitioning.
     std::vector<CarriedColumns> carry(key_sets.size());
     for (size_t r = 0; r < plan_.rules.size(); ++r) {
       const RulePlan& rule = plan_.rules[r];
-      if (rule.check == CheckKind::kNone) continue;
+      if (!Runs(r) || rule.check == CheckKind::kNone) continue;
       CarriedColumns& c = carry[static_cast<size_t>(rule_keys_[r])];
       if (rule.is_sum && std::find(c.int_fields.begin(), c.int_fields.end(), rule.sum_field) == c.int_fields.end())
         c.int_fields.push_back(rule.sum_field);
@@ -158,7 +160,8 @@ class Evaluator {
     prof.rule_seconds.assign(plan_.rules.size(), 0);
 
     std::map<int64_t, std::vector<int>> stages;
-    for (size_t r = 0; r < plan_.rules.size(); ++r) stages[plan_.rules[r].stage].push_back(static_cast<int>(r));
+    for (size_t r = 0; r < plan_.rules.size(); ++r)
+      if (Runs(r)) stages[plan_.rules[r].stage].push_back(static_cast<int>(r));
     std::vector<RuleOutput> outputs(plan_.rules.size());
     for (auto& stage_rules : stages) {
       t = Clock::now();
@@ -175,11 +178,12 @@ class Evaluator {
     if (Stopped()) return StoppedVerdicts();
     t = Clock::now();
     // Settlement (SETTLEMENT.md §2), sharing the rules' key partitions where the keys match.
-    v.settlement = SettleBatch(bound_, batch_, v.deduction, rank_, options_.groups_per_partition,
-                               [&](const std::vector<int>& keys) -> const KeyPartitions* {
-                                 auto it = key_sets.find(keys);
-                                 return it == key_sets.end() ? nullptr : &parts_[it->second].kp;
-                               });
+    if (options_.settle)
+      v.settlement = SettleBatch(bound_, batch_, v.deduction, rank_, options_.groups_per_partition,
+                                 [&](const std::vector<int>& keys) -> const KeyPartitions* {
+                                   auto it = key_sets.find(keys);
+                                   return it == key_sets.end() ? nullptr : &parts_[it->second].kp;
+                                 });
     prof.settle = Since(t);
     if (Stopped()) return StoppedVerdicts();
     v.profile = std::move(prof);
@@ -188,6 +192,7 @@ class Evaluator {
 
  private:
   bool Stopped() const { return StopRequested(options_.stop); }
+  bool Runs(size_t rule) const { return options_.rules.empty() || options_.rules[rule] != 0; }
   static Verdicts StoppedVerdicts() {
     Verdicts v;
     v.stopped = true;
@@ -653,13 +658,16 @@ class Evaluator {
 }  // namespace
 
 Verdicts EvaluateBatch(const BoundPlan& bound, const ClaimBatch& batch, const EvalOptions& options) {
-  int threads = options.threads;
+  Verdicts out;
+  RunWithThreads(options.threads, [&] { out = Evaluator(bound, batch, options).Run(); });
+  return out;
+}
+
+void RunWithThreads(int threads, const std::function<void()>& fn) {
   const unsigned hw = std::thread::hardware_concurrency();
   if (threads <= 0) threads = hw ? static_cast<int>(hw) : 1;
   tbb::task_arena arena(std::min(threads, hw ? static_cast<int>(hw) : threads));
-  Verdicts out;
-  arena.execute([&] { out = Evaluator(bound, batch, options).Run(); });
-  return out;
+  arena.execute(fn);
 }
 
 }  // namespace sanad

@@ -12,6 +12,10 @@
 ///  5. verdicts are assembled per line in input order.
 /// Deterministic: the same result for any thread count.
 
+#include <cstdint>
+#include <functional>
+#include <vector>
+
 #include "sanad/core/stop.h"
 #include "sanad/core/claim_batch.h"
 #include "sanad/core/exec/bound_plan.h"
@@ -28,8 +32,19 @@ struct EvalOptions {
   /// Set from another thread or a signal handler to stop early: the
   /// Verdicts are then empty with `stopped` true (core/stop.h).
   const StopFlag* stop = nullptr;
+  /// A slice of the rule set, for distributed evaluation (python/sanad/dask.py
+  /// runs each stage's rules of one key class on the lines that class
+  /// needs): only the rules r with rules[r] != 0 run; the others have no
+  /// population and no hits. Empty: every rule.
+  std::vector<uint8_t> rules;
+  /// Settle after the verdicts (when the plan has payers).
+  bool settle = true;
 };
 
 Verdicts EvaluateBatch(const BoundPlan& bound, const ClaimBatch& batch, const EvalOptions& options = {});
+
+/// Runs `fn` in a TBB arena of `threads` threads (0: all cores; never more
+/// than the cores), so the caller's thread count bounds every parallel loop.
+void RunWithThreads(int threads, const std::function<void()>& fn);
 
 }  // namespace sanad

@@ -1,5 +1,7 @@
 #include "sanad/core/exec/settlement.h"
 
+#include <algorithm>
+
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 
@@ -114,22 +116,23 @@ struct PayerColumns {
 class Settler {
  public:
   Settler(const BoundPlan& bound, const ClaimBatch& batch, const BigVector<int64_t>& deduction, const BigVector<RowIndex>& rank,
-          int groups_per_partition, const PartitionsFor& partitions)
+          int groups_per_partition, const PartitionsFor& partitions, const PayerSlice& slice)
       : bound_(bound), plan_(*bound.plan), batch_(batch), n_(batch.size()), rank_(rank), gpp_(groups_per_partition),
-        partitions_(partitions) {
+        partitions_(partitions), first_(slice.first), last_(std::min(slice.last, plan_.payers.size())) {
     out_.allowed.resize(n_);
     out_.patient.resize(n_);  // `left`, until the last payer
     const int64_t* amount = batch.column(kAmount).ints.data();
     tbb::parallel_for(tbb::blocked_range<RowIndex>(0, n_, 1 << 16), [&](const tbb::blocked_range<RowIndex>& b) {
       for (RowIndex r = b.begin(); r < b.end(); ++r) out_.allowed[r] = out_.patient[r] = amount[r] - deduction[r];
+      if (slice.left) std::copy(slice.left + b.begin(), slice.left + b.end(), out_.patient.data() + b.begin());
     });
   }
 
   Settlement Run() {
     const std::vector<PayerPlan>& payers = plan_.payers;
-    for (size_t p = 0; p < payers.size();) {
+    for (size_t p = first_; p < last_;) {
       size_t q = p + 1;
-      while (q < payers.size() && payers[q].has_per == payers[p].has_per && (!payers[p].has_per || payers[q].keys == payers[p].keys))
+      while (q < last_ && payers[q].has_per == payers[p].has_per && (!payers[p].has_per || payers[q].keys == payers[p].keys))
         ++q;
       std::vector<PayerColumns> cols;
       cols.reserve(q - p);
@@ -246,15 +249,17 @@ class Settler {
   const BigVector<RowIndex>& rank_;
   const int gpp_;
   const PartitionsFor& partitions_;
+  const size_t first_, last_;  // the payers settled
   Settlement out_;
 };
 
 }  // namespace
 
 Settlement SettleBatch(const BoundPlan& bound, const ClaimBatch& batch, const BigVector<int64_t>& deduction,
-                       const BigVector<RowIndex>& rank, int groups_per_partition, const PartitionsFor& partitions) {
-  if (bound.plan->payers.empty()) return {};
-  return Settler(bound, batch, deduction, rank, groups_per_partition, partitions).Run();
+                       const BigVector<RowIndex>& rank, int groups_per_partition, const PartitionsFor& partitions,
+                       const PayerSlice& slice) {
+  if (slice.first >= std::min(slice.last, bound.plan->payers.size())) return {};
+  return Settler(bound, batch, deduction, rank, groups_per_partition, partitions, slice).Run();
 }
 
 }  // namespace sanad

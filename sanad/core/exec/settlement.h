@@ -9,6 +9,7 @@
 /// line's payers one after the other. Deterministic: the same result for
 /// any thread count and partitioning.
 
+#include <cstdint>
 #include <functional>
 #include <vector>
 
@@ -23,9 +24,22 @@ namespace sanad {
 /// The key partitions the stateful rules already built for `keys`, or null.
 using PartitionsFor = std::function<const KeyPartitions*(const std::vector<int>& keys)>;
 
+/// Payers [first, last) only, for distributed settlement (python/sanad/dask.py
+/// settles each run of payers with a common key field on the lines that
+/// field groups, passing each line's `left` on to the next run). `left`:
+/// each line's left before `first` (null: its allowed amount, as before the
+/// first payer). The Settlement then has columns for these payers only and
+/// its `patient` is the left after `last`.
+struct PayerSlice {
+  size_t first = 0, last = SIZE_MAX;
+  const int64_t* left = nullptr;
+};
+
 /// Settles every line; `deduction` is the verdicts' line deduction, `rank`
-/// the line order (LineRanks). Empty when the plan has no payers.
+/// the line order (LineRanks). Empty when the plan has no payers (or the
+/// slice none).
 Settlement SettleBatch(const BoundPlan& bound, const ClaimBatch& batch, const BigVector<int64_t>& deduction,
-                       const BigVector<RowIndex>& rank, int groups_per_partition, const PartitionsFor& partitions);
+                       const BigVector<RowIndex>& rank, int groups_per_partition, const PartitionsFor& partitions,
+                       const PayerSlice& slice = {});
 
 }  // namespace sanad
