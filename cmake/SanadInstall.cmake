@@ -41,5 +41,7 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
   "python3 (>= 3.11), python3 (<< 3.12), python3-numpy, python3-pandas, libtbb-dev, libsimdjson-dev, libxxhash-dev, libfmt-dev, libabsl-dev, pkg-config")
+# sanad.dask needs Dask; the rest of the package does not.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "python3-dask, python3-distributed")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 include(CPack)

@@ -23,10 +23,11 @@ engine's own verdict rule (``_sanad.merge_hits``). Settlement runs the
 same way per run of payers with a common key field, each line's ``left``
 passed from one run to the next.
 
-Order: every line carries its input position ``_pos``; ``seq`` defaults to
-``_pos + 1`` before any shuffle, and each partition is sorted by ``_pos``
-before it is evaluated, so equal dates and equal ``seq`` order as on one
-machine. Loading shuffles by ``claim_id`` first, so duplicate line ids and
+Order: every line carries its input position ``_pos``; a missing ``seq``
+gets, after loading, the line's position among the loaded lines of the
+whole input (as one machine's loader gives it), and each partition is
+sorted by ``_pos`` before it is evaluated, so equal dates and equal ``seq``
+order as on one machine. Loading shuffles by ``claim_id`` first, so duplicate line ids and
 default ``line_no`` are decided over the whole input.
 """
 
@@ -51,6 +52,7 @@ _POS = "_pos"      # the line's 0-based position in the whole input
 _REJ = "_rej"      # rejected by a rule of the current stage (a slice's output)
 _DED = "_ded"      # the line's deduction (settlement input)
 _LEFT = "_left"    # what the payers so far left to the patient
+_SEQGIVEN = "_seqgiven"  # the input line has its own seq
 
 
 # ---- the plan: which lines each slice needs -------------------------------
@@ -158,7 +160,21 @@ def _load_part(part: pd.DataFrame, ruleset: RuleSet):
                            "message": pd.Series(msgs, dtype=object)})
     refused = np.zeros(len(part), dtype=bool)
     refused[local - 1] = True
-    return _to_frame(claims, pos[~refused]), errors
+    out = _to_frame(claims, pos[~refused])
+    out[_SEQGIVEN] = part[_SEQGIVEN].to_numpy(dtype=bool)[~refused]
+    return out, errors
+
+
+def _default_seq(part: pd.DataFrame, refused: np.ndarray) -> pd.DataFrame:
+    """seq where the input gave none: the line's 1-based position among the
+    loaded lines of the whole input (docs/DATA.md), i.e. its input position
+    less the refused records before it."""
+    part = part.copy()
+    pos = part[_POS].to_numpy(dtype=np.int64)
+    default = pos + 1 - np.searchsorted(refused, pos)
+    given = part.pop(_SEQGIVEN).to_numpy(dtype=bool)
+    part["seq"] = np.where(given, part["seq"].to_numpy(dtype=np.int64), default)
+    return part
 
 
 def _eval_part(part: pd.DataFrame, ruleset: RuleSet, mask: list, threads: int):
@@ -237,20 +253,15 @@ def read_csv(urlpath, ruleset: Optional[RuleSet] = None, blocksize: Any = "64MB"
 
 
 def _with_positions(df: dd.DataFrame) -> dd.DataFrame:
-    """Adds ``_pos`` (0-based position in the whole input) and defaults
-    ``seq`` to ``_pos + 1`` (DATA.md §1) before anything moves a line."""
+    """Adds ``_pos`` (0-based position in the whole input) and ``_seqgiven``
+    (the line has its own ``seq``) before anything moves a line."""
     lengths = df.map_partitions(len).compute()
     offsets = np.concatenate([[0], np.cumsum(np.asarray(lengths, dtype=np.int64))])[:-1]
 
     def add(part, offset):
         part = part.copy()
-        pos = np.arange(len(part), dtype=np.int64) + offset
-        part[_POS] = pos
-        if "seq" in part.columns:
-            seq = part["seq"]
-            part["seq"] = seq.where(seq.notna(), pd.Series(pos + 1, index=part.index))
-        else:
-            part["seq"] = pos + 1
+        part[_POS] = np.arange(len(part), dtype=np.int64) + offset
+        part[_SEQGIVEN] = part["seq"].notna().to_numpy(dtype=bool) if "seq" in part.columns else np.zeros(len(part), dtype=bool)
         return part
 
     parts = df.to_delayed()
@@ -437,14 +448,16 @@ def evaluate(ruleset: RuleSet, lines, npartitions: Optional[int] = None, threads
     loaded_parts = [delayed(_load_part, nout=2)(p, rs) for p in raw.to_delayed()]
     empty = pd.DataFrame({f: pd.Series([], dtype=object) for f in _fields(ruleset)})
     meta = _to_frame(Claims.from_pandas(empty, ruleset=ruleset, on_error="skip"), np.zeros(0, dtype=np.int64))
+    meta[_SEQGIVEN] = np.zeros(0, dtype=bool)
     base = dd.from_delayed([p[0] for p in loaded_parts], meta=meta, verify_meta=False)
     errors = dd.from_delayed([p[1] for p in loaded_parts], meta=_ERRORS_META, verify_meta=False)
-    base, errors = dask.persist(base, errors)  # loaded once; every later step reads it
-    if on_error == "fail":
-        err = errors.compute()
-        if len(err):
-            first = err.sort_values("line", kind="stable").iloc[0]
-            raise ValueError(f"line {first['line']}: field '{first['field']}': {first['message']}")
+    errors = errors.persist()
+    err = errors.compute().sort_values("line", kind="stable")
+    if on_error == "fail" and len(err):
+        first = err.iloc[0]
+        raise ValueError(f"line {first['line']}: field '{first['field']}': {first['message']}")
+    refused = np.unique(err["line"].to_numpy(dtype=np.int64) - 1)  # a refused row: one record
+    base = base.map_partitions(_default_seq, refused, meta=base._meta.drop(columns=[_SEQGIVEN])).persist()
 
     # Stages: one shuffle per key class over the lines still visible.
     visible = base.assign(**{_REJ: False})

@@ -160,3 +160,23 @@ def test_a_worker_killed_mid_run_leaves_the_result_whole(client):
         deadline = time.time() + 60  # the nanny restarts the worker
         while len(client.scheduler_info()["workers"]) < 2 and time.time() < deadline:
             time.sleep(0.2)
+
+
+def test_a_missing_seq_is_the_position_among_loaded_lines_of_the_whole_input(client):
+    # Line 1 is refused, so line 2's default seq is 1 (docs/DATA.md): it ties
+    # with line 3's explicit seq 1 and comes first by input position, so the
+    # repeat hits line 3. Counting the refused line would give line 2 seq 2
+    # and hit line 2 instead.
+    rules = sanad.compile('''ruleset "seq"
+rule again
+  repeat per insured_id within 1 days
+  warn
+''')
+    base = {"insured_id": "I1", "fund": "rural", "provider_id": "P1", "provider_sector": "public",
+            "service_code": "970000", "service_date": "2025-01-05", "amount": 100}
+    df = pd.DataFrame([dict(base, claim_id="C0", amount=-5), dict(base, claim_id="C1"), dict(base, claim_id="C2", seq=1)])
+    df["seq"] = df["seq"].astype("Int64")
+    single = rules.evaluate(sanad.Claims.from_pandas(df, ruleset=rules, on_error="skip"))
+    assert list(single.hits["claim_id"].astype(str)) == ["C2"]
+    for parts in (1, 3):
+        assert_equal_to_one_machine(single, sanad.dask.evaluate(rules, df, npartitions=parts, on_error="skip"), rules)
