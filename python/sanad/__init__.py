@@ -250,6 +250,7 @@ class RuleSet:
         self.diagnostics = diagnostics  #: warnings (a RuleSet never has errors)
         self.text = text
         self._refs = {}  # name -> the value bound (pickling recompiles from text and refs)
+        self._fingerprint = None
 
     def __reduce__(self):
         # Pickled as its text and reference data (how sanad.dask ships a rule
@@ -282,7 +283,11 @@ class RuleSet:
         """32 hex digits naming these rules and the reference data bound to
         them: unchanged by comments and layout, different when any rule,
         declaration or reference entry changes (the summary's fingerprint)."""
-        return self._core.fingerprint
+        # Reference data is bound only while compile() runs, so the hash
+        # (of every entry: large tables take a while) is computed once.
+        if self._fingerprint is None:
+            self._fingerprint = self._core.fingerprint
+        return self._fingerprint
 
     def explain_plan(self) -> str:
         """The execution plan, as ``sanad explain-plan`` prints it."""
@@ -297,6 +302,7 @@ class RuleSet:
         else:
             self._core.bind_rows(name, _ref_rows(name, kinds[name][0], value, dated=kinds[name][1]))
         self._refs[name] = value
+        self._fingerprint = None
 
     def _check_bound(self):
         try:

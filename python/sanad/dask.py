@@ -165,12 +165,13 @@ def _load_part(part: pd.DataFrame, ruleset: RuleSet):
     return out, errors
 
 
-def _default_seq(part: pd.DataFrame, refused: np.ndarray) -> pd.DataFrame:
-    """seq where the input gave none: the line's 1-based position among the
-    loaded lines of the whole input (docs/DATA.md), i.e. its input position
-    less the refused records before it."""
+def _default_seq(part: pd.DataFrame, refused: np.ndarray, offsets: np.ndarray) -> pd.DataFrame:
+    """Dense positions, and seq where the input gave none: the line's
+    1-based position among the loaded lines of the whole input
+    (docs/DATA.md), i.e. its input position less the refused records before it."""
     part = part.copy()
-    pos = part[_POS].to_numpy(dtype=np.int64)
+    pos = _dense_positions(part[_POS].to_numpy(dtype=np.int64), offsets)
+    part[_POS] = pos
     default = pos + 1 - np.searchsorted(refused, pos)
     given = part.pop(_SEQGIVEN).to_numpy(dtype=bool)
     part["seq"] = np.where(given, part["seq"].to_numpy(dtype=np.int64), default)
@@ -252,21 +253,38 @@ def read_csv(urlpath, ruleset: Optional[RuleSet] = None, blocksize: Any = "64MB"
     return dd.read_csv(urlpath, blocksize=blocksize, dtype=dtype, keep_default_na=False, na_values=[""], **kwargs)
 
 
-def _with_positions(df: dd.DataFrame) -> dd.DataFrame:
-    """Adds ``_pos`` (0-based position in the whole input) and ``_seqgiven``
-    (the line has its own ``seq``) before anything moves a line."""
-    lengths = df.map_partitions(len).compute()
-    offsets = np.concatenate([[0], np.cumsum(np.asarray(lengths, dtype=np.int64))])[:-1]
+_PART_SHIFT = 40  # before the lengths are known, _pos is (partition << 40) + row: in input order, dense later
 
-    def add(part, offset):
+
+def _with_positions(df: dd.DataFrame):
+    """Adds ``_pos`` (input order; ``_dense_positions`` makes it the 0-based
+    position in the whole input) and ``_seqgiven`` (the line has its own
+    ``seq``) before anything moves a line, without reading the input
+    twice. Returns the frame and each partition's length (delayed)."""
+
+    def add(part, k):
         part = part.copy()
-        part[_POS] = np.arange(len(part), dtype=np.int64) + offset
+        part[_POS] = (np.int64(k) << _PART_SHIFT) + np.arange(len(part), dtype=np.int64)
         part[_SEQGIVEN] = part["seq"].notna().to_numpy(dtype=bool) if "seq" in part.columns else np.zeros(len(part), dtype=bool)
         return part
 
     parts = df.to_delayed()
     meta = add(df._meta, 0)
-    return dd.from_delayed([delayed(add)(p, int(o)) for p, o in zip(parts, offsets)], meta=meta, verify_meta=False)
+    with_pos = [delayed(add)(p, k) for k, p in enumerate(parts)]
+    return dd.from_delayed(with_pos, meta=meta, verify_meta=False), [delayed(len)(p) for p in with_pos]
+
+
+def _dense_positions(sparse: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    sparse = np.asarray(sparse, dtype=np.int64)
+    return offsets[sparse >> _PART_SHIFT] + (sparse & ((np.int64(1) << _PART_SHIFT) - 1))
+
+
+def _dense_errors(err: pd.DataFrame, offsets: np.ndarray) -> pd.DataFrame:
+    err = err.copy()
+    err["line"] = _dense_positions(err["line"].to_numpy(dtype=np.int64) - 1, offsets) + 1
+    err["message"] = [_LINE_RE.sub(lambda m: f"input line {_dense_positions(np.array([int(m.group(1)) - 1]), offsets)[0] + 1}", x)
+                      for x in err["message"]]
+    return err.sort_values("line", kind="stable").reset_index(drop=True)
 
 
 # ---- evaluation -----------------------------------------------------------
@@ -298,9 +316,7 @@ class DaskResult:
     @property
     def errors(self) -> pd.DataFrame:
         """Refused records: line (1-based position in the whole input), field, message."""
-        if "errors" not in self._cache:
-            self._cache["errors"] = self._errors.compute().sort_values("line", kind="stable").reset_index(drop=True)
-        return self._cache["errors"]
+        return self._errors
 
     def _counts(self):
         if "counts" not in self._cache:
@@ -442,8 +458,8 @@ def evaluate(ruleset: RuleSet, lines, npartitions: Optional[int] = None, threads
     nparts = npartitions or lines.npartitions
     rs = _broadcast(ruleset)
 
-    # Load: positions and seq first, then every claim's lines together.
-    raw = _with_positions(lines)
+    # Load: positions first, then every claim's lines together; the input is read once.
+    raw, lengths = _with_positions(lines)
     raw = _shuffle(raw, "claim_id", nparts) if "claim_id" in raw.columns else raw
     loaded_parts = [delayed(_load_part, nout=2)(p, rs) for p in raw.to_delayed()]
     empty = pd.DataFrame({f: pd.Series([], dtype=object) for f in _fields(ruleset)})
@@ -451,13 +467,20 @@ def evaluate(ruleset: RuleSet, lines, npartitions: Optional[int] = None, threads
     meta[_SEQGIVEN] = np.zeros(0, dtype=bool)
     base = dd.from_delayed([p[0] for p in loaded_parts], meta=meta, verify_meta=False)
     errors = dd.from_delayed([p[1] for p in loaded_parts], meta=_ERRORS_META, verify_meta=False)
-    errors = errors.persist()
-    err = errors.compute().sort_values("line", kind="stable")
+    base, errors, lengths = dask.persist(base, errors, lengths)
+    lengths, err = dask.compute(lengths, errors)
+    offsets = np.concatenate([[0], np.cumsum(np.asarray(lengths, dtype=np.int64))])
+    total = int(offsets[-1])
+    err = _dense_errors(err, offsets[:-1])
     if on_error == "fail" and len(err):
         first = err.iloc[0]
         raise ValueError(f"line {first['line']}: field '{first['field']}': {first['message']}")
     refused = np.unique(err["line"].to_numpy(dtype=np.int64) - 1)  # a refused row: one record
-    base = base.map_partitions(_default_seq, refused, meta=base._meta.drop(columns=[_SEQGIVEN])).persist()
+    base = base.map_partitions(_default_seq, refused, offsets[:-1], meta=base._meta.drop(columns=[_SEQGIVEN])).persist()
+    # Output partitions: even ranges of input positions (known: no sampling pass).
+    divisions = tuple(sorted(set(int(x) for x in np.linspace(0, max(total - 1, 0), nparts + 1))))
+    if len(divisions) == 1:
+        divisions = (divisions[0], divisions[0])
 
     # Stages: one shuffle per key class over the lines still visible.
     visible = base.assign(**{_REJ: False})
@@ -475,16 +498,15 @@ def evaluate(ruleset: RuleSet, lines, npartitions: Optional[int] = None, threads
     all_hits = dd.concat(hits) if hits else dd.from_pandas(_HITS_META, npartitions=1)
 
     # Input order: lines by position, hits aligned to the same divisions.
-    ordered = base.set_index(_POS, npartitions=nparts)
-    divisions = ordered.divisions
-    hit_sorted = all_hits.set_index(_POS, divisions=divisions) if None not in divisions else all_hits.set_index(_POS)
+    ordered = base.set_index(_POS, divisions=divisions)
+    hit_sorted = all_hits.set_index(_POS, divisions=divisions)
     names = ruleset.rule_names
     codes = ruleset.rule_codes
     rejects = [int(r[4]) for r in ruleset._core.rule_info()]
     vmeta = _verdict_part(ordered._meta, hit_sorted._meta, names, codes, rejects)[0]
     hmeta = _verdict_part(ordered._meta, hit_sorted._meta, names, codes, rejects)[1]
     vd = [delayed(_verdict_part, nout=3)(a, b, names, codes, rejects)
-          for a, b in zip(ordered.to_delayed(), _aligned(hit_sorted, ordered).to_delayed())]
+          for a, b in zip(ordered.to_delayed(), hit_sorted.to_delayed())]
     verdicts = dd.from_delayed([x[0] for x in vd], meta=vmeta, divisions=divisions, verify_meta=False)
     out_hits = dd.from_delayed([x[1] for x in vd], meta=hmeta, verify_meta=False)
     with_ded = dd.from_delayed([x[2] for x in vd], meta=ordered._meta.assign(**{_DED: np.int64(0)}),
@@ -492,12 +514,12 @@ def evaluate(ruleset: RuleSet, lines, npartitions: Optional[int] = None, threads
 
     settlement = payer_sums = insured = None
     if ruleset.payer_names:
-        settlement, payer_sums = _settle(ruleset, rs, with_ded, nparts, threads)
+        settlement, payer_sums = _settle(ruleset, rs, with_ded, nparts, threads, divisions)
         insured = ordered["insured_id"]
     # Every output computed once, kept where it was computed (on the workers).
     verdicts, out_hits, pops, settlement, payer_sums, insured = dask.persist(
         verdicts, out_hits, pops, settlement, payer_sums, insured)
-    res = DaskResult(ruleset, base, verdicts, out_hits, settlement, pops, errors)
+    res = DaskResult(ruleset, base, verdicts, out_hits, settlement, pops, err)
     res._payer_sums, res._insured = payer_sums, insured
     return res
 
@@ -518,12 +540,6 @@ def _broadcast(ruleset: RuleSet):
         return ruleset
     from distributed import get_client
     return get_client().scatter(ruleset, broadcast=True, hash=False)
-
-
-def _aligned(hits: dd.DataFrame, lines: dd.DataFrame) -> dd.DataFrame:
-    if hits.divisions == lines.divisions and hits.npartitions == lines.npartitions:
-        return hits
-    return hits.repartition(divisions=lines.divisions, force=True)
 
 
 def _verdict_part(lines: pd.DataFrame, hits: pd.DataFrame, names, codes, rejects):
@@ -572,7 +588,7 @@ def _verdict_part(lines: pd.DataFrame, hits: pd.DataFrame, names, codes, rejects
     return v, hv, with_ded
 
 
-def _settle(ruleset, rs, with_ded, nparts, threads):
+def _settle(ruleset, rs, with_ded, nparts, threads, divisions):
     """Runs of payers, one shuffle each, each line's left passed on."""
     payers = ruleset.payer_names
     lines = with_ded.reset_index()
@@ -585,7 +601,7 @@ def _settle(ruleset, rs, with_ded, nparts, threads):
             meta[f"_cov{p}"] = np.int64(0)
         parts = [delayed(_settle_part)(p, rs, first, last, threads) for p in _shuffle(lines, field, nparts).to_delayed()]
         lines = dd.from_delayed(parts, meta=meta, verify_meta=False)
-    ordered = lines.set_index(_POS, npartitions=nparts)
+    ordered = lines.set_index(_POS, divisions=divisions)
 
     def table(part):
         part = part.sort_index(kind="stable")
