@@ -423,14 +423,16 @@ def _normalise_column(name: str, ftype: str, values):
         # A cell that is not a string is refused like a wrong JSON type in a
         # file: that row only, with the reader's wording.
         refused = []
-        bad = [k for k, c in enumerate(cats) if not isinstance(c, str)]
+        # One C pass decides "all strings" (the usual case); only otherwise each value is looked at.
+        all_str = pd.api.types.infer_dtype(cats, skipna=False) in ("string", "empty")
+        bad = [] if all_str else [k for k, c in enumerate(cats) if not isinstance(c, str)]
         if bad:
             cats = list(cats)
             for k in bad:
                 msg = f"expected a string, got {type(cats[k]).__name__} {str(cats[k])[:64]!r}"
                 refused += [(int(row), msg) for row in np.flatnonzero(codes == k)]
                 cats[k] = ""
-        return ("cat", codes, [str(c) for c in cats], sorted(refused))
+        return ("cat", codes, list(cats) if all_str else [str(c) for c in cats], sorted(refused))
     present = (~s.isna()).to_numpy(dtype=np.uint8)
     refused = []
     if ftype == "date":

@@ -114,6 +114,18 @@ def _payer_runs(ruleset: RuleSet) -> list:
     return runs
 
 
+def _exact_sum(values) -> int:
+    """The exact sum of int64 values as a Python int (money totals may pass
+    the int64 range), at NumPy speed: high and low 32-bit halves apart."""
+    a = np.asarray(values, dtype=np.int64)
+    return (int((a >> 32).sum(dtype=np.int64)) << 32) + int((a & 0xFFFFFFFF).astype(np.uint64).sum(dtype=np.uint64))
+
+
+def _fit(v: int) -> int:
+    """Saturated to int64, as one machine reports sums that pass it."""
+    return min(max(v, _INT64_MIN), _INT64_MAX)
+
+
 # ---- partitions -----------------------------------------------------------
 
 def _shuffle(df: dd.DataFrame, field: Optional[str], npartitions: int) -> dd.DataFrame:
@@ -132,13 +144,38 @@ def _claims_of(part: pd.DataFrame, ruleset: RuleSet, fields) -> Claims:
 
 
 def _to_frame(claims: Claims, pos: np.ndarray) -> pd.DataFrame:
-    """Loaded lines as plain columns (object strings, so shuffles hash the values)."""
+    """Loaded lines; string fields as Categoricals over this partition's
+    dictionaries until ``_global_strings`` makes them shuffle-safe."""
     df = claims.to_pandas()
-    for c in df.columns:
-        if isinstance(df[c].dtype, pd.CategoricalDtype):
-            df[c] = df[c].astype(object).where(df[c].notna(), None)
     df[_POS] = pos
     return df
+
+
+_FEW = 4096  # a string field with at most this many distinct values travels as codes (more: dtype checks cost)
+
+
+def _distinct(part: pd.DataFrame, columns: list) -> dict:
+    """Per string column, its distinct values here, or None when there are too many."""
+    out = {}
+    for c in columns:
+        cats = part[c].cat.categories if isinstance(part[c].dtype, pd.CategoricalDtype) else pd.unique(part[c].dropna())
+        out[c] = None if len(cats) > _FEW else list(cats)
+    return out
+
+
+def _global_strings(part: pd.DataFrame, categories: dict) -> pd.DataFrame:
+    """String fields with few distinct values become Categoricals over one
+    dictionary for the whole input (a shuffle then moves small codes, keeps
+    the dtype, and the engine reads the codes without hashing a string);
+    the others plain object strings (a shuffle hashes the values)."""
+    part = part.copy()
+    for c, cats in categories.items():
+        s = part[c]
+        if cats is not None:
+            part[c] = s.cat.set_categories(cats) if isinstance(s.dtype, pd.CategoricalDtype) else pd.Categorical(s, categories=cats)
+        elif isinstance(s.dtype, pd.CategoricalDtype):
+            part[c] = s.astype(object).where(s.notna(), None)
+    return part
 
 
 _LINE_RE = re.compile(r"input line (\d+)")
@@ -335,7 +372,7 @@ class DaskResult:
         names = self.ruleset.rule_names
         g = h.groupby(h["rule"].astype(object), observed=True)["deduction"]
         hits = g.size().reindex(names, fill_value=0)
-        ded = g.agg(lambda s: sum(int(x) for x in s)).reindex(names, fill_value=0)
+        ded = g.agg(_exact_sum).reindex(names, fill_value=0)
         return pd.DataFrame({"rule": names, "population": pd.array(pop, dtype=np.int64),
                              "hits": pd.array(hits.to_numpy(dtype=np.int64), dtype=np.int64), "deduction": _money(ded)})
 
@@ -346,10 +383,10 @@ class DaskResult:
         code_of = dict(zip(self.ruleset.rule_names, self.ruleset.rule_codes))
         hc = h["rule"].astype(object).map(code_of)
         hits = [int((hc == c).sum()) for c in codes]
-        ded = [sum(int(x) for x in h["deduction"][hc == c]) for c in codes]
+        ded = [_exact_sum(h["deduction"][hc == c]) for c in codes]
         pc = v["primary_code"].astype(object)
         lines = [int((pc == c).sum()) for c in codes]
-        pded = [sum(int(x) for x in v["deduction"][pc == c]) for c in codes]
+        pded = [_exact_sum(v["deduction"][pc == c]) for c in codes]
         return pd.DataFrame({"code": codes, "hits": pd.array(hits, dtype=np.int64), "deduction": _money(ded),
                              "primary_lines": pd.array(lines, dtype=np.int64), "primary_deduction": _money(pded)})
 
@@ -369,8 +406,8 @@ class DaskResult:
         _, v, _ = self._counts()
         st = v["status"].astype(object)
         return {"lines": len(v), "accepted": int((st == "accepted").sum()), "warned": int((st == "warned").sum()),
-                "rejected": int((st == "rejected").sum()), "amount": sum(int(x) for x in v["amount"]),
-                "deduction": sum(int(x) for x in v["deduction"]), "payable": sum(int(x) for x in v["payable"]),
+                "rejected": int((st == "rejected").sum()), "amount": _exact_sum(v["amount"]),
+                "deduction": _exact_sum(v["deduction"]), "payable": _exact_sum(v["payable"]),
                 "load_errors": len(self.errors)}
 
     def payer_totals(self) -> pd.DataFrame:
@@ -392,15 +429,16 @@ class DaskResult:
         # Exact sums (Python ints) per partition, combined here, then
         # saturated to int64 like sanad.Result.balances.
         def exact(d):
-            return d.groupby("insured_id", sort=False)[money].agg(lambda s: sum(int(x) for x in s))
+            return d.groupby("insured_id", sort=False, observed=True)[money].agg(_exact_sum)
         parts = dask.compute(*[delayed(exact)(p) for p in df.to_delayed()])
         g = pd.concat(parts) if parts else pd.DataFrame(columns=money)
+        g.index = pd.Index(np.asarray(g.index, dtype=object), name="insured_id")
         g = g.astype(object).groupby(level=0, sort=False).agg(lambda s: sum(int(x) for x in s))
         g.index.name = "insured_id"
         g = g.reset_index()
         g = g.iloc[sorted(range(len(g)), key=lambda k: g["insured_id"].iat[k].encode("utf-8"))].reset_index(drop=True)
         for c in money:
-            g[c] = np.asarray([min(max(int(x), _INT64_MIN), _INT64_MAX) for x in g[c]], dtype=np.int64)
+            g[c] = np.asarray([_fit(int(x)) for x in g[c]], dtype=np.int64)
         out = pd.DataFrame({"insured_id": pd.Series(g["insured_id"].to_numpy(), dtype=object),
                             "allowed": g["allowed"].to_numpy(dtype=np.int64)})
         for name in payers:
@@ -476,7 +514,15 @@ def evaluate(ruleset: RuleSet, lines, npartitions: Optional[int] = None, threads
         first = err.iloc[0]
         raise ValueError(f"line {first['line']}: field '{first['field']}': {first['message']}")
     refused = np.unique(err["line"].to_numpy(dtype=np.int64) - 1)  # a refused row: one record
-    base = base.map_partitions(_default_seq, refused, offsets[:-1], meta=base._meta.drop(columns=[_SEQGIVEN])).persist()
+    base = base.map_partitions(_default_seq, refused, offsets[:-1], meta=base._meta.drop(columns=[_SEQGIVEN]))
+    strings = [f for f, t in _fields(ruleset).items() if t == "string"]
+    seen = dask.compute(*[delayed(_distinct)(p, strings) for p in base.to_delayed()])
+    categories = {}
+    for c in strings:
+        parts = [d[c] for d in seen]
+        union = None if any(p is None for p in parts) else sorted(set().union(*parts))
+        categories[c] = union if union is not None and len(union) <= _FEW else None
+    base = base.map_partitions(_global_strings, categories, meta=_global_strings(base._meta, categories)).persist()
     # Output partitions: even ranges of input positions (known: no sampling pass).
     divisions = tuple(sorted(set(int(x) for x in np.linspace(0, max(total - 1, 0), nparts + 1))))
     if len(divisions) == 1:
@@ -617,15 +663,18 @@ def _settle(ruleset, rs, with_ded, nparts, threads, divisions):
         return df
 
     settlement = ordered.map_partitions(table, meta=table(ordered._meta))
-    sums = {}
-    for p in range(len(payers)):
-        sums[f"c{p}"] = ordered[f"_cov{p}"].sum()
-        sums[f"d{p}"] = ordered[f"_dedp{p}"].sum()
-        sums[f"p{p}"] = ordered[f"_pay{p}"].sum()
+    def part_sums(part):
+        return [(int(part[f"_cov{p}"].sum()), _exact_sum(part[f"_dedp{p}"]), _exact_sum(part[f"_pay{p}"]))
+                for p in range(len(payers))]
+
+    sums = [delayed(part_sums)(p) for p in ordered.to_delayed()]
 
     @delayed
-    def payer_table(s):
-        return pd.DataFrame([(name, int(s[f"c{p}"]), int(s[f"d{p}"]), int(s[f"p{p}"])) for p, name in enumerate(payers)],
-                            columns=["payer", "lines_covered", "deductible", "paid"])
+    def payer_table(per_part):
+        rows = []
+        for p, name in enumerate(payers):
+            rows.append((name, sum(x[p][0] for x in per_part), _fit(sum(x[p][1] for x in per_part)),
+                         _fit(sum(x[p][2] for x in per_part))))
+        return pd.DataFrame(rows, columns=["payer", "lines_covered", "deductible", "paid"])
 
     return settlement, payer_table(sums)
