@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds Release and runs every benchmark; JSON goes to bench/results/, the
 # scaling plot to bench/results/scaling.png; then the DuckDB peer comparison
-# (bench/peers/run.sh, npm installs @duckdb/node-api). About 25 minutes on 2 cores
+# (bench/peers/run.sh, npm installs @duckdb/node-api), then sanad.dask (bench/dask_bench.py). About 35 minutes on 2 cores
 # and up to 13 GB of memory (the online benchmark holds 10M lines of history).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,3 +21,5 @@ mkdir -p bench/results
 PYTHONPATH=build/release/python /usr/bin/python3 bench/python_overhead.py
 bash bench/peers/run.sh 1000000 2
 bash bench/peers/run.sh 10000000 2
+# sanad.dask against one process, 1M lines, LocalCluster of 1 and 2 workers (about 8 minutes)
+PYTHONPATH=build/release/python /usr/bin/python3 bench/dask_bench.py --lines 1000000 --runs 3 | tee bench/results/dask.txt

@@ -44,7 +44,7 @@ import dask.dataframe as dd
 from dask import delayed
 
 from . import _sanad
-from . import Claims, RuleSet, _INT64_MAX, _INT64_MIN, _STATUS, _fields, _money, _paid_and_balance
+from . import Claims, RuleSet, _INT64_MAX, _INT64_MIN, _STATUS, _fields, _money, _normalise_column, _paid_and_balance
 
 __all__ = ["evaluate", "read_csv", "DaskResult", "key_classes"]
 
@@ -139,14 +139,38 @@ def _sorted(part: pd.DataFrame) -> pd.DataFrame:
 
 
 def _claims_of(part: pd.DataFrame, ruleset: RuleSet, fields) -> Claims:
-    # Every cell came out of the engine's own loader, so nothing is refused here.
-    return Claims.from_pandas(part[[f for f in fields if f in part.columns]], ruleset=ruleset, on_error="fail")
+    """The engine's claims of a partition of loaded lines. Every cell came out
+    of the engine's own loader, so nothing is refused here; dates travel as
+    nullable int days (all of 0001-9999: pandas timestamps end in 2262)."""
+    cols = {}
+    for f, t in fields.items():
+        if f not in part.columns:
+            continue
+        if t == "date":
+            days = part[f]
+            present = days.notna().to_numpy(dtype=np.uint8)
+            cols[f] = ("date", days.fillna(0).to_numpy(dtype=np.int64), present, [])
+        else:
+            cols[f] = _normalise_column(f, t, part[f])
+    return Claims(_sanad.from_columns(cols, len(part), ruleset._core, False))
 
 
 def _to_frame(claims: Claims, pos: np.ndarray) -> pd.DataFrame:
-    """Loaded lines; string fields as Categoricals over this partition's
-    dictionaries until ``_global_strings`` makes them shuffle-safe."""
-    df = claims.to_pandas()
+    """Loaded lines as columns (Claims.to_pandas, but dates as nullable int
+    days); string fields as Categoricals over this partition's dictionaries
+    until ``_global_strings`` makes them shuffle-safe."""
+    out = {}
+    for name, col in claims._core.columns().items():
+        kind = col[0]
+        if kind == "cat":
+            out[name] = pd.Categorical.from_codes(col[1], categories=col[2]) if len(col[2]) else pd.Categorical([None] * len(col[1]))
+        elif kind == "bool":
+            out[name] = pd.array(np.where(col[2].astype(bool), col[1].astype(bool), None), dtype="boolean")
+        elif kind == "date" or not col[2].all():
+            out[name] = pd.arrays.IntegerArray(np.asarray(col[1], dtype=np.int64), ~col[2].astype(bool))
+        else:
+            out[name] = np.asarray(col[1], dtype=np.int64)
+    df = pd.DataFrame(out)
     df[_POS] = pos
     return df
 

@@ -180,3 +180,24 @@ rule again
     assert list(single.hits["claim_id"].astype(str)) == ["C2"]
     for parts in (1, 3):
         assert_equal_to_one_machine(single, sanad.dask.evaluate(rules, df, npartitions=parts, on_error="skip"), rules)
+
+
+def test_dates_at_both_ends_of_the_calendar_travel_exactly(client):
+    # pandas timestamps end in 2262; the engine's dates run from 0001 to 9999.
+    rules = sanad.compile('''ruleset "far"
+field admit : date
+rule late
+  when days_between(admit, service_date) > 1000000
+  warn
+rule again
+  repeat per insured_id within 2 days
+  warn
+''')
+    base = {"insured_id": "I1", "fund": "rural", "provider_id": "P1", "provider_sector": "public",
+            "service_code": "970000", "amount": 100}
+    df = pd.DataFrame([dict(base, claim_id="C1", service_date="9999-12-31", admit="0001-01-01"),
+                       dict(base, claim_id="C2", service_date="9999-12-30", admit=None),
+                       dict(base, claim_id="C3", service_date="2025-03-20", admit="2025-03-01")])
+    single = rules.evaluate(sanad.Claims.from_pandas(df, ruleset=rules))
+    assert set(single.hits["rule"].astype(str)) == {"late", "again"}
+    assert_equal_to_one_machine(single, sanad.dask.evaluate(rules, df, npartitions=2), rules)
