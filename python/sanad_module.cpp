@@ -417,6 +417,12 @@ py::tuple MergeHits(const py::array_t<int64_t, py::array::c_style | py::array::f
   return py::make_tuple(ToArray(status.data(), n), ToArray(ded.data(), n), ToArray(primary.data(), n));
 }
 
+std::vector<std::string> FieldNames(const Plan& plan, const std::vector<int>& fields) {
+  std::vector<std::string> out;
+  for (int f : fields) out.push_back(plan.schema.field(f).name);
+  return out;
+}
+
 std::vector<std::string> RuleNames(const Plan& p) {
   std::vector<std::string> n;
   for (const RulePlan& r : p.rules) n.push_back(r.name);
@@ -891,21 +897,14 @@ PYBIND11_MODULE(_sanad, m) {
       .def("rule_info", [](const RuleSet& r) {
         const Plan& plan = *r.rules->plan();
         py::list out;
-        for (const RulePlan& rule : plan.rules) {
-          std::vector<std::string> keys;
-          for (int f : rule.keys) keys.push_back(plan.schema.field(f).name);
-          out.append(py::make_tuple(rule.name, rule.stage, keys, rule.check != CheckKind::kNone, rule.reject));
-        }
+        for (const RulePlan& rule : plan.rules)
+          out.append(py::make_tuple(rule.name, rule.stage, FieldNames(plan, rule.keys), rule.check != CheckKind::kNone, rule.reject));
         return out;
       })
       .def("payer_info", [](const RuleSet& r) {
         const Plan& plan = *r.rules->plan();
         py::list out;
-        for (const PayerPlan& payer : plan.payers) {
-          std::vector<std::string> keys;
-          for (int f : payer.keys) keys.push_back(plan.schema.field(f).name);
-          out.append(py::make_tuple(payer.name, keys, payer.has_per));
-        }
+        for (const PayerPlan& payer : plan.payers) out.append(py::make_tuple(payer.name, FieldNames(plan, payer.keys), payer.has_per));
         return out;
       })
       .def("externals", [](const RuleSet& r) {

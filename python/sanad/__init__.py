@@ -565,20 +565,25 @@ class Claims:
 
     def to_pandas(self) -> pd.DataFrame:
         """The loaded lines (with defaults applied) as a DataFrame."""
+        return self._to_pandas(dates_as_days=False)
+
+    def _to_pandas(self, dates_as_days: bool) -> pd.DataFrame:
+        # dates_as_days: dates as nullable int days since 1970-01-01 (sanad.dask:
+        # the engine's dates run to 9999, pandas timestamps end in 2262).
         out = {}
         for name, col in self._core.columns().items():
             kind = col[0]
             if kind == "cat":
                 out[name] = pd.Categorical.from_codes(col[1], categories=col[2]) if len(col[2]) else pd.Categorical([None] * len(col[1]))
-            elif kind == "date":
+            elif kind == "date" and not dates_as_days:
                 s = pd.Series(col[1].astype("datetime64[D]"))
                 out[name] = s.where(col[2].astype(bool))
             elif kind == "bool":
                 out[name] = pd.array(np.where(col[2].astype(bool), col[1].astype(bool), None), dtype="boolean")
+            elif kind == "date" or not col[2].all():
+                out[name] = pd.arrays.IntegerArray(np.asarray(col[1], dtype=np.int64), ~col[2].astype(bool))
             else:
-                out[name] = pd.array(col[1], dtype="Int64") if not col[2].all() else col[1]
-                if not col[2].all():
-                    out[name][~col[2].astype(bool)] = pd.NA
+                out[name] = col[1]
         return pd.DataFrame(out)
 
     def __repr__(self):

@@ -159,18 +159,7 @@ def _to_frame(claims: Claims, pos: np.ndarray) -> pd.DataFrame:
     """Loaded lines as columns (Claims.to_pandas, but dates as nullable int
     days); string fields as Categoricals over this partition's dictionaries
     until ``_global_strings`` makes them shuffle-safe."""
-    out = {}
-    for name, col in claims._core.columns().items():
-        kind = col[0]
-        if kind == "cat":
-            out[name] = pd.Categorical.from_codes(col[1], categories=col[2]) if len(col[2]) else pd.Categorical([None] * len(col[1]))
-        elif kind == "bool":
-            out[name] = pd.array(np.where(col[2].astype(bool), col[1].astype(bool), None), dtype="boolean")
-        elif kind == "date" or not col[2].all():
-            out[name] = pd.arrays.IntegerArray(np.asarray(col[1], dtype=np.int64), ~col[2].astype(bool))
-        else:
-            out[name] = np.asarray(col[1], dtype=np.int64)
-    df = pd.DataFrame(out)
+    df = claims._to_pandas(dates_as_days=True)
     df[_POS] = pos
     return df
 
