@@ -228,9 +228,11 @@ def compile(text_or_path: Union[str, os.PathLike], refs: Optional[Mapping[str, A
 
 
 _UNPICKLED_RULESETS: dict = {}  # fingerprint -> RuleSet: one compile per process
+_UNPICKLE_COUNT: dict = {}      # fingerprint -> times unpickled here (tests: once per worker)
 
 
 def _ruleset_from_pickle(text, refs, fingerprint):
+    _UNPICKLE_COUNT[fingerprint] = _UNPICKLE_COUNT.get(fingerprint, 0) + 1
     rs = _UNPICKLED_RULESETS.get(fingerprint)
     if rs is None:
         rs = compile(text, refs=refs)

@@ -201,3 +201,15 @@ rule again
     single = rules.evaluate(sanad.Claims.from_pandas(df, ruleset=rules))
     assert set(single.hits["rule"].astype(str)) == {"late", "again"}
     assert_equal_to_one_machine(single, sanad.dask.evaluate(rules, df, npartitions=2), rules)
+
+
+def test_the_rule_set_reaches_each_worker_once_and_progress_shows(client, capsys):
+    text = (EX / "outpatient.sanad").read_text(encoding="utf-8").replace('"outpatient-example"', '"once-per-worker"')
+    rules = sanad.compile(text, refs=REFS)  # a fingerprint no earlier test shipped
+    claims = sanad.read_ndjson(EX / "claims.ndjson", ruleset=rules)
+    res = sanad.dask.evaluate(rules, claims.to_pandas(), npartitions=6)
+    verdicts, hits = res.compute(progress=True)
+    counts = client.run(lambda fp=rules.fingerprint: sanad._UNPICKLE_COUNT.get(fp, 0))
+    assert set(counts.values()) <= {0, 1} and sum(counts.values()) >= 1, counts  # 6 partitions x 5 passes of tasks
+    assert "100% Completed" in capsys.readouterr().out  # distributed's console progress bar
+    pd.testing.assert_frame_equal(plain(rules.evaluate(claims).verdicts), plain(verdicts), check_dtype=False)
