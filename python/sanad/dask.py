@@ -53,6 +53,7 @@ _REJ = "_rej"      # rejected by a rule of the current stage (a slice's output)
 _DED = "_ded"      # the line's deduction (settlement input)
 _LEFT = "_left"    # what the payers so far left to the patient
 _SEQGIVEN = "_seqgiven"  # the input line has its own seq
+_FILE = "_file"    # read_csv: the file a line came from
 
 
 # ---- the plan: which lines each slice needs -------------------------------
@@ -135,6 +136,7 @@ def _shuffle(df: dd.DataFrame, field: Optional[str], npartitions: int) -> dd.Dat
 
 
 def _sorted(part: pd.DataFrame) -> pd.DataFrame:
+    """In input order; a new frame (callers add columns to it, never to Dask's)."""
     return part.sort_values(_POS, kind="stable").reset_index(drop=True)
 
 
@@ -240,7 +242,6 @@ def _eval_part(part: pd.DataFrame, ruleset: RuleSet, mask: list, threads: int):
     rows = np.asarray(h["row"], dtype=np.int64)
     rej = part[_REJ].to_numpy(dtype=bool).copy()
     rej[rows[np.asarray(h["action"]) == 1]] = True
-    part = part.copy()
     part[_REJ] = rej
     ev = np.asarray(h["evidence"])
     is_limit, is_other = ev == 1, ev == 2
@@ -270,7 +271,6 @@ def _settle_part(part: pd.DataFrame, ruleset: RuleSet, first: int, last: int, th
     claims = _claims_of(part, ruleset, _fields(ruleset))
     d = _sanad.settle_slice(ruleset._core, claims._core, part[_DED].to_numpy(dtype=np.int64),
                             part[_LEFT].to_numpy(dtype=np.int64), first, last, threads)
-    part = part.copy()
     for k, p in enumerate(range(first, last)):
         part[f"_pay{p}"] = d["pay"][k]
         part[f"_dedp{p}"] = d["deducted"][k]
@@ -294,12 +294,14 @@ def read_csv(urlpath, ruleset: Optional[RuleSet] = None, blocksize: Any = "64MB"
     ``dask.dataframe.read_csv`` reads them with every string field read as
     a string (ids that look like numbers stay ids) and empty cells absent.
     Files are concatenated in the order given (globs sorted): that is the
-    input order ``seq`` and the outputs follow."""
+    input order ``seq`` and the outputs follow. Each line remembers its file,
+    so a refused record is named by file and record number too."""
     fields = _fields(ruleset)
     dtype = {name: object for name, t in fields.items() if t in ("string", "date")}
     dtype.update({name: "Int64" for name, t in fields.items() if t == "int"})
     dtype.update({name: "boolean" for name, t in fields.items() if t == "bool"})
     dtype.update(kwargs.pop("dtype", {}))
+    kwargs.setdefault("include_path_column", _FILE)
     return dd.read_csv(urlpath, blocksize=blocksize, dtype=dtype, keep_default_na=False, na_values=[""], **kwargs)
 
 
@@ -313,15 +315,18 @@ def _with_positions(df: dd.DataFrame):
     twice. Returns the frame and each partition's length (delayed)."""
 
     def add(part, k):
-        part = part.copy()
+        part = part.drop(columns=[_FILE]) if _FILE in part.columns else part.copy()
         part[_POS] = (np.int64(k) << _PART_SHIFT) + np.arange(len(part), dtype=np.int64)
         part[_SEQGIVEN] = part["seq"].notna().to_numpy(dtype=bool) if "seq" in part.columns else np.zeros(len(part), dtype=bool)
         return part
 
+    def info(part):  # a read_csv partition is a block of one file
+        return len(part), (str(part[_FILE].iloc[0]) if _FILE in part.columns and len(part) else None)
+
     parts = df.to_delayed()
     meta = add(df._meta, 0)
     with_pos = [delayed(add)(p, k) for k, p in enumerate(parts)]
-    return dd.from_delayed(with_pos, meta=meta, verify_meta=False), [delayed(len)(p) for p in with_pos]
+    return dd.from_delayed(with_pos, meta=meta, verify_meta=False), [delayed(info)(p) for p in parts]
 
 
 def _dense_positions(sparse: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -329,11 +334,25 @@ def _dense_positions(sparse: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return offsets[sparse >> _PART_SHIFT] + (sparse & ((np.int64(1) << _PART_SHIFT) - 1))
 
 
-def _dense_errors(err: pd.DataFrame, offsets: np.ndarray) -> pd.DataFrame:
+def _dense_errors(err: pd.DataFrame, offsets: np.ndarray, lengths: list, files: list) -> pd.DataFrame:
+    """Errors named by input line (1-based position in the whole input) and,
+    for lines read by ``read_csv``, by file and record (the k-th data row of
+    that file: its line k + 1 when no record spans lines)."""
     err = err.copy()
-    err["line"] = _dense_positions(err["line"].to_numpy(dtype=np.int64) - 1, offsets) + 1
+    sparse = err["line"].to_numpy(dtype=np.int64) - 1
+    err["line"] = _dense_positions(sparse, offsets) + 1
     err["message"] = [_LINE_RE.sub(lambda m: f"input line {_dense_positions(np.array([int(m.group(1)) - 1]), offsets)[0] + 1}", x)
                       for x in err["message"]]
+    if any(f is not None for f in files):
+        before, rows_of = [], {}  # per partition: the rows of its file in earlier partitions
+        for f, n in zip(files, lengths):
+            before.append(rows_of.get(f, 0))
+            rows_of[f] = rows_of.get(f, 0) + int(n)
+        part = sparse >> _PART_SHIFT
+        row = sparse & ((np.int64(1) << _PART_SHIFT) - 1)
+        err["file"] = pd.Series([files[k] for k in part], dtype=object)
+        err["record"] = pd.array([before[k] + int(r) + 1 if files[k] is not None else None for k, r in zip(part, row)],
+                                 dtype="Int64")
     return err.sort_values("line", kind="stable").reset_index(drop=True)
 
 
@@ -519,13 +538,15 @@ def evaluate(ruleset: RuleSet, lines, npartitions: Optional[int] = None, threads
     base = dd.from_delayed([p[0] for p in loaded_parts], meta=meta, verify_meta=False)
     errors = dd.from_delayed([p[1] for p in loaded_parts], meta=_ERRORS_META, verify_meta=False)
     base, errors, lengths = dask.persist(base, errors, lengths)
-    lengths, err = dask.compute(lengths, errors)
-    offsets = np.concatenate([[0], np.cumsum(np.asarray(lengths, dtype=np.int64))])
+    loaded = (base, errors, lengths)
+    infos, err = dask.compute(lengths, errors)
+    offsets = np.concatenate([[0], np.cumsum(np.asarray([n for n, _ in infos], dtype=np.int64))])
     total = int(offsets[-1])
-    err = _dense_errors(err, offsets[:-1])
+    err = _dense_errors(err, offsets[:-1], [n for n, _ in infos], [f for _, f in infos])
     if on_error == "fail" and len(err):
         first = err.iloc[0]
-        raise ValueError(f"line {first['line']}: field '{first['field']}': {first['message']}")
+        where = f" ({first['file']}, record {first['record']})" if "file" in err.columns and first["file"] is not None else ""
+        raise ValueError(f"line {first['line']}{where}: field '{first['field']}': {first['message']}")
     refused = np.unique(err["line"].to_numpy(dtype=np.int64) - 1)  # a refused row: one record
     base = base.map_partitions(_default_seq, refused, offsets[:-1], meta=base._meta.drop(columns=[_SEQGIVEN]))
     strings = [f for f, t in _fields(ruleset).items() if t == "string"]
@@ -535,7 +556,9 @@ def evaluate(ruleset: RuleSet, lines, npartitions: Optional[int] = None, threads
         parts = [d[c] for d in seen]
         union = None if any(p is None for p in parts) else sorted(set().union(*parts))
         categories[c] = union if union is not None and len(union) <= _FEW else None
-    base = base.map_partitions(_global_strings, categories, meta=_global_strings(base._meta, categories)).persist()
+    # Not persisted: the persisted load stays the one root every later step
+    # (and every recomputation after a lost worker) starts from.
+    base = base.map_partitions(_global_strings, categories, meta=_global_strings(base._meta, categories))
     # Output partitions: even ranges of input positions (known: no sampling pass).
     divisions = tuple(sorted(set(int(x) for x in np.linspace(0, max(total - 1, 0), nparts + 1))))
     if len(divisions) == 1:
@@ -580,25 +603,20 @@ def evaluate(ruleset: RuleSet, lines, npartitions: Optional[int] = None, threads
         verdicts, out_hits, pops, settlement, payer_sums, insured)
     res = DaskResult(ruleset, base, verdicts, out_hits, settlement, pops, err)
     res._payer_sums, res._insured = payer_sums, insured
+    res._loaded = loaded
+    res._ruleset_task = rs
     return res
 
 
-def _has_client() -> bool:
-    try:
-        from distributed import get_client
-        get_client()
-        return True
-    except (ImportError, ValueError):
-        return False
-
-
 def _broadcast(ruleset: RuleSet):
-    """The rule set and its reference data, sent once to every worker
-    (scattered with broadcast) when a distributed client is active."""
-    if not _has_client():
-        return ruleset
-    from distributed import get_client
-    return get_client().scatter(ruleset, broadcast=True, hash=False)
+    """The rule set and its reference data as one task of the graph: built
+    once (from its text and references), sent to each worker that needs it
+    once, and, unlike scattered data, recomputed if every copy was on
+    workers that died."""
+    from . import _UNPICKLED_RULESETS, _ruleset_from_pickle
+    _UNPICKLED_RULESETS.setdefault(ruleset.fingerprint, ruleset)  # this process has it compiled
+    # Persisted: every graph of the run uses the one copy (held by the result).
+    return delayed(_ruleset_from_pickle, pure=True)(ruleset.text, dict(ruleset._refs), ruleset.fingerprint).persist()
 
 
 def _verdict_part(lines: pd.DataFrame, hits: pd.DataFrame, names, codes, rejects):
