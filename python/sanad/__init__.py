@@ -629,6 +629,20 @@ def _categorical(codes, categories):
     return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(cats))
 
 
+def _evidence(c) -> tuple:
+    """A hit table's evidence as nullable ints: total and cap for limits (a
+    total past int64 is <NA>), the other line's line_no for repeat/conflict."""
+    ev = np.asarray(c["evidence"])
+    is_limit, is_other = ev == 1, ev == 2
+    total = pd.array(c["total"], dtype="Int64")
+    total[~is_limit | (np.asarray(c["total_fits"]) == 0)] = pd.NA
+    cap = pd.array(c["cap"], dtype="Int64")
+    cap[~is_limit] = pd.NA
+    other_line = pd.array(c["other_line_no"], dtype="Int64")
+    other_line[~is_other] = pd.NA
+    return total, cap, other_line
+
+
 class Result:
     """The outcome of :meth:`RuleSet.evaluate` (docs/DATA.md §4), lines in input order."""
 
@@ -723,14 +737,7 @@ class Result:
         ``other_claim_id``/``other_line_no`` for repeat and conflict."""
         if self._hits is None:
             c = self._core.hit_columns()
-            ev = c["evidence"]
-            is_limit, is_other = ev == 1, ev == 2
-            total = pd.array(c["total"], dtype="Int64")
-            total[~is_limit | (c["total_fits"] == 0)] = pd.NA
-            cap = pd.array(c["cap"], dtype="Int64")
-            cap[~is_limit] = pd.NA
-            other_line = pd.array(c["other_line_no"], dtype="Int64")
-            other_line[~is_other] = pd.NA
+            total, cap, other_line = _evidence(c)
             self._hits = pd.DataFrame({
                 "claim_id": _categorical(c["claim_id"], c["claim_ids"]),
                 "line_no": c["line_no"],

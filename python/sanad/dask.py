@@ -44,7 +44,8 @@ import dask.dataframe as dd
 from dask import delayed
 
 from . import _sanad
-from . import Claims, RuleSet, _INT64_MAX, _INT64_MIN, _STATUS, _fields, _money, _normalise_column, _paid_and_balance
+from . import (Claims, RuleSet, _INT64_MAX, _INT64_MIN, _STATUS, _evidence, _fields, _money, _normalise_column,
+               _paid_and_balance)
 
 __all__ = ["evaluate", "read_csv", "DaskResult", "key_classes"]
 
@@ -243,21 +244,13 @@ def _eval_part(part: pd.DataFrame, ruleset: RuleSet, mask: list, threads: int):
     rej = part[_REJ].to_numpy(dtype=bool).copy()
     rej[rows[np.asarray(h["action"]) == 1]] = True
     part[_REJ] = rej
-    ev = np.asarray(h["evidence"])
-    is_limit, is_other = ev == 1, ev == 2
-    total = pd.array(h["total"], dtype="Int64")
-    total[~is_limit | (np.asarray(h["total_fits"]) == 0)] = pd.NA
-    cap = pd.array(h["cap"], dtype="Int64")
-    cap[~is_limit] = pd.NA
+    total, cap, other_line = _evidence(h)
     ids = np.asarray(list(h["claim_ids"]) + [None], dtype=object)
-    other_line = pd.array(h["other_line_no"], dtype="Int64")
-    other_line[~is_other] = pd.NA
     hits = pd.DataFrame({
         _POS: pos[rows],
         "rule": np.asarray(h["rule"], dtype=np.int32),
         "deduction": np.asarray(h["deduction"], dtype=np.int64),
         "total": total,
-        "total_fits": np.asarray(h["total_fits"], dtype=bool) | ~is_limit,
         "cap": cap,
         "other_claim_id": pd.Series(ids[np.asarray(h["other_claim_id"], dtype=np.int64)], dtype=object),
         "other_line_no": other_line,
@@ -281,7 +274,7 @@ def _settle_part(part: pd.DataFrame, ruleset: RuleSet, first: int, last: int, th
 
 _HITS_META = pd.DataFrame({_POS: pd.Series(dtype=np.int64), "rule": pd.Series(dtype=np.int32),
                            "deduction": pd.Series(dtype=np.int64), "total": pd.Series(dtype="Int64"),
-                           "total_fits": pd.Series(dtype=bool), "cap": pd.Series(dtype="Int64"),
+                           "cap": pd.Series(dtype="Int64"),
                            "other_claim_id": pd.Series(dtype=object), "other_line_no": pd.Series(dtype="Int64")})
 _ERRORS_META = pd.DataFrame({"line": pd.Series(dtype=np.int64), "field": pd.Series(dtype=object),
                              "message": pd.Series(dtype=object)})
@@ -365,10 +358,9 @@ class DaskResult:
     and the other tables are pandas, computed on demand, equal to
     :class:`sanad.Result`'s."""
 
-    def __init__(self, ruleset, lines, verdicts, hits, settlement, populations, errors):
+    def __init__(self, ruleset, verdicts, hits, settlement, populations, errors):
         self.ruleset = ruleset
         self.fingerprint = ruleset.fingerprint
-        self._lines = lines
         self.verdicts = verdicts
         self.hits = hits
         self._settlement = settlement
@@ -585,8 +577,7 @@ def evaluate(ruleset: RuleSet, lines, npartitions: Optional[int] = None, threads
     names = ruleset.rule_names
     codes = ruleset.rule_codes
     rejects = [int(r[4]) for r in ruleset._core.rule_info()]
-    vmeta = _verdict_part(ordered._meta, hit_sorted._meta, names, codes, rejects)[0]
-    hmeta = _verdict_part(ordered._meta, hit_sorted._meta, names, codes, rejects)[1]
+    vmeta, hmeta, _ = _verdict_part(ordered._meta, hit_sorted._meta, names, codes, rejects)
     vd = [delayed(_verdict_part, nout=3)(a, b, names, codes, rejects)
           for a, b in zip(ordered.to_delayed(), hit_sorted.to_delayed())]
     verdicts = dd.from_delayed([x[0] for x in vd], meta=vmeta, divisions=divisions, verify_meta=False)
@@ -601,7 +592,7 @@ def evaluate(ruleset: RuleSet, lines, npartitions: Optional[int] = None, threads
     # Every output computed once, kept where it was computed (on the workers).
     verdicts, out_hits, pops, settlement, payer_sums, insured = dask.persist(
         verdicts, out_hits, pops, settlement, payer_sums, insured)
-    res = DaskResult(ruleset, base, verdicts, out_hits, settlement, pops, err)
+    res = DaskResult(ruleset, verdicts, out_hits, settlement, pops, err)
     res._payer_sums, res._insured = payer_sums, insured
     res._loaded = loaded
     res._ruleset_task = rs
