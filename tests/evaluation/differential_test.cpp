@@ -126,5 +126,57 @@ TEST(DifferentialTest, ConflictPairsOnLargeGroupsEqualsReference) {
   }
 }
 
+// Settlement with more consecutive payers of the same keys than one fused
+// pass takes (settlement.cpp settles up to 32 a pass): 33-45 payers per
+// insured and year, on what is left or on the payable amount, with `when`,
+// deductibles, bands and ceilings, some after the 33rd dropping the keys (a
+// pass of their own), over a few hundred lines; 1 and 2 threads.
+TEST(DifferentialTest, ManyPayersOfTheSameKeysEqualReference) {
+  std::mt19937_64 rng(777);
+  for (int c = 0; c < std::max(4, CaseCount() / 200); ++c) {
+    std::string text = "ruleset \"payers\"\nrule big\n  when amount > 900000\n  reject\n";
+    const int payers = 33 + static_cast<int>(rng() % 13);
+    for (int i = 0; i < payers; ++i) {
+      text += "\npayer p" + std::to_string(i) + "\n";
+      if (rng() % 2 == 0) text += "  when fund == \"f" + std::to_string(rng() % 2) + "\"\n";
+      if (i > 0 && rng() % 3) text += "  on remaining\n";
+      const bool per = i < 33 || rng() % 2;  // the first 33 in one run of the same keys
+      if (per) text += "  per insured_id per year\n";
+      if (per && rng() % 2) text += "  deductible " + std::to_string(rng() % 3000) + "\n";
+      if (per && rng() % 2)
+        text += "  covers " + std::to_string(rng() % 101) + "% up to " + std::to_string(1000 + rng() % 5000) + ", " +
+                std::to_string(rng() % 101) + "%\n";
+      else
+        text += "  covers " + std::to_string(rng() % 101) + "%\n";
+      if (rng() % 3 == 0) text += "  ceiling " + std::to_string(rng() % 20000) + "\n";
+    }
+    std::string ndjson;
+    const int lines = 200 + static_cast<int>(rng() % 300);
+    for (int i = 0; i < lines; ++i) {
+      char date[16];
+      std::snprintf(date, sizeof date, "20%02d-%02d-%02d", 23 + static_cast<int>(rng() % 3), 1 + static_cast<int>(rng() % 12),
+                    1 + static_cast<int>(rng() % 28));
+      ndjson += R"({"claim_id":"C)" + std::to_string(i) + R"(","insured_id":"I)" + std::to_string(rng() % 7) + R"(","fund":"f)" +
+                std::to_string(rng() % 2) + R"(","provider_id":"P","provider_sector":"s","service_code":"S","service_date":")" + date +
+                R"(","seq":)" + std::to_string(rng() % 50) + R"(,"amount":)" + std::to_string(rng() % 1000000) + "}\n";
+    }
+    std::unique_ptr<Rules> rules = Rules::FromText("payers.sanad", text);
+    ASSERT_TRUE(rules->ok()) << rules->RenderDiagnostics() << text;
+    Result<LoadedClaims> claims = ReadNdjson(ndjson, rules->plan()->schema, LoadOptions{});
+    ASSERT_TRUE(claims.ok()) << claims.status().message();
+    dsl::DiagnosticBag diags;
+    dsl::ParseResult parsed = dsl::Parse(rules->source(), diags);
+    reference::RefResult ref = reference::Evaluate(parsed.program, ToReferenceLines(claims->batch), {});
+    for (int threads : {1, 2}) {
+      EvalOptions eo;
+      eo.threads = threads;
+      eo.groups_per_partition = threads;
+      const Verdicts v = std::move(Evaluate(*rules, *claims, eo).value().verdicts);
+      ASSERT_EQ(v.settlement.pay.size(), static_cast<size_t>(payers));
+      ASSERT_EQ(Diff(v, ref), "") << "case " << c << ", " << threads << " threads\n" << text;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sanad

@@ -1,6 +1,7 @@
 #include "sanad/core/exec/settlement.h"
 
 #include <algorithm>
+#include <utility>
 
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
@@ -21,13 +22,6 @@ void ParallelFill(T* data, RowIndex n, T value) {
   tbb::parallel_for(tbb::blocked_range<RowIndex>(0, n, 1 << 16), [&](const tbb::blocked_range<RowIndex>& b) {
     std::fill(data + b.begin(), data + b.end(), value);
   });
-}
-
-template <typename T>
-ColumnVector<T> Zeroed(RowIndex n) {
-  ColumnVector<T> v(n);
-  ParallelFill(v.data(), n, T{0});
-  return v;
 }
 
 // An int expression's value on every row: a constant, or evaluated in
@@ -53,6 +47,7 @@ class IntColumn {
     });
   }
   OptInt At(RowIndex row) const { return is_const_ ? constant_ : values_.empty() ? OptInt{} : values_[row]; }
+  bool SameOnEveryRow() const { return is_const_ || values_.empty(); }
 
  private:
   bool is_const_ = false;
@@ -60,52 +55,129 @@ class IntColumn {
   ColumnVector<OptInt> values_;
 };
 
-// One payer's inputs (its expressions' values per row) and outputs.
+// One payer's inputs (its expressions' values per row) and outputs. `pay`
+// and `deducted` are written on every row by the unscoped scan or from the
+// scoped pass's line records, so they start unzeroed.
 struct PayerColumns {
   PayerColumns(const BoundPlan& bound, const PayerPlan& p, const BoundPayer& bp, ColumnVector<uint8_t> when_rows, RowIndex n)
       : plan(&p), when(std::move(when_rows)), ded(bound, bp.deductible, n), ratio(bound, bp.ratio, n),
-        ceiling(bound, bp.ceiling, n), line_ceiling(bound, bp.line_ceiling, n), pay(Zeroed<int64_t>(n)) {
+        ceiling(bound, bp.ceiling, n), line_ceiling(bound, bp.line_ceiling, n), pay(n) {
     for (const BoundProgram& l : bp.band_limits) limits.emplace_back(bound, l, n);
-    if (!p.deductible.empty()) deducted = Zeroed<int64_t>(n);  // else every ded_i is 0 (Settlement::Deducted)
+    if (!p.deductible.empty()) deducted.resize(n);  // else every ded_i is 0 (Settlement::Deducted)
+    fixed = ded.SameOnEveryRow() && ratio.SameOnEveryRow() && ceiling.SameOnEveryRow() && line_ceiling.SameOnEveryRow();
+    for (const IntColumn& l : limits) {
+      fixed = fixed && l.SameOnEveryRow();
+      fixed_limits.push_back(l.At(0));
+    }
+    fixed_values = PayerValues{ded.At(0), ratio.At(0), ceiling.At(0), line_ceiling.At(0), fixed_limits};
   }
+  PayerColumns(PayerColumns&&) = default;  // fixed_values' span stays on fixed_limits' buffer
+  PayerColumns(const PayerColumns&) = delete;
 
-  // Steps 2-7 for `row`, whose scope totals are `totals`; records the line
-  // and returns the pay (taken from `left` by the caller).
-  int64_t Settle(RowIndex row, PayerTotals& totals, int64_t allowed, int64_t left, OptInt* band_values) {
+  // Steps 2-7 for `row`, whose scope totals are `totals` (then updated):
+  // what the payer does with the line; the caller takes its pay from `left`.
+  PayerStep Settle(RowIndex row, PayerTotals& totals, int64_t allowed, int64_t left, OptInt* band_values) const {
+    if (fixed) {  // constant expressions (the usual payer): no per-row values to gather
+      const PayerStep s = PayerSettle::Step(*plan, totals, allowed, left, fixed_values);
+      PayerSettle::Accumulate(totals, s);
+      return s;
+    }
     PayerValues v{ded.At(row), ratio.At(row), ceiling.At(row), line_ceiling.At(row), {}};
     for (size_t k = 0; k < limits.size(); ++k) band_values[k] = limits[k].At(row);
     v.band_limits = {band_values, limits.size()};
     const PayerStep s = PayerSettle::Step(*plan, totals, allowed, left, v);
     PayerSettle::Accumulate(totals, s);
-    when[row] = kSettled;
-    pay[row] = s.pay;
-    if (!deducted.empty()) deducted[row] = s.deductible;
-    return s.pay;
+    return s;
   }
-
-  // `when` becomes the population: the lines settled (a scoped payer does
-  // not settle a line with a null key). One sequential pass.
-  ColumnVector<uint8_t> TakeCovered() {
-    tbb::parallel_for(tbb::blocked_range<size_t>(0, when.size(), 1 << 18), [&](const tbb::blocked_range<size_t>& b) {
-      for (size_t r = b.begin(); r < b.end(); ++r) when[r] = when[r] == kSettled;
-    });
-    return std::move(when);
-  }
-
-  // Starts the loads of `row`'s entries (the scoped scan visits rows at random).
-  void Prefetch(RowIndex row) const {
-    __builtin_prefetch(when.data() + row, 1);
-    __builtin_prefetch(pay.data() + row, 1);
-    if (!deducted.empty()) __builtin_prefetch(deducted.data() + row, 1);
-  }
-
-  static constexpr uint8_t kSettled = 2;  // in `when`: the line was settled
 
   const PayerPlan* plan;
-  ColumnVector<uint8_t> when;  // 1 where the payer's `when` holds, kSettled once settled
+  ColumnVector<uint8_t> when;  // 1 where the payer's `when` holds; then the population
   IntColumn ded, ratio, ceiling, line_ceiling;
   std::vector<IntColumn> limits;
+  bool fixed = false;               // every expression has one value on every row:
+  std::vector<OptInt> fixed_limits;  // the band limits' values,
+  PayerValues fixed_values;          // and all of them
   ColumnVector<int64_t> pay, deducted;  // deducted: empty without a deductible
+};
+
+// The scoped scan visits rows at random, so all it reads and writes of a
+// row lies together in one record of the pass: allowed, left, flags (bit j:
+// payer j's `when` holds; bit 32 + j: payer j settled the line), then each
+// payer's pay and, with a deductible, its ded. One or two cache misses a
+// line instead of two a payer plus two. Sequential passes fill the records
+// and split them into the settlement's columns. The records are held in
+// chunks of 2^17 lines (4 MB or more), which the buffer cache serves from what
+// the evaluation freed: a fresh 300 MB mapping would cost a cold process
+// more page faults than the scan saves.
+class LineRecords {
+ public:
+  static constexpr size_t kMaxPayers = 32;  // flag bits
+  static constexpr size_t kAllowed = 0, kLeft = 1, kFlags = 2;
+
+  LineRecords(std::vector<PayerColumns>& cols, const int64_t* allowed, const int64_t* left, RowIndex n) : cols_(cols), n_(n) {
+    size_t at = 3;
+    for (const PayerColumns& c : cols) {
+      pay_at_.push_back(at++);
+      ded_at_.push_back(c.deducted.empty() ? 0 : at++);
+    }
+    stride_ = at <= 4 ? 4 : (at + 7) / 8 * 8;  // a record in one cache line, or whole lines
+    chunks_.resize((n + kChunkRows - 1) / kChunkRows);
+    tbb::parallel_for(size_t{0}, chunks_.size(), [&](size_t c) {
+      const RowIndex begin = static_cast<RowIndex>(c * kChunkRows), end = std::min<RowIndex>(n, begin + kChunkRows);
+      chunks_[c].resize(static_cast<size_t>(end - begin) * stride_);
+      for (RowIndex r = begin; r < end; ++r) {
+        int64_t* x = Of(r);
+        std::fill(x, x + stride_, 0);
+        x[kAllowed] = allowed[r];
+        x[kLeft] = left[r];
+        uint64_t flags = 0;
+        for (size_t j = 0; j < cols.size(); ++j) flags |= uint64_t{cols[j].when[r] != 0} << j;
+        x[kFlags] = static_cast<int64_t>(flags);
+      }
+    });
+  }
+
+  const int64_t* Of(RowIndex row) const {
+    return chunks_[row >> kChunkShift].data() + static_cast<size_t>(row & (kChunkRows - 1)) * stride_;
+  }
+  int64_t* Of(RowIndex row) { return const_cast<int64_t*>(std::as_const(*this).Of(row)); }
+  // Starts the loads of `row`'s record (its cache lines).
+  void Prefetch(RowIndex row) const {
+    const int64_t* x = Of(row);
+    for (size_t w = 0; w < stride_; w += 8) __builtin_prefetch(x + w, 1);
+  }
+  // Payer j settled the line `x` with `s`.
+  void Record(int64_t* x, size_t j, const PayerStep& s) const {
+    x[kFlags] |= static_cast<int64_t>(uint64_t{1} << (32 + j));
+    x[pay_at_[j]] = s.pay;
+    if (ded_at_[j]) x[ded_at_[j]] = s.deductible;
+  }
+
+  // Each payer's pay, ded and population, and every line's left.
+  void Split(int64_t* left) {
+    tbb::parallel_for(tbb::blocked_range<RowIndex>(0, n_, 1 << 14), [&](const tbb::blocked_range<RowIndex>& b) {
+      for (RowIndex r = b.begin(); r < b.end(); ++r) {
+        const int64_t* x = Of(r);
+        left[r] = x[kLeft];
+        const uint64_t flags = static_cast<uint64_t>(x[kFlags]);
+        for (size_t j = 0; j < cols_.size(); ++j) {
+          PayerColumns& c = cols_[j];
+          c.pay[r] = x[pay_at_[j]];
+          if (ded_at_[j]) c.deducted[r] = x[ded_at_[j]];
+          c.when[r] = (flags >> (32 + j)) & 1;
+        }
+      }
+    });
+  }
+
+ private:
+  std::vector<PayerColumns>& cols_;
+  const RowIndex n_;
+  std::vector<size_t> pay_at_, ded_at_;  // ded_at_ 0: no deductible
+  size_t stride_ = 0;  // words a record
+  static constexpr int kChunkShift = 17;
+  static constexpr RowIndex kChunkRows = RowIndex{1} << kChunkShift;
+  std::vector<ColumnVector<int64_t>> chunks_;
 };
 
 // Consecutive payers that need the same visiting order are settled in one
@@ -132,7 +204,8 @@ class Settler {
     const std::vector<PayerPlan>& payers = plan_.payers;
     for (size_t p = first_; p < last_;) {
       size_t q = p + 1;
-      while (q < last_ && payers[q].has_per == payers[p].has_per && (!payers[p].has_per || payers[q].keys == payers[p].keys))
+      while (q < last_ && q - p < LineRecords::kMaxPayers && payers[q].has_per == payers[p].has_per &&
+             (!payers[p].has_per || payers[q].keys == payers[p].keys))
         ++q;
       std::vector<PayerColumns> cols;
       cols.reserve(q - p);
@@ -144,7 +217,7 @@ class Settler {
       for (PayerColumns& c : cols) {
         out_.pay.push_back(std::move(c.pay));
         out_.deductible.push_back(std::move(c.deducted));
-        out_.covered.push_back(c.TakeCovered());
+        out_.covered.push_back(std::move(c.when));
       }
       p = q;
     }
@@ -167,9 +240,14 @@ class Settler {
       for (RowIndex row = b.begin(); row < b.end(); ++row) {
         int64_t l = left[row];
         for (PayerColumns& c : cols) {
-          if (!c.when[row]) continue;
-          PayerTotals none;
-          l -= c.Settle(row, none, allowed[row], l, band_values.data());
+          PayerStep s;
+          if (c.when[row]) {
+            PayerTotals none;
+            s = c.Settle(row, none, allowed[row], l, band_values.data());
+            l -= s.pay;
+          }
+          c.pay[row] = s.pay;  // 0 outside the population
+          if (!c.deducted.empty()) c.deducted[row] = s.deductible;
         }
         left[row] = l;
       }
@@ -188,6 +266,7 @@ class Settler {
     const int64_t* allowed = out_.allowed.data();
     int64_t* left = out_.patient.data();
     const size_t m = cols.size();
+    LineRecords rec(cols, allowed, left, n_);
     tbb::parallel_for(0, kp.parts, [&](int part) {
       const size_t groups = static_cast<size_t>(kp.groups[static_cast<size_t>(part)]);
       std::vector<PayerTotals> totals(groups * m);  // group-major: a line's payers' totals together
@@ -198,13 +277,8 @@ class Settler {
       bool have_day = false;
       const RowIndex end = kp.begin[static_cast<size_t>(part) + 1];
       for (RowIndex k = kp.begin[static_cast<size_t>(part)]; k < end; ++k) {
-        // Rows come at random: the loads of the line kAhead on start now, so the misses overlap.
-        if (k + kAhead < end) {
-          const RowIndex ahead = kp.row[k + kAhead];
-          __builtin_prefetch(allowed + ahead);
-          __builtin_prefetch(left + ahead, 1);
-          for (const PayerColumns& c : cols) c.Prefetch(ahead);
-        }
+        // Rows come at random: the record of the line kAhead on is loaded now, so the misses overlap.
+        if (k + kAhead < end) rec.Prefetch(kp.row[k + kAhead]);
         const RowIndex row = kp.row[k];
         if (!have_day || kp.day[k] != last_day) {
           have_day = true;
@@ -212,16 +286,20 @@ class Settler {
           for (size_t j = 0; j < m; ++j) bucket[j] = PayerSettle::BucketOf(*cols[j].plan, cal, last_day);
         }
         PayerTotals* t = &totals[static_cast<size_t>(kp.group[k]) * m];
-        int64_t l = left[row];
+        int64_t* x = rec.Of(row);
+        const uint64_t when = static_cast<uint64_t>(x[LineRecords::kFlags]);
+        int64_t l = x[LineRecords::kLeft];
         for (size_t j = 0; j < m; ++j) {
-          PayerColumns& c = cols[j];
-          if (!c.when[row]) continue;
+          if (!((when >> j) & 1)) continue;
           if (t[j].bucket != bucket[j]) t[j] = PayerTotals{bucket[j]};
-          l -= c.Settle(row, t[j], allowed[row], l, band_values.data());
+          const PayerStep s = cols[j].Settle(row, t[j], x[LineRecords::kAllowed], l, band_values.data());
+          rec.Record(x, j, s);
+          l -= s.pay;
         }
-        left[row] = l;
+        x[LineRecords::kLeft] = l;
       }
     });
+    rec.Split(left);
   }
 
   // 1 where the payer's `when` holds (absent: every line), in parallel chunks.

@@ -6,8 +6,9 @@
 /// stateful rules', are settled in line order per partition in parallel
 /// (settle/payer_step.h does the arithmetic), its pay taken from what is
 /// left. Consecutive payers with the same keys (or none) share one pass, a
-/// line's payers one after the other. Deterministic: the same result for
-/// any thread count and partitioning.
+/// line's payers one after the other; a scoped pass keeps what it reads and
+/// writes of a line in one record (one cache miss a line). Deterministic:
+/// the same result for any thread count and partitioning.
 
 #include <cstdint>
 #include <functional>

@@ -41,9 +41,7 @@ struct PayerValues {
 
 /// What the payer did on the line (explain shows every field).
 struct PayerStep {
-  bool in = false;  // in the payer's population
   int64_t base = 0, deductible = 0, eligible = 0, covered = 0, pay = 0;
-  PayerTotals before;  // the scope's totals before the line
 };
 
 struct PayerSettle {
@@ -61,8 +59,6 @@ struct PayerSettle {
   static PayerStep Step(const PayerPlan& p, const PayerTotals& totals, int64_t allowed, int64_t left, const PayerValues& v,
                         int64_t* band_parts = nullptr) {
     PayerStep s;
-    s.in = true;
-    s.before = totals;
     s.base = p.on_remaining ? left : allowed;
     // 3. Deductible: what is left of D after earlier lines' deductibles.
     if (!p.deductible.empty()) {
@@ -89,6 +85,11 @@ struct PayerSettle {
         // The line occupies [E, E + e) of the running eligible total; band k
         // is [T_{k-1}, T_k) with T_0 = 0, a null or lower limit = T_{k-1},
         // the last band unbounded.
+        if (band_parts == nullptr && totals.eligible > -kSmall && totals.eligible < kSmall && s.eligible > -kSmall &&
+            s.eligible < kSmall) {
+          cov = SmallBands(p, static_cast<int64_t>(totals.eligible), s.eligible, v.band_limits);
+          break;
+        }
         const __int128 lo = totals.eligible, hi = lo + s.eligible;
         __int128 prev = 0, sum = 0;
         for (size_t k = 0; k < p.band_hundredths.size(); ++k) {
@@ -113,6 +114,25 @@ struct PayerSettle {
     s.covered = static_cast<int64_t>(std::min<__int128>(cov, INT64_MAX));
     s.pay = static_cast<int64_t>(std::min<__int128>(cov, left));
     return s;
+  }
+
+  // kBands with |E|, |e| < 2^48 (every real year's running total): the
+  // same split in 64 bits. The parts lie in [E, E + e), so the sum of part
+  // x percentage is at most e x 10000 < 2^62.
+  static constexpr int64_t kSmall = int64_t{1} << 48;
+  static int64_t SmallBands(const PayerPlan& p, int64_t lo, int64_t e, std::span<const OptInt> limits) {
+    const int64_t hi = lo + e;
+    const size_t bands = p.band_hundredths.size();
+    int64_t prev = 0, sum = 0;
+    for (size_t k = 0; k < bands; ++k) {
+      const bool last = k + 1 == bands;
+      int64_t t = prev;
+      if (!last && limits[k].valid) t = std::max(limits[k].v, prev);
+      const int64_t a = std::max(lo, prev), b = last ? hi : std::min(hi, t);
+      if (b > a) sum += (b - a) * p.band_hundredths[k];
+      prev = t;
+    }
+    return sum / 10000;
   }
 
   static void Accumulate(PayerTotals& t, const PayerStep& s) {
