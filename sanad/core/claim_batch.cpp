@@ -31,17 +31,26 @@ size_t ClaimBatch::DictionaryBytes() const {
 }
 
 void AppendRows(const ClaimBatch& src, RowIndex from, RowIndex to, ClaimBatch& dst) {
-  std::vector<int32_t> remap;  // src code -> dst code, each distinct string interned once
+  // src code -> dst code, each distinct string interned once; for a few rows
+  // of a large dictionary (one claim taken from a file's batch) the strings
+  // are interned row by row instead: a remap table the size of the
+  // dictionary would cost more than the rows.
+  std::vector<int32_t> remap;
   for (int f = 0; f < src.schema().size(); ++f) {
     const Column& s = src.column(f);
     Column& d = dst.column(f);
-    if (s.type == ValueType::kString) remap.assign(static_cast<size_t>(s.dict.size()), -2);
+    const bool by_row = s.type == ValueType::kString && static_cast<size_t>(to - from) * 16 < static_cast<size_t>(s.dict.size());
+    if (s.type == ValueType::kString && !by_row) remap.assign(static_cast<size_t>(s.dict.size()), -2);
     for (RowIndex r = from; r < to; ++r) {
       switch (s.type) {
         case ValueType::kString: {
           const int32_t c = s.codes[r];
           if (c < 0) {
             d.codes.push_back(-1);
+            break;
+          }
+          if (by_row) {
+            d.codes.push_back(d.dict.Intern(s.dict.View(c), s.dict.HashOf(c)));
             break;
           }
           int32_t& m = remap[static_cast<size_t>(c)];

@@ -695,3 +695,41 @@ TEST(CsvReaderTest, LiteralQuoteInUnquotedCellDoesNotShiftChunkBoundaries) {
 
 }  // namespace
 }  // namespace sanad
+
+namespace sanad {
+namespace {
+
+// AppendRows (core/claim_batch.h) copies rows with their strings re-interned
+// in the destination: a few rows of a large dictionary (one claim out of a
+// file) go row by row, many rows through a remap table; both give the same
+// strings and nulls, and a string seen twice gets one code.
+TEST(AppendRowsTest, FewRowsOfALargeDictionaryAndManyRowsCopyTheSameStrings) {
+  std::string data;
+  for (int i = 0; i < 400; ++i)
+    data += R"({"claim_id":"C)" + std::to_string(i) + R"(","insured_id":"I)" + std::to_string(i % 50) +
+            R"(","fund":"f","provider_id":"P","provider_sector":"s","service_code":"S","service_date":"2024-01-02","seq":1,"amount":)" +
+            std::to_string(i) + (i % 7 ? R"(,"diagnosis":"D)" + std::to_string(i % 3) + "\"" : "") + "}\n";
+  Result<LoadedClaims> r = ReadNdjson(data, Schema::Standard(), LoadOptions{});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const ClaimBatch& src = r->batch;
+  for (auto [from, to] : {std::pair<RowIndex, RowIndex>{100, 103}, {0, 400}}) {
+    ClaimBatch dst(Schema::Standard());
+    AppendRows(src, from, to, dst);
+    AppendRows(src, from, to, dst);  // twice: the second copy reuses the codes
+    ASSERT_EQ(dst.size(), 2 * (to - from));
+    for (RowIndex k = 0; k < dst.size(); ++k) {
+      const RowIndex row = from + k % (to - from);
+      for (int f : {kClaimId, kInsuredId, kDiagnosis}) {
+        ASSERT_EQ(dst.column(f).IsValid(k), src.column(f).IsValid(row)) << "field " << f << " row " << row;
+        if (src.column(f).IsValid(row)) {
+          EXPECT_EQ(dst.String(f, k), src.String(f, row)) << "field " << f << " row " << row;
+        }
+      }
+      EXPECT_EQ(dst.column(kInsuredId).codes[k], dst.column(kInsuredId).codes[k % (to - from)]);
+      EXPECT_EQ(dst.column(kAmount).ints[k], src.column(kAmount).ints[row]);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sanad
