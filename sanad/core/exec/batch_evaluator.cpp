@@ -177,7 +177,18 @@ class Evaluator {
     prof.assemble = Since(t);
     if (Stopped()) return StoppedVerdicts();
     t = Clock::now();
-    // Settlement (SETTLEMENT.md §2), sharing the rules' key partitions where the keys match.
+    // Settlement (SETTLEMENT.md §2), sharing the rules' key partitions where
+    // the keys match. What it does not read is released first: its buffers
+    // then come from the cache, not from fresh pages (a cold process).
+    if (options_.settle && !plan_.payers.empty()) {
+      std::vector<RuleOutput>().swap(outputs);
+      BigVector<uint8_t>().swap(alive_);
+      for (auto& [keys, i] : key_sets) {
+        bool used = false;
+        for (const PayerPlan& p : plan_.payers) used = used || (p.has_per && p.keys == keys);
+        if (!used) parts_[i] = KeySetData{};
+      }
+    }
     if (options_.settle)
       v.settlement = SettleBatch(bound_, batch_, v.deduction, rank_, options_.groups_per_partition,
                                  [&](const std::vector<int>& keys) -> const KeyPartitions* {

@@ -101,9 +101,10 @@ struct PayerColumns {
 };
 
 // The scoped scan visits rows at random, so all it reads and writes of a
-// row lies together in one record of the pass: allowed, left, flags (bit j:
-// payer j's `when` holds; bit 32 + j: payer j settled the line), then each
-// payer's pay and, with a deductible, its ded. One or two cache misses a
+// row lies together in one record of the pass: left, flags (bit j: payer
+// j's `when` holds; bit 32 + j: payer j settled the line), allowed (unless
+// no payer paid before the pass: then it is the left a line starts with),
+// then each payer's pay and, with a deductible, its ded. One or two cache misses a
 // line instead of two a payer plus two. Sequential passes fill the records
 // and split them into the settlement's columns. The records are held in
 // chunks of 2^17 lines (4 MB or more), which the buffer cache serves from what
@@ -112,15 +113,16 @@ struct PayerColumns {
 class LineRecords {
  public:
   static constexpr size_t kMaxPayers = 32;  // flag bits
-  static constexpr size_t kAllowed = 0, kLeft = 1, kFlags = 2;
+  static constexpr size_t kLeft = 0, kFlags = 1;
 
-  LineRecords(std::vector<PayerColumns>& cols, const int64_t* allowed, const int64_t* left, RowIndex n) : cols_(cols), n_(n) {
-    size_t at = 3;
+  LineRecords(std::vector<PayerColumns>& cols, const int64_t* allowed, const int64_t* left, bool left_is_allowed, RowIndex n)
+      : cols_(cols), n_(n), allowed_at_(left_is_allowed ? 0 : 2) {
+    size_t at = left_is_allowed ? 2 : 3;
     for (const PayerColumns& c : cols) {
       pay_at_.push_back(at++);
       ded_at_.push_back(c.deducted.empty() ? 0 : at++);
     }
-    stride_ = at <= 4 ? 4 : (at + 7) / 8 * 8;  // a record in one cache line, or whole lines
+    stride_ = at;  // not padded to whole cache lines: memory a cold process must fault in costs more
     chunks_.resize((n + kChunkRows - 1) / kChunkRows);
     tbb::parallel_for(size_t{0}, chunks_.size(), [&](size_t c) {
       const RowIndex begin = static_cast<RowIndex>(c * kChunkRows), end = std::min<RowIndex>(n, begin + kChunkRows);
@@ -128,8 +130,8 @@ class LineRecords {
       for (RowIndex r = begin; r < end; ++r) {
         int64_t* x = Of(r);
         std::fill(x, x + stride_, 0);
-        x[kAllowed] = allowed[r];
         x[kLeft] = left[r];
+        if (allowed_at_) x[allowed_at_] = allowed[r];
         uint64_t flags = 0;
         for (size_t j = 0; j < cols.size(); ++j) flags |= uint64_t{cols[j].when[r] != 0} << j;
         x[kFlags] = static_cast<int64_t>(flags);
@@ -141,11 +143,14 @@ class LineRecords {
     return chunks_[row >> kChunkShift].data() + static_cast<size_t>(row & (kChunkRows - 1)) * stride_;
   }
   int64_t* Of(RowIndex row) { return const_cast<int64_t*>(std::as_const(*this).Of(row)); }
-  // Starts the loads of `row`'s record (its cache lines).
+  // Starts the loads of `row`'s record (its first and last cache line).
   void Prefetch(RowIndex row) const {
     const int64_t* x = Of(row);
-    for (size_t w = 0; w < stride_; w += 8) __builtin_prefetch(x + w, 1);
+    __builtin_prefetch(x, 1);
+    __builtin_prefetch(x + stride_ - 1, 1);
   }
+  // The line's allowed amount, read before its first payer changes its left.
+  int64_t Allowed(const int64_t* x) const { return x[allowed_at_ ? allowed_at_ : kLeft]; }
   // Payer j settled the line `x` with `s`.
   void Record(int64_t* x, size_t j, const PayerStep& s) const {
     x[kFlags] |= static_cast<int64_t>(uint64_t{1} << (32 + j));
@@ -173,6 +178,7 @@ class LineRecords {
  private:
   std::vector<PayerColumns>& cols_;
   const RowIndex n_;
+  const size_t allowed_at_;              // 0: allowed is the left a line starts with
   std::vector<size_t> pay_at_, ded_at_;  // ded_at_ 0: no deductible
   size_t stride_ = 0;  // words a record
   static constexpr int kChunkShift = 17;
@@ -190,7 +196,7 @@ class Settler {
   Settler(const BoundPlan& bound, const ClaimBatch& batch, const BigVector<int64_t>& deduction, const BigVector<RowIndex>& rank,
           int groups_per_partition, const PartitionsFor& partitions, const PayerSlice& slice)
       : bound_(bound), plan_(*bound.plan), batch_(batch), n_(batch.size()), rank_(rank), gpp_(groups_per_partition),
-        partitions_(partitions), first_(slice.first), last_(std::min(slice.last, plan_.payers.size())) {
+        partitions_(partitions), first_(slice.first), last_(std::min(slice.last, plan_.payers.size())), slice_left_(slice.left) {
     out_.allowed.resize(n_);
     out_.patient.resize(n_);  // `left`, until the last payer
     const int64_t* amount = batch.column(kAmount).ints.data();
@@ -211,7 +217,7 @@ class Settler {
       cols.reserve(q - p);
       for (size_t j = p; j < q; ++j) cols.emplace_back(bound_, payers[j], bound_.payers[j], Condition(bound_.payers[j].when), n_);
       if (payers[p].has_per)
-        SettleScoped(cols);
+        SettleScoped(cols, p == first_ && slice_left_ == nullptr);
       else
         SettleUnscoped(cols);
       for (PayerColumns& c : cols) {
@@ -256,7 +262,8 @@ class Settler {
 
   // Payers with the same `per` keys: the lines whose keys are all present,
   // in line order per key partition, the partitions in parallel.
-  void SettleScoped(std::vector<PayerColumns>& cols) {
+  // `left_is_allowed`: no payer has paid yet (every line's left is its allowed amount).
+  void SettleScoped(std::vector<PayerColumns>& cols, bool left_is_allowed) {
     const std::vector<int>& keys = cols[0].plan->keys;
     const KeyPartitions* shared = partitions_ ? partitions_(keys) : nullptr;
     KeyPartitions own;
@@ -266,7 +273,7 @@ class Settler {
     const int64_t* allowed = out_.allowed.data();
     int64_t* left = out_.patient.data();
     const size_t m = cols.size();
-    LineRecords rec(cols, allowed, left, n_);
+    LineRecords rec(cols, allowed, left, left_is_allowed, n_);
     tbb::parallel_for(0, kp.parts, [&](int part) {
       const size_t groups = static_cast<size_t>(kp.groups[static_cast<size_t>(part)]);
       std::vector<PayerTotals> totals(groups * m);  // group-major: a line's payers' totals together
@@ -288,11 +295,12 @@ class Settler {
         PayerTotals* t = &totals[static_cast<size_t>(kp.group[k]) * m];
         int64_t* x = rec.Of(row);
         const uint64_t when = static_cast<uint64_t>(x[LineRecords::kFlags]);
+        const int64_t a = rec.Allowed(x);
         int64_t l = x[LineRecords::kLeft];
         for (size_t j = 0; j < m; ++j) {
           if (!((when >> j) & 1)) continue;
           if (t[j].bucket != bucket[j]) t[j] = PayerTotals{bucket[j]};
-          const PayerStep s = cols[j].Settle(row, t[j], x[LineRecords::kAllowed], l, band_values.data());
+          const PayerStep s = cols[j].Settle(row, t[j], a, l, band_values.data());
           rec.Record(x, j, s);
           l -= s.pay;
         }
@@ -328,6 +336,7 @@ class Settler {
   const int gpp_;
   const PartitionsFor& partitions_;
   const size_t first_, last_;  // the payers settled
+  const int64_t* const slice_left_;  // PayerSlice::left
   Settlement out_;
 };
 
