@@ -170,11 +170,11 @@ SettleFixture& SettleFixtureFor(int payers) {
   for (Days d : history.batch.column(kServiceDate).codes) last = std::max(last, d);
   GeneratorOptions go;
   go.seed = 3;
-  go.lines = 3 * 120000 + 1000;
+  go.lines = 3 * 200000 + 1000;
   go.ptp_pairs = 0;
   Result<LoadedClaims> fresh = ReadNdjson(GenerateClaimsText(go), plan.schema, LoadOptions{});
   if (!fresh.ok()) std::abort();
-  for (size_t k = 0; k < 120000; ++k) {
+  for (size_t k = 0; k < 200000; ++k) {  // enough for three repetitions of BM_OnlineSettlement and of the paired run
     ClaimBatch c(plan.schema);
     AppendRows(fresh->batch, static_cast<RowIndex>(3 * k), static_cast<RowIndex>(3 * k + 3), c);
     Column& id = c.column(kClaimId);
@@ -214,6 +214,47 @@ void BM_OnlineSettlement(benchmark::State& state) {
 }
 BENCHMARK(BM_OnlineSettlement)->Arg(0)->Arg(1)->Arg(3)->ArgName("payers")->Iterations(30000)->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
+
+// The same question asked side by side: an engine without payers and one with
+// one payer take the same claim in turn (which goes first alternates), so a
+// busy machine slows both alike. Reports each engine's p50 and the median of
+// the per-claim differences ("added_us": what the payer adds to a claim).
+void BM_OnlineSettlementPaired(benchmark::State& state) {
+  SettleFixture& plain = SettleFixtureFor(0);
+  SettleFixture& paid = SettleFixtureFor(1);
+  std::vector<double> lat0, lat1, diff;
+  lat0.reserve(1 << 17);
+  lat1.reserve(1 << 17);
+  diff.reserve(1 << 17);
+  auto timed = [&](SettleFixture& fx, std::vector<double>& lat) {
+    const auto t = std::chrono::steady_clock::now();
+    Result<ClaimVerdict> v = fx.engine->CheckAndCommit(fx.claims[fx.next++]);
+    lat.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t).count());
+    if (!v.ok()) state.SkipWithError(v.status().message().c_str());
+    return v.ok();
+  };
+  bool plain_first = true;
+  for (auto _ : state) {
+    if (plain.next >= plain.claims.size() || paid.next >= paid.claims.size()) {
+      state.SkipWithError("out of prepared claims");
+      break;
+    }
+    const bool ok = plain_first ? timed(plain, lat0) && timed(paid, lat1) : timed(paid, lat1) && timed(plain, lat0);
+    if (!ok) break;
+    diff.push_back(lat1.back() - lat0.back());
+    plain_first = !plain_first;
+  }
+  auto median = [](std::vector<double>& v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  if (!diff.empty()) {
+    state.counters["p50_us_0"] = median(lat0);
+    state.counters["p50_us_1"] = median(lat1);
+    state.counters["added_us"] = median(diff);
+  }
+}
+BENCHMARK(BM_OnlineSettlementPaired)->Iterations(30000)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace sanad::bench
