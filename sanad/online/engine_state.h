@@ -148,7 +148,13 @@ struct EngineState {
   };
   std::vector<NewGroup>* new_groups = nullptr;  // set while judging a claim
   int64_t key_budget = 0;                       // max groups over all key sets; 0 = no limit
+  // The current line's group per key set (kUnknownGroup: not looked up yet),
+  // so the rules and payers sharing a `per` list look it up once: points at
+  // group_cache, or at the line's row of claim_groups while a claim is judged.
+  int32_t* line_groups = nullptr;
   std::vector<int32_t> group_cache;
+  std::vector<int32_t> claim_groups;  // [k * key_sets.size() + ks]; valid while claim_groups_ready
+  bool claim_groups_ready = false;
 
   explicit EngineState(const Plan& p) : plan(p), store(p.schema) {
     std::map<std::vector<int>, int> ks;
@@ -456,8 +462,8 @@ struct EngineState {
       int32_t g = -1;
       bool member = judge ? v.when[static_cast<size_t>(k)] != 0 : ps.in[row] != 0;
       if (member && ps.key_set >= 0) {
-        // ProcessLine looked this row's groups up (group_cache) if a rule shares the keys.
-        int32_t& cached = group_cache[static_cast<size_t>(ps.key_set)];
+        // ProcessLine looked this row's groups up (line_groups) if a rule shares the keys.
+        int32_t& cached = line_groups[static_cast<size_t>(ps.key_set)];
         if (cached == kUnknownGroup) cached = GroupOf(ps.key_set, row);
         g = cached;
         member = g >= 0;
@@ -494,6 +500,79 @@ struct EngineState {
     }
     patient[row] = left;
   }
+
+  // ---- looking a claim's groups up ahead ----
+  //
+  // In a large history one insured's logs are cold: each rule's and payer's
+  // first search of its log waits on memory, one miss after another. Before
+  // judging a claim, Judge looks up the groups that already exist for every
+  // line and key set (independent lookups the processor overlaps) and starts
+  // loading their logs (LookUpClaim); after the expression runs, the entries
+  // the lines will search, at each log's tail and head (PrefetchLogTails).
+  // By the time a line's rules and payers read them, most have arrived.
+  // Groups created while judging (a new insured) are looked up as before.
+
+  int32_t* LineGroups(int k) {
+    const size_t nks = key_sets.size();
+    if (claim_groups_ready) return claim_groups.data() + static_cast<size_t>(k) * nks;
+    group_cache.assign(nks, kUnknownGroup);
+    return group_cache.data();
+  }
+
+  template <typename Logs>
+  static const typename Logs::value_type* LogIfAny(const Logs& logs, int32_t g) {
+    return g >= 0 && static_cast<size_t>(g) < logs.size() ? &logs[static_cast<size_t>(g)] : nullptr;
+  }
+  static void PrefetchObject(const void* p, size_t bytes) {
+    const char* c = static_cast<const char*>(p);
+    __builtin_prefetch(c);
+    __builtin_prefetch(c + bytes - 1);
+  }
+  template <typename Entries>
+  static void PrefetchEnds(const Entries& e) {
+    if (e.empty()) return;
+    PrefetchObject(&e.back(), sizeof(e.back()));
+    PrefetchObject(&e.front(), sizeof(e.front()));
+  }
+
+  // Calls fn(log) for each existing log a line of the claim will search.
+  template <typename Fn>
+  void ForEachClaimLog(int m, Fn&& fn) {
+    const size_t nks = key_sets.size();
+    for (int k = 0; k < m; ++k) {
+      const int32_t* groups = claim_groups.data() + static_cast<size_t>(k) * nks;
+      for (size_t r = 0; r < plan.rules.size(); ++r) {
+        const RuleState& rs = rules[r];
+        if (rs.key_set < 0) continue;
+        const int32_t g = groups[static_cast<size_t>(rs.key_set)];
+        switch (plan.rules[r].check) {
+          case CheckKind::kLimit: if (const auto* l = LogIfAny(rs.limits, g)) fn(*l); break;
+          case CheckKind::kConflictPairs: if (const auto* l = LogIfAny(rs.pair_logs, g)) fn(l->all); break;
+          case CheckKind::kNone: break;
+          default: if (const auto* l = LogIfAny(rs.events, g)) fn(*l); break;
+        }
+      }
+      for (const PayerState& ps : payers)
+        if (ps.key_set >= 0)
+          if (const auto* l = LogIfAny(ps.logs, groups[static_cast<size_t>(ps.key_set)])) fn(*l);
+    }
+  }
+
+  void LookUpClaim(const RowIndex* rows, int m) {
+    const size_t nks = key_sets.size();
+    claim_groups.assign(static_cast<size_t>(m) * nks, kUnknownGroup);
+    for (int k = 0; k < m; ++k)
+      for (size_t ks = 0; ks < nks; ++ks) {
+        const int32_t g = FindGroup(static_cast<int>(ks), rows[k]);
+        if (g >= 0) claim_groups[static_cast<size_t>(k) * nks + ks] = g;  // absent or a null key: looked up when needed
+      }
+    claim_groups_ready = true;
+    ForEachClaimLog(m, [](const auto& log) { PrefetchObject(&log, sizeof(log)); });
+  }
+  void PrefetchLogTails(int m) {
+    ForEachClaimLog(m, [](const auto& log) { PrefetchEnds(log.e); });
+  }
+  void EndClaim() { claim_groups_ready = false; }
 
   // ---- judging one line ----
 
@@ -585,7 +664,7 @@ struct EngineState {
     const int32_t code = store.column(kServiceCode).codes[row];
     int64_t rejected_at = judge ? kNeverRejected : rej_stage[row];
     // Group ids per key set, looked up once per line (rules share key sets).
-    group_cache.assign(key_sets.size(), kUnknownGroup);
+    line_groups = LineGroups(k);
     for (const auto& [stage, stage_rules] : stages) {
       if (rejected_at < stage) break;
       bool reject_hit = false;
@@ -605,7 +684,7 @@ struct EngineState {
           int32_t g = -1;
           if (need_group) {
             const int ks = rules[static_cast<size_t>(r)].key_set;
-            int32_t& cached = group_cache[static_cast<size_t>(ks)];
+            int32_t& cached = line_groups[static_cast<size_t>(ks)];
             if (cached == kUnknownGroup) cached = GroupOf(ks, row);
             g = cached;
           }

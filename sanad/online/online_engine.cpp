@@ -177,7 +177,9 @@ Result<ClaimVerdict> OnlineEngine::Judge(const ClaimBatch& claim, bool commit) {
     s.AddMeta(n0 + k);
     s.ord[n0 + k] = s.next_ord++;
   }
+  s.LookUpClaim(rows, static_cast<int>(m));
   s.EvalRows(rows, static_cast<int>(m));
+  s.PrefetchLogTails(static_cast<int>(m));
   // Adjudication order inside the claim: by day, then arrival (input) order.
   std::vector<int> by_order(m);
   std::iota(by_order.begin(), by_order.end(), 0);
@@ -202,6 +204,7 @@ Result<ClaimVerdict> OnlineEngine::Judge(const ClaimBatch& claim, bool commit) {
     if (!plan_.payers.empty()) line.patient = s.patient[rows[k]];
   }
   s.new_groups = nullptr;
+  s.EndClaim();
   const bool over_budget = s.key_budget > 0 && !created.empty() && s.TotalGroups() > s.key_budget;
   if (commit && !over_budget) {
     std::vector<RowIndex>& list = s.claims[s.store.column(kClaimId).codes[n0]];

@@ -294,6 +294,33 @@ payer top_up
   EXPECT_EQ((*diffs)[0].online_status, (*diffs)[0].batch_status);  // the verdict is the same: only the settlement differs
 }
 
+// Last year's claim retracted after this year's totals were read: this year's
+// running totals (and so the deductible a new line takes) stay what they were.
+TEST(OnlineEngineTest, RetractingLastYearsClaimLeavesThisYearsTotals) {
+  auto rules = Rules::FromText("t.sanad", R"(ruleset "t"
+payer basic
+  per insured_id per year
+  deductible 100
+  covers 100%
+)");
+  ASSERT_TRUE(rules->ok()) << rules->RenderDiagnostics();
+  OnlineEngine engine(*rules->plan());
+  auto claim = [&](const std::string& id, const std::string& date) {
+    return ReadNdjson(R"({"claim_id":")" + id + R"(","insured_id":"I1","fund":"f","provider_id":"P","provider_sector":"s","service_code":"X","service_date":")" +
+                          date + R"(","amount":500})",
+                      rules->plan()->schema, LoadOptions{})
+        ->batch;
+  };
+  auto paid = [](const Result<ClaimVerdict>& v) { return v.ok() ? v->lines[0].pay[0] : -1; };
+  EXPECT_EQ(paid(engine.CheckAndCommit(claim("A", "2024-12-20"))), 400);  // 2024's deductible
+  EXPECT_EQ(paid(engine.CheckAndCommit(claim("B", "2025-01-05"))), 400);  // 2025's deductible
+  EXPECT_EQ(paid(engine.Check(claim("C", "2025-01-10"))), 500);           // 2025's deductible met
+  ASSERT_TRUE(engine.Retract("A").ok());
+  EXPECT_EQ(paid(engine.Check(claim("C", "2025-01-10"))), 500);  // still met: A was 2024's
+  EXPECT_EQ(paid(engine.CheckAndCommit(claim("D", "2024-12-21"))), 400);  // 2024's deductible again, A gone
+  EXPECT_EQ(paid(engine.Check(claim("C", "2025-01-10"))), 500);
+}
+
 constexpr const char* kCapRules = R"(ruleset "stress"
 rule gp_daily_cap "at most 40 visits per provider per day"
   when service_code == "V1"

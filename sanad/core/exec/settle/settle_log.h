@@ -36,7 +36,7 @@ struct SettleEntry {
 };
 
 struct SettleLog {
-  absl::InlinedVector<SettleEntry, 1> e;
+  absl::InlinedVector<SettleEntry, 1> e;  // change only through the members below (they keep the cache)
   SettleSums base;  // sums of the entries folded away
 
   size_t UpperBound(Days d) const { return TailUpperBound(e, d); }
@@ -47,7 +47,7 @@ struct SettleLog {
   /// (INT32_MIN: all time): every entry dated in [bucket, d].
   PayerTotals Totals(Days bucket, Days d) const {
     const SettleSums upto = CumBefore(UpperBound(d));
-    const SettleSums s = bucket == INT32_MIN ? upto : upto - CumBefore(LowerBound(bucket));
+    const SettleSums s = bucket == INT32_MIN ? upto : upto - SumsBefore(bucket);
     PayerTotals t;
     t.bucket = bucket;
     t.deducted = s.deducted;
@@ -63,10 +63,12 @@ struct SettleLog {
     cum += v;
     e.insert(e.begin() + static_cast<std::ptrdiff_t>(pos), SettleEntry{d, row, deducted, eligible, paid, cum});
     for (size_t k = pos + 1; k < e.size(); ++k) e[k].cum += v;
+    if (d < cached_bucket_) before_bucket_ += v;
     return pos;
   }
   void RemoveAt(size_t pos) {
     const SettleSums v{e[pos].deducted, e[pos].eligible, e[pos].paid};
+    if (e[pos].day < cached_bucket_) before_bucket_ = before_bucket_ - v;
     e.erase(e.begin() + static_cast<std::ptrdiff_t>(pos));
     for (size_t k = pos; k < e.size(); ++k) e[k].cum = e[k].cum - v;
   }
@@ -82,10 +84,27 @@ struct SettleLog {
   void DropBefore(Days keep_from) {
     const size_t n = LowerBound(keep_from);
     if (n == 0) return;
+    cached_bucket_ = INT32_MIN;  // a bucket older than keep_from now starts at `base`
     base = e[n - 1].cum;
     e.erase(e.begin(), e.begin() + static_cast<std::ptrdiff_t>(n));
   }
   bool idle() const { return e.empty() && base.deducted == 0 && base.eligible == 0 && base.paid == 0; }
+
+ private:
+  // The sums of the entries before `bucket` (its first day). The search for
+  // where a bucket starts walks back into the cold middle of the log (last
+  // year's entries stay until compacted), and most lines fall in the bucket
+  // of the line before them, so the sums before the last bucket asked for
+  // are kept, moved by every insert and removal dated before it.
+  SettleSums SumsBefore(Days bucket) const {
+    if (bucket != cached_bucket_) {
+      before_bucket_ = CumBefore(LowerBound(bucket));
+      cached_bucket_ = bucket;
+    }
+    return before_bucket_;
+  }
+  mutable SettleSums before_bucket_;
+  mutable Days cached_bucket_ = INT32_MIN;  // INT32_MIN: none (no entry is dated before it)
 };
 
 }  // namespace sanad
