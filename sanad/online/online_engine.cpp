@@ -179,7 +179,7 @@ Result<ClaimVerdict> OnlineEngine::Judge(const ClaimBatch& claim, bool commit) {
   }
   s.LookUpClaim(rows, static_cast<int>(m));
   s.EvalRows(rows, static_cast<int>(m));
-  s.PrefetchLogTails(static_cast<int>(m));
+  s.TouchLogEnds(static_cast<int>(m));
   // Adjudication order inside the claim: by day, then arrival (input) order.
   std::vector<int> by_order(m);
   std::iota(by_order.begin(), by_order.end(), 0);
