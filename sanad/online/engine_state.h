@@ -537,6 +537,11 @@ struct EngineState {
   template <typename Entries>
   static int64_t TouchEnds(const Entries& e) {
     if (e.empty()) return 0;
+    if (e.capacity() > e.size()) {  // where the line's entry will go (same page as the last, whose touch brings in the TLB entry)
+      const char* slot = reinterpret_cast<const char*>(e.data() + e.size());
+      __builtin_prefetch(slot, 1);
+      __builtin_prefetch(slot + sizeof(e.back()) - 1, 1);
+    }
     return TouchObject(&e.back(), sizeof(e.back())) + TouchObject(&e.front(), sizeof(e.front()));
   }
   int64_t touched_ = 0;  // the touches' sum (unused but kept, so the compiler keeps the loads)

@@ -28,10 +28,11 @@ struct SettleSums {
   SettleSums operator-(const SettleSums& o) const { return {deducted - o.deducted, eligible - o.eligible, paid - o.paid}; }
 };
 
+// The line's own deductible, eligible amount and pay are cum minus the entry
+// before it's (RemoveAt), not stored: 64 bytes an entry, not 80.
 struct SettleEntry {
   Days day;
   RowIndex row;
-  int64_t deducted, eligible, paid;
   SettleSums cum;  // running sums up to and including this entry (absolute: `base` included)
 };
 
@@ -61,13 +62,13 @@ struct SettleLog {
     const SettleSums v{deducted, eligible, paid};
     SettleSums cum = CumBefore(pos);
     cum += v;
-    e.insert(e.begin() + static_cast<std::ptrdiff_t>(pos), SettleEntry{d, row, deducted, eligible, paid, cum});
+    e.insert(e.begin() + static_cast<std::ptrdiff_t>(pos), SettleEntry{d, row, cum});
     for (size_t k = pos + 1; k < e.size(); ++k) e[k].cum += v;
     if (d < cached_bucket_) before_bucket_ += v;
     return pos;
   }
   void RemoveAt(size_t pos) {
-    const SettleSums v{e[pos].deducted, e[pos].eligible, e[pos].paid};
+    const SettleSums v = e[pos].cum - CumBefore(pos);
     if (e[pos].day < cached_bucket_) before_bucket_ = before_bucket_ - v;
     e.erase(e.begin() + static_cast<std::ptrdiff_t>(pos));
     for (size_t k = pos; k < e.size(); ++k) e[k].cum = e[k].cum - v;
