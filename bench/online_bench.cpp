@@ -148,8 +148,8 @@ BENCHMARK(BM_OnlineCheckDryRun)->Threads(1)->Iterations(100000)->UseRealTime()->
 // 1 µs a claim): the example rule set without payers, with one payer
 // (deductible, three bands and a ceiling per insured and year) and with
 // three, each engine preloaded with the same 1M lines and committing the
-// same 3-line claims. Run with --benchmark_repetitions=3
-// --benchmark_enable_random_interleaving=true and compare the p50s.
+// same 3-line claims. The separate runs' p50s drift with the machine;
+// BM_OnlineSettlementPaired below is the measure of what a payer adds.
 struct SettleFixture {
   std::unique_ptr<OnlineEngine> engine;
   std::vector<ClaimBatch> claims;

@@ -546,16 +546,19 @@ struct EngineState {
   }
   int64_t touched_ = 0;  // the touches' sum (unused but kept, so the compiler keeps the loads)
 
-  // Calls fn(log) for each existing log a line of the claim will search.
+  // Calls fn(log) for each existing log a line of the claim will search
+  // (once for lines in a row that share it).
   template <typename Fn>
   void ForEachClaimLog(int m, Fn&& fn) {
     const size_t nks = key_sets.size();
     for (int k = 0; k < m; ++k) {
       const int32_t* groups = claim_groups.data() + static_cast<size_t>(k) * nks;
+      const int32_t* before = k > 0 ? groups - nks : nullptr;  // the line before's groups: their logs are done
       for (size_t r = 0; r < plan.rules.size(); ++r) {
         const RuleState& rs = rules[r];
         if (rs.key_set < 0) continue;
         const int32_t g = groups[static_cast<size_t>(rs.key_set)];
+        if (before && before[rs.key_set] == g) continue;
         switch (plan.rules[r].check) {
           case CheckKind::kLimit: if (const auto* l = LogIfAny(rs.limits, g)) fn(*l); break;
           case CheckKind::kConflictPairs: if (const auto* l = LogIfAny(rs.pair_logs, g)) fn(l->all); break;
@@ -564,7 +567,7 @@ struct EngineState {
         }
       }
       for (const PayerState& ps : payers)
-        if (ps.key_set >= 0)
+        if (ps.key_set >= 0 && !(before && before[ps.key_set] == groups[ps.key_set]))
           if (const auto* l = LogIfAny(ps.logs, groups[static_cast<size_t>(ps.key_set)])) fn(*l);
     }
   }
@@ -574,13 +577,26 @@ struct EngineState {
     claim_groups.assign(static_cast<size_t>(m) * nks, kUnknownGroup);
     for (int k = 0; k < m; ++k)
       for (size_t ks = 0; ks < nks; ++ks) {
+        int32_t& slot = claim_groups[static_cast<size_t>(k) * nks + ks];
+        if (k > 0 && SameKeys(key_sets[ks], rows[k - 1], rows[k])) {  // a claim's lines mostly share insured and provider
+          slot = claim_groups[static_cast<size_t>(k - 1) * nks + ks];
+          continue;
+        }
         const int32_t g = FindGroup(static_cast<int>(ks), rows[k]);
-        if (g >= 0) claim_groups[static_cast<size_t>(k) * nks + ks] = g;  // absent or a null key: looked up when needed
+        if (g >= 0) slot = g;  // absent or a null key: looked up when needed
       }
     claim_groups_ready = true;
     int64_t sum = 0;
     ForEachClaimLog(m, [&](const auto& log) { sum += TouchObject(&log, sizeof(log)); });
     touched_ += sum;
+  }
+  bool SameKeys(const KeySet& ks, RowIndex a, RowIndex b) const {
+    for (int f : ks.fields) {
+      int64_t x = 0, y = 0;
+      const bool vx = KeyValue(f, a, &x), vy = KeyValue(f, b, &y);
+      if (vx != vy || x != y) return false;
+    }
+    return true;
   }
   void TouchLogEnds(int m) {
     int64_t sum = 0;
