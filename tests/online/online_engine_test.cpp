@@ -240,6 +240,14 @@ rule lifetime
 // them (the totals are what the surviving lines took), compaction keeps an
 // all-time scope's sums, a snapshot keeps everything, and reconcile lists a
 // line whose settlement differs from the batch's.
+// A one-line claim of insured I1 (the settlement tests' claims).
+ClaimBatch OneLineClaim(const Plan& plan, const std::string& id, const std::string& date, int64_t amount) {
+  return ReadNdjson(R"({"claim_id":")" + id + R"(","insured_id":"I1","fund":"f","provider_id":"P","provider_sector":"s","service_code":"X","service_date":")" +
+                        date + R"(","amount":)" + std::to_string(amount) + "}",
+                    plan.schema, LoadOptions{})
+      ->batch;
+}
+
 TEST(OnlineEngineTest, SettlementTotalsFollowCommitsRetractsCompactionAndSnapshots) {
   auto rules = Rules::FromText("t.sanad", R"(ruleset "t"
 payer basic
@@ -252,12 +260,7 @@ payer top_up
 )");
   ASSERT_TRUE(rules->ok()) << rules->RenderDiagnostics();
   OnlineEngine engine(*rules->plan());
-  auto claim = [&](const std::string& id, const std::string& date) {
-    return ReadNdjson(R"({"claim_id":")" + id + R"(","insured_id":"I1","fund":"f","provider_id":"P","provider_sector":"s","service_code":"X","service_date":")" +
-                          date + R"(","amount":800})",
-                      rules->plan()->schema, LoadOptions{})
-        ->batch;
-  };
+  auto claim = [&](const std::string& id, const std::string& date) { return OneLineClaim(*rules->plan(), id, date, 800); };
   auto pays = [](const Result<ClaimVerdict>& v) {
     return std::to_string(v->lines[0].pay[0]) + "+" + std::to_string(v->lines[0].pay[1]) + " patient " +
            std::to_string(v->lines[0].patient);
@@ -305,12 +308,7 @@ payer basic
 )");
   ASSERT_TRUE(rules->ok()) << rules->RenderDiagnostics();
   OnlineEngine engine(*rules->plan());
-  auto claim = [&](const std::string& id, const std::string& date) {
-    return ReadNdjson(R"({"claim_id":")" + id + R"(","insured_id":"I1","fund":"f","provider_id":"P","provider_sector":"s","service_code":"X","service_date":")" +
-                          date + R"(","amount":500})",
-                      rules->plan()->schema, LoadOptions{})
-        ->batch;
-  };
+  auto claim = [&](const std::string& id, const std::string& date) { return OneLineClaim(*rules->plan(), id, date, 500); };
   auto paid = [](const Result<ClaimVerdict>& v) { return v.ok() ? v->lines[0].pay[0] : -1; };
   EXPECT_EQ(paid(engine.CheckAndCommit(claim("A", "2024-12-20"))), 400);  // 2024's deductible
   EXPECT_EQ(paid(engine.CheckAndCommit(claim("B", "2025-01-05"))), 400);  // 2025's deductible
