@@ -38,6 +38,7 @@
 #include "sanad/core/exec/settle/settle_log.h"
 #include "sanad/core/ingest/claims_reader.h"
 
+#include "sanad/online/group_logs.h"
 #include "sanad/online/spin_mutex.h"
 
 namespace sanad {
@@ -56,9 +57,9 @@ struct KeySet {
 
 struct RuleState {
   int key_set = -1;
-  std::vector<LimitLog> limits;  // by group id (limit rules)
-  std::vector<EventLog> events;  // by group id (repeat, conflict with)
-  std::vector<PairLog> pair_logs;  // by group id (conflict pairs)
+  GroupLogs<LimitLog> limits;  // by group id (limit rules)
+  GroupLogs<EventLog> events;  // by group id (repeat, conflict with)
+  GroupLogs<PairLog> pair_logs;  // by group id (conflict pairs)
 };
 
 // Per-line values of a rule's expressions, for one chunk of rows.
@@ -82,7 +83,7 @@ struct Undo {
 // rebuilt after a retract or restore without settling anew).
 struct PayerState {
   int key_set = -1;               // -1: no `per` (no running totals)
-  std::vector<SettleLog> logs;    // by group id
+  GroupLogs<SettleLog> logs;     // by group id
   std::vector<int64_t> pay, deducted, eligible;  // per history row
   std::vector<uint8_t> in;        // per history row: in the payer's population
   bool has_last_day = false;      // the bucket of the last day settled (a cache)
